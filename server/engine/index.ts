@@ -1,0 +1,78 @@
+import type { TransactionSql, Sql } from 'postgres';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { SecretBox } from '../crypto/secretBox.js';
+import type { Cidr } from '../domain/addressGuard.js';
+import { CHANNELS, notifyIds, notifyJson, type EndpointChanged } from '../db/notifications.js';
+import { createJobQueue } from './jobQueue.js';
+import { createPublisher } from './publish.js';
+import { createHttpSender } from './httpSender.js';
+import { createRuntimeLoader } from './endpointRuntime.js';
+import { createRecorder } from './recorder.js';
+import { createWorker, type EngineObserver, type Worker } from './worker.js';
+import { createRecovery } from './recovery.js';
+import { createTestSender } from './testSender.js';
+import { USER_AGENT } from './dispatcher.js';
+
+export interface EngineDeps {
+  database: Database;
+  secretBox: SecretBox;
+  log: Logger;
+  allowedCidrs: Cidr[];
+  observer?: EngineObserver;
+  workerOptions?: Parameters<typeof createWorker>[0]['options'];
+}
+
+/**
+ * The delivery engine: publishing, the queue, recovery, test sends and (on the worker role) the
+ * dispatch loop. It never imports the web layer; GraphQL, the CLI and tests call into it.
+ */
+export function createEngine(deps: EngineDeps) {
+  const { database, log } = deps;
+  const jobQueue = createJobQueue(database.sql);
+  const publisher = createPublisher({ database, jobQueue });
+  const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
+  const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
+  const recovery = createRecovery({ sql: database.sql, jobQueue });
+  const publishSystemEvent = (orgId: string, type: string, data: Record<string, unknown>) => publisher.publish(orgId, [{ type, data }]);
+  let worker: Worker | null = null;
+
+  return {
+    database,
+    jobQueue,
+    publisher,
+    publishSystemEvent,
+    sendTestEvent: createTestSender({ sql: database.sql, loadRuntimes, sender }),
+    retryDelivery: recovery.retryDelivery,
+    replayDeliveries: recovery.replayDeliveries,
+    /** Tells workers (in any process) that an endpoint's settings, keys or subscriptions changed. */
+    notifyEndpointChanged: (sql: Sql | TransactionSql, change: EndpointChanged) => notifyJson(sql, CHANNELS.endpointChanged, [change]),
+    /** Wakes the workers owning these endpoints: new due jobs are waiting. */
+    wake: (sql: Sql | TransactionSql, endpointIds: Iterable<string>) => notifyIds(sql, CHANNELS.wake, endpointIds),
+
+    /** Starts delivering (the worker role). */
+    async startWorker(): Promise<Worker> {
+      const recorder = createRecorder({ sql: database.sql, jobQueue, log });
+      worker = createWorker({
+        sql: database.sql,
+        url: database.url,
+        jobQueue,
+        recorder,
+        sender,
+        loadRuntimes,
+        log,
+        publishSystemEvent,
+        observer: deps.observer,
+        options: deps.workerOptions,
+      });
+      await worker.start();
+      return worker;
+    },
+    worker: () => worker,
+    async stop(): Promise<void> {
+      await worker?.stop();
+      await sender.close();
+    },
+  };
+}
+export type Engine = ReturnType<typeof createEngine>;

@@ -1,0 +1,644 @@
+import type { Sql } from 'postgres';
+import type { Logger } from '../logger.js';
+import { CHANNELS, parseJsonPayload, type EndpointChanged, type EndpointHealthChange } from '../db/notifications.js';
+import { breakerGate, recordFailure, recordSuccess, type BreakerState } from '../domain/circuitBreaker.js';
+import type { AttemptRecord } from '../db/repos/attempts.js';
+import type { FetchedJob, JobQueue } from './jobQueue.js';
+import type { EndpointRuntime, RuntimeLoader } from './endpointRuntime.js';
+import type { HttpSender } from './httpSender.js';
+import { executeAttempt, type LoadedDelivery } from './dispatcher.js';
+import type { Recorder, RecordEntry } from './recorder.js';
+import { createOwnership, slotOf } from './ownership.js';
+
+/** Hooks for metrics; the engine works without them. */
+export interface EngineObserver {
+  attempt?(a: {
+    endpointId: string;
+    succeeded: boolean;
+    errorClass: string | null;
+    durationMs: number;
+    trigger: AttemptRecord['trigger'];
+    deliveryStatus: string;
+    /** Publish → this successful attempt, ms. */
+    deliveryLatencyMs: number | null;
+  }): void;
+  breaker?(endpointId: string, state: BreakerState['state']): void;
+}
+
+export interface WorkerDeps {
+  sql: Sql;
+  url: string;
+  jobQueue: JobQueue;
+  recorder: Recorder;
+  sender: HttpSender;
+  loadRuntimes: RuntimeLoader;
+  log: Logger;
+  /** Publishes `webhook.endpoint.disabled` into the endpoint's organization. */
+  publishSystemEvent(orgId: string, type: string, data: Record<string, unknown>): Promise<unknown>;
+  observer?: EngineObserver;
+  options?: {
+    /** Most jobs one fetch takes from one endpoint. */
+    fetchBatchMax?: number;
+    /** Safety-net scan for due jobs nobody announced (other processes, expired leases). */
+    sweepIntervalMs?: number;
+    rebalanceMs?: number;
+    /** Stop fetching while this many results wait to be recorded. */
+    maxRecorderBacklog?: number;
+  };
+}
+
+interface Work {
+  job: FetchedJob;
+  delivery: LoadedDelivery;
+  manual: boolean;
+}
+
+interface EndpointState {
+  id: string;
+  runtime: EndpointRuntime | null;
+  /** Jobs taken from the queue and not yet finished (in flight or waiting for their key). */
+  inFlight: number;
+  /** A fetch for this endpoint is queued or running. */
+  fetching: boolean;
+  /** The last fetch came back short: nothing due until a wake-up, a timer or the sweep. */
+  exhausted: boolean;
+  timer: NodeJS.Timeout | null;
+  timerAt: number;
+  tokens: number;
+  tokensAtMs: number;
+  /** orderingKey → deliveries waiting for the one in flight with that key. */
+  keys: Map<string, Work[]>;
+  /** Slot being handed over, endpoint deleted, or ownership lost: fetch nothing more. */
+  retired: boolean;
+  probing: boolean;
+}
+
+/**
+ * The delivery worker. It owns a share of endpoints (see ownership.ts) and, per endpoint, fetches
+ * only what that endpoint may take now: free maxInFlight slots, rate-limit tokens, nothing while
+ * its breaker is open, one probe when half-open. Fetches are woken by NOTIFY (new jobs), by
+ * timers (retries it scheduled, cooldowns) and by a periodic sweep; never by polling sleeps.
+ * Results go to the recorder, which commits them in batches.
+ */
+export function createWorker(deps: WorkerDeps) {
+  const { sql, jobQueue, recorder, sender, log } = deps;
+  const fetchBatchMax = deps.options?.fetchBatchMax ?? 64;
+  const sweepIntervalMs = deps.options?.sweepIntervalMs ?? 1000;
+  const maxRecorderBacklog = deps.options?.maxRecorderBacklog ?? 20_000;
+  const states = new Map<string, EndpointState>();
+  const fetchQueue = new Set<EndpointState>();
+  let fetchScheduled = false;
+  let stopped = false;
+  let sweepTimer: NodeJS.Timeout | null = null;
+  let unlisten: (() => Promise<void>)[] = [];
+  const idleWaiters = new Set<() => void>();
+
+  const ownership = createOwnership({
+    url: deps.url,
+    log,
+    rebalanceMs: deps.options?.rebalanceMs,
+    hooks: {
+      onAcquire: async (slots) => {
+        const wanted = new Set(slots);
+        const rows = await sql<{ id: string }[]>`SELECT id FROM endpoints WHERE deleted_at IS NULL`;
+        const ids = rows.map((r) => r.id).filter((id) => wanted.has(slotOf(id)));
+        // Jobs still leased here belonged to a worker that died or handed these slots over
+        // without finishing: make them fetchable now instead of after their lease expires.
+        const released = await jobQueue.releaseActive(ids);
+        if (released > 0) log.info({ released }, 'took over leased jobs from a previous owner');
+        await adopt(ids);
+      },
+      onRelease: async (slots) => {
+        const leaving = [...states.values()].filter((s) => slots.includes(slotOf(s.id)));
+        for (const s of leaving) retire(s);
+        await waitIdle(leaving);
+        await recorder.drain();
+        for (const s of leaving) states.delete(s.id);
+      },
+      onLost: () => {
+        for (const s of states.values()) retire(s);
+        void waitIdle([...states.values()]).then(() => {
+          for (const [id, s] of states) if (s.retired && s.inFlight === 0) states.delete(id);
+        });
+      },
+    },
+  });
+
+  function newState(id: string): EndpointState {
+    return {
+      id,
+      runtime: null,
+      inFlight: 0,
+      fetching: false,
+      exhausted: false,
+      timer: null,
+      timerAt: 0,
+      tokens: 0,
+      tokensAtMs: Date.now(),
+      keys: new Map(),
+      retired: false,
+      probing: false,
+    };
+  }
+
+  function retire(s: EndpointState): void {
+    s.retired = true;
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = null;
+  }
+
+  async function adopt(ids: string[]): Promise<void> {
+    const fresh: EndpointState[] = [];
+    for (const id of ids) {
+      if (states.has(id) && !states.get(id)!.retired) continue;
+      const s = newState(id);
+      states.set(id, s);
+      fresh.push(s);
+    }
+    await loadInto(fresh);
+    for (const s of fresh) requestFetch(s);
+  }
+
+  async function loadInto(list: EndpointState[]): Promise<void> {
+    for (let i = 0; i < list.length; i += 500) {
+      const chunk = list.slice(i, i + 500);
+      const runtimes = await deps.loadRuntimes(chunk.map((s) => s.id));
+      for (const s of chunk) {
+        const runtime = runtimes.get(s.id) ?? null;
+        s.runtime = runtime;
+        if (!runtime || runtime.deleted) {
+          retire(s);
+          continue;
+        }
+        if (runtime.rateLimitPerSecond && s.tokens === 0) s.tokens = runtime.rateLimitPerSecond;
+        if (runtime.reloadAtMs) setTimer(s, runtime.reloadAtMs, true);
+      }
+    }
+  }
+
+  /** Arms the endpoint's single timer for `atMs` (earliest wins); `reload` refreshes keys first. */
+  function setTimer(s: EndpointState, atMs: number, reload = false): void {
+    if (s.retired || stopped) return;
+    if (s.timer && s.timerAt <= atMs) return;
+    if (s.timer) clearTimeout(s.timer);
+    s.timerAt = atMs;
+    s.timer = setTimeout(
+      () => {
+        s.timer = null;
+        s.exhausted = false;
+        if (reload || (s.runtime?.reloadAtMs && s.runtime.reloadAtMs <= Date.now())) {
+          void loadInto([s]).then(() => requestFetch(s), (err) => log.warn({ err: (err as Error).message }, 'reload failed'));
+        } else {
+          requestFetch(s);
+        }
+      },
+      Math.max(0, atMs - Date.now() + 2),
+    );
+  }
+
+  /** How many jobs the endpoint may take right now, arming a timer when the answer is "later". */
+  function allowance(s: EndpointState, nowMs: number): number {
+    const rt = s.runtime;
+    if (!rt || s.retired || !rt.active || stopped) return 0;
+    if (recorder.backlog() > maxRecorderBacklog) return 0;
+    let free = rt.maxInFlight - s.inFlight;
+    if (free <= 0) return 0;
+    const gate = breakerGate(rt.breaker, nowMs, rt.breakerSettings);
+    if (gate.action === 'WAIT') {
+      setTimer(s, gate.untilMs);
+      return 0;
+    }
+    if (gate.action === 'PROBE') {
+      // One probe at a time: nothing else may be in flight or waiting.
+      if (s.inFlight > 0) return 0;
+      free = 1;
+    }
+    if (rt.rateLimitPerSecond) {
+      const rate = rt.rateLimitPerSecond;
+      s.tokens = Math.min(rate, s.tokens + ((nowMs - s.tokensAtMs) / 1000) * rate);
+      s.tokensAtMs = nowMs;
+      if (s.tokens < 1) {
+        setTimer(s, nowMs + Math.ceil(((1 - s.tokens) / rate) * 1000));
+        return 0;
+      }
+      free = Math.min(free, Math.floor(s.tokens));
+    }
+    return Math.min(free, fetchBatchMax);
+  }
+
+  function requestFetch(s: EndpointState): void {
+    if (s.fetching || s.exhausted || s.retired || stopped) return;
+    fetchQueue.add(s);
+    if (!fetchScheduled) {
+      fetchScheduled = true;
+      setImmediate(runFetchRound);
+    }
+  }
+
+  function runFetchRound(): void {
+    fetchScheduled = false;
+    const nowMs = Date.now();
+    const round: { s: EndpointState; limit: number }[] = [];
+    for (const s of fetchQueue) {
+      fetchQueue.delete(s);
+      const limit = allowance(s, nowMs);
+      if (limit <= 0) continue;
+      s.fetching = true;
+      s.inFlight += limit; // reserved until the fetch answers
+      if (s.runtime!.rateLimitPerSecond) s.tokens -= limit;
+      round.push({ s, limit });
+    }
+    if (round.length) void fetchAndDispatch(round);
+  }
+
+  async function fetchAndDispatch(round: { s: EndpointState; limit: number }[]): Promise<void> {
+    let jobs: FetchedJob[] = [];
+    const fetched = await Promise.allSettled(round.map((r) => jobQueue.fetch(r.s.id, r.limit)));
+    round.forEach((r, i) => {
+      const result = fetched[i]!;
+      const got = result.status === 'fulfilled' ? result.value : [];
+      if (result.status === 'rejected') {
+        log.warn({ err: (result.reason as Error).message, endpointId: r.s.id }, 'fetch failed; retrying soon');
+        setTimer(r.s, Date.now() + 1000);
+      }
+      r.s.inFlight -= r.limit - got.length;
+      if (r.s.runtime?.rateLimitPerSecond) r.s.tokens += r.limit - got.length;
+      r.s.fetching = false;
+      if (got.length < r.limit) r.s.exhausted = true;
+      jobs = jobs.concat(got);
+    });
+    if (jobs.length === 0) {
+      notifyIdle();
+      return;
+    }
+    let loaded: Map<string, LoadedDelivery>;
+    let blocked: Set<string>;
+    try {
+      loaded = await loadDeliveries(jobs);
+      blocked = await strictBlocked(jobs, loaded);
+    } catch (err) {
+      // The jobs stay leased; hand them back so they are fetched again.
+      log.warn({ err: (err as Error).message, jobs: jobs.length }, 'loading deliveries failed');
+      for (const job of jobs) {
+        const s = states.get(job.endpointId);
+        if (s) s.inFlight--;
+        recorder.add({ requeueJob: { endpointId: job.endpointId, jobId: job.id, startAfter: new Date(Date.now() + 1000) } });
+      }
+      notifyIdle();
+      return;
+    }
+    for (const job of jobs) {
+      const s = states.get(job.endpointId)!;
+      const delivery = loaded.get(job.deliveryId);
+      if (!delivery || delivery.status !== 'PENDING') {
+        // Already finished (a duplicate job after a crash) or cancelled: nothing to send.
+        finish(s, null, { removeJob: { endpointId: job.endpointId, jobId: job.id } });
+        continue;
+      }
+      if (blocked.has(delivery.id)) {
+        finish(s, null, {
+          park: { deliveryId: delivery.id },
+          removeJob: { endpointId: job.endpointId, jobId: job.id },
+          strictKey: { endpointId: job.endpointId, orderingKey: delivery.orderingKey! },
+        });
+        continue;
+      }
+      const work: Work = { job, delivery, manual: job.manual };
+      if (delivery.orderingKey !== null) {
+        const waiting = s.keys.get(delivery.orderingKey);
+        if (waiting) {
+          waiting.push(work);
+          continue;
+        }
+        s.keys.set(delivery.orderingKey, []);
+      }
+      void dispatch(s, work);
+    }
+    for (const r of round) requestFetch(r.s);
+  }
+
+  async function loadDeliveries(jobs: FetchedJob[]): Promise<Map<string, LoadedDelivery>> {
+    const rows = await sql<
+      {
+        id: string;
+        org_id: string;
+        event_id: string;
+        event_type: string;
+        created_at: Date;
+        data_json: string | null;
+        attempt_count: number;
+        ordering_key: string | null;
+        seq: string;
+        status: LoadedDelivery['status'];
+      }[]
+    >`
+      SELECT d.id, d.org_id, d.event_id, d.event_type, e.created_at, e.data::text AS data_json, d.attempt_count,
+             d.ordering_key, d.seq, d.status
+      FROM deliveries d JOIN events e ON e.id = d.event_id
+      WHERE d.id = ANY(${jobs.map((j) => j.deliveryId)}::text[])`;
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          id: r.id,
+          orgId: r.org_id,
+          eventId: r.event_id,
+          eventType: r.event_type,
+          eventCreatedAt: r.created_at,
+          dataJson: r.data_json ?? 'null',
+          attemptCount: r.attempt_count,
+          orderingKey: r.ordering_key,
+          seq: Number(r.seq),
+          status: r.status,
+        },
+      ]),
+    );
+  }
+
+  /** STRICT endpoints: deliveries that an earlier pending delivery with the same key holds back. */
+  async function strictBlocked(jobs: FetchedJob[], loaded: Map<string, LoadedDelivery>): Promise<Set<string>> {
+    const candidates: LoadedDelivery[] = [];
+    for (const job of jobs) {
+      const d = loaded.get(job.deliveryId);
+      const rt = states.get(job.endpointId)?.runtime;
+      if (d && d.status === 'PENDING' && d.orderingKey !== null && rt?.orderingMode === 'STRICT' && !job.manual) candidates.push(d);
+    }
+    if (candidates.length === 0) return new Set();
+    const endpointOf = new Map(jobs.map((j) => [j.deliveryId, j.endpointId]));
+    const rows = await sql<{ id: string }[]>`
+      SELECT x.id FROM unnest(${candidates.map((c) => c.id)}::text[], ${candidates.map((c) => endpointOf.get(c.id)!)}::text[],
+                               ${candidates.map((c) => c.orderingKey!)}::text[], ${candidates.map((c) => c.seq)}::bigint[]) AS x(id, ep, k, seq)
+      WHERE EXISTS (
+        SELECT 1 FROM deliveries p
+        WHERE p.endpoint_id = x.ep AND p.ordering_key = x.k AND p.status = 'PENDING' AND p.seq < x.seq)`;
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async function dispatch(s: EndpointState, work: Work): Promise<void> {
+    const rt = s.runtime!;
+    const { job, delivery } = work;
+    const gate = breakerGate(rt.breaker, Date.now(), rt.breakerSettings);
+    if (gate.action === 'WAIT' || (gate.action === 'PROBE' && s.probing)) {
+      // The breaker opened after this job was fetched: it waits without spending an attempt.
+      const until = gate.action === 'WAIT' ? gate.untilMs : Date.now() + 1000;
+      finish(s, work, { requeueJob: { endpointId: s.id, jobId: job.id, startAfter: new Date(until) } });
+      return;
+    }
+    if (gate.action === 'PROBE') {
+      s.probing = true;
+      applyBreaker(s, { state: gate.state, transition: { from: rt.breaker.state, to: 'HALF_OPEN' }, disableEndpoint: false }, 'cooldown over; sending one probe');
+    }
+    let execution;
+    try {
+      execution = await executeAttempt(sender, rt, delivery, work.manual ? 'MANUAL' : 'SCHEDULED', {
+        singleAttempt: work.manual && job.singleAttempt,
+      });
+    } catch (err) {
+      log.error({ err, endpointId: s.id, deliveryId: delivery.id }, 'attempt crashed; retrying the job shortly');
+      finish(s, work, { requeueJob: { endpointId: s.id, jobId: job.id, startAfter: new Date(Date.now() + 5000) } });
+      return;
+    }
+    const { attempt, outcome, step } = execution;
+    const nowMs = Date.now();
+    const update = outcome.succeeded ? recordSuccess(rt.breaker, rt.breakerSettings, nowMs) : recordFailure(rt.breaker, rt.breakerSettings, nowMs);
+    if (s.probing) s.probing = false;
+    const breakerChanged = JSON.stringify(update.state) !== JSON.stringify(rt.breaker);
+    const disableReason = outcome.disableEndpoint
+      ? `The endpoint answered 410 Gone on ${attempt.startedAt.toISOString()}.`
+      : update.disableEndpoint
+        ? 'The circuit breaker stayed open for 5 days.'
+        : null;
+    if (breakerChanged || disableReason) {
+      applyBreaker(s, update, update.transition ? `${update.transition.from} → ${update.transition.to}` : 'failure counted', disableReason);
+    }
+    const entry: RecordEntry = {
+      attempt,
+      delivery: {
+        id: delivery.id,
+        status: step.status,
+        attemptCount: attempt.attemptNumber,
+        nextAttemptAt: step.nextAttemptAtMs ? new Date(step.nextAttemptAtMs) : null,
+        lastAttemptAt: attempt.startedAt,
+        lastAttemptId: attempt.id,
+        completedAt: step.status === 'PENDING' ? null : new Date(nowMs),
+      },
+      summary: {
+        id: attempt.id,
+        orgId: delivery.orgId,
+        deliveryId: delivery.id,
+        endpointId: s.id,
+        eventId: delivery.eventId,
+        eventType: delivery.eventType,
+        attemptNumber: attempt.attemptNumber,
+        trigger: attempt.trigger,
+        startedAt: attempt.startedAt.toISOString(),
+        durationMs: attempt.durationMs,
+        succeeded: attempt.succeeded,
+        responseStatus: attempt.responseStatus,
+        errorClass: attempt.errorClass,
+        deliveryStatus: step.status,
+        recordedAtMs: 0,
+      },
+      removeJob: { endpointId: s.id, jobId: job.id },
+      enqueue:
+        step.status === 'PENDING'
+          ? { endpointId: s.id, deliveryId: delivery.id, eventId: delivery.eventId, startAfter: new Date(step.nextAttemptAtMs!) }
+          : undefined,
+      strictKey:
+        delivery.orderingKey !== null && rt.orderingMode === 'STRICT' && step.status !== 'PENDING'
+          ? { endpointId: s.id, orderingKey: delivery.orderingKey }
+          : undefined,
+    };
+    deps.observer?.attempt?.({
+      endpointId: s.id,
+      succeeded: attempt.succeeded,
+      errorClass: attempt.errorClass,
+      durationMs: attempt.durationMs,
+      trigger: attempt.trigger,
+      deliveryStatus: step.status,
+      deliveryLatencyMs: attempt.succeeded ? nowMs - delivery.eventCreatedAt.getTime() : null,
+    });
+    if (step.status === 'PENDING') setTimer(s, step.nextAttemptAtMs!);
+    finish(s, work, entry, step.status);
+  }
+
+  function applyBreaker(
+    s: EndpointState,
+    update: { state: BreakerState; transition: { from: string; to: string } | null; disableEndpoint: boolean },
+    reason: string,
+    disableReason: string | null = null,
+  ): void {
+    const rt = s.runtime!;
+    rt.breaker = update.state;
+    if (disableReason) rt.active = false;
+    const health: EndpointHealthChange | undefined =
+      update.transition || disableReason
+        ? {
+            orgId: rt.orgId,
+            endpointId: s.id,
+            circuitState: update.state.state,
+            active: rt.active,
+            disabledReason: disableReason,
+            reason: disableReason ?? reason,
+            at: new Date().toISOString(),
+          }
+        : undefined;
+    recorder.setEndpointState(
+      { endpointId: s.id, breaker: update.state, disable: disableReason ? { reason: disableReason } : undefined },
+      health,
+    );
+    if (update.transition) deps.observer?.breaker?.(s.id, update.state.state);
+    if (update.state.state === 'OPEN' && update.state.openUntilMs) setTimer(s, update.state.openUntilMs);
+    if (disableReason) {
+      log.warn({ endpointId: s.id, reason: disableReason }, 'endpoint disabled');
+      deps
+        .publishSystemEvent(rt.orgId, 'webhook.endpoint.disabled', {
+          endpointId: s.id,
+          url: rt.url,
+          reason: disableReason,
+          disabledAt: new Date().toISOString(),
+        })
+        .catch((err) => log.error({ err }, 'could not publish webhook.endpoint.disabled'));
+    }
+  }
+
+  /** Ends one job: records its entry, frees its slot, passes its orderingKey on. */
+  function finish(s: EndpointState, work: Work | null, entry: RecordEntry, status?: string): void {
+    recorder.add(entry);
+    s.inFlight--;
+    const key = work?.delivery.orderingKey ?? null;
+    if (work && key !== null) {
+      const waiting = s.keys.get(key);
+      const next = waiting?.shift();
+      if (!next) {
+        s.keys.delete(key);
+      } else if (s.runtime?.orderingMode === 'STRICT' && status === 'PENDING') {
+        // STRICT: the failed delivery holds its key; the ones behind it wait in the database.
+        for (const w of [next, ...waiting!]) {
+          s.inFlight--;
+          recorder.add({
+            park: { deliveryId: w.delivery.id },
+            removeJob: { endpointId: s.id, jobId: w.job.id },
+            strictKey: { endpointId: s.id, orderingKey: key },
+          });
+        }
+        s.keys.delete(key);
+      } else {
+        void dispatch(s, next);
+      }
+    }
+    if (s.inFlight === 0) notifyIdle();
+    requestFetch(s);
+  }
+
+  function notifyIdle(): void {
+    for (const resolve of idleWaiters) resolve();
+  }
+
+  async function waitIdle(list: EndpointState[]): Promise<void> {
+    while (list.some((s) => s.inFlight > 0 || s.fetching)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          idleWaiters.delete(done);
+          resolve();
+        };
+        idleWaiters.add(done);
+        setTimeout(done, 200);
+      });
+    }
+  }
+
+  async function sweep(): Promise<void> {
+    const idle = [...states.values()].filter((s) => !s.retired && !s.fetching && s.runtime?.active);
+    if (idle.length === 0) return;
+    const due = await jobQueue.nextDue(idle.map((s) => s.id));
+    const nowMs = Date.now();
+    for (const s of idle) {
+      const at = due.get(s.id);
+      if (!at) continue;
+      if (at.getTime() <= nowMs) {
+        s.exhausted = false;
+        requestFetch(s);
+      } else {
+        setTimer(s, at.getTime());
+      }
+    }
+  }
+
+  function scheduleSweep(): void {
+    if (stopped) return;
+    sweepTimer = setTimeout(() => {
+      sweep()
+        .catch((err) => log.warn({ err: (err as Error).message }, 'sweep failed'))
+        .finally(scheduleSweep);
+    }, sweepIntervalMs);
+  }
+
+  async function onEndpointChanged(changes: EndpointChanged[]): Promise<void> {
+    const reload: EndpointState[] = [];
+    const added: string[] = [];
+    for (const change of changes) {
+      const s = states.get(change.endpointId);
+      if (change.deleted) {
+        if (s) {
+          retire(s);
+          sender.forgetEndpoint(change.endpointId);
+          if (s.inFlight === 0) states.delete(change.endpointId);
+        }
+        continue;
+      }
+      if (s) {
+        sender.forgetEndpoint(change.endpointId);
+        reload.push(s);
+      } else if (ownership.ownsEndpoint(change.endpointId)) {
+        added.push(change.endpointId);
+      }
+    }
+    if (reload.length) {
+      await loadInto(reload);
+      for (const s of reload) {
+        s.exhausted = false;
+        requestFetch(s);
+      }
+    }
+    if (added.length) await adopt(added);
+  }
+
+  return {
+    ownership,
+    async start(): Promise<void> {
+      const wake = await sql.listen(CHANNELS.wake, (payload) => {
+        for (const id of payload.split(',')) {
+          const s = states.get(id);
+          if (s) {
+            s.exhausted = false;
+            requestFetch(s);
+          }
+        }
+      });
+      const changed = await sql.listen(CHANNELS.endpointChanged, (payload) => {
+        onEndpointChanged(parseJsonPayload<EndpointChanged>(payload)).catch((err) =>
+          log.warn({ err: (err as Error).message }, 'could not apply an endpoint change'),
+        );
+      });
+      unlisten = [wake.unlisten, changed.unlisten];
+      await ownership.start();
+      scheduleSweep();
+    },
+    /** Stops fetching, lets in-flight attempts finish (each bounded by its timeout), records them. */
+    async stop(): Promise<void> {
+      if (stopped) return;
+      if (sweepTimer) clearTimeout(sweepTimer);
+      await ownership.stop();
+      stopped = true;
+      for (const s of states.values()) retire(s);
+      await waitIdle([...states.values()]);
+      await recorder.drain();
+      await Promise.all(unlisten.map((u) => u().catch(() => {})));
+    },
+    /** Endpoints this worker currently delivers for (tests and metrics). */
+    ownedEndpoints: () => [...states.values()].filter((s) => !s.retired).map((s) => s.id),
+    inFlight: () => [...states.values()].reduce((n, s) => n + s.inFlight, 0),
+  };
+}
+export type Worker = ReturnType<typeof createWorker>;

@@ -1,0 +1,42 @@
+import DataLoader from 'dataloader';
+import type { Services } from '../services/index.js';
+import type { Viewer } from '../services/auth.js';
+import type { AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../db/schema.js';
+import { createEndpointsRepo } from '../db/repos/endpoints.js';
+
+/**
+ * Per-request batch loaders. Loads are scoped to the caller's organization: a row of another
+ * organization loads as null, exactly like a missing one.
+ */
+export function createLoaders(services: Services, viewer: Viewer | null) {
+  const endpointsRepo = createEndpointsRepo(services.engine.database.db);
+  const { events, deliveries } = services.deliveries.repos;
+  const orgId = viewer?.orgId ?? null;
+  const sameOrg = <T extends { orgId: string }>(row: T | undefined): T | null => (row && row.orgId === orgId ? row : null);
+  const byId = <T extends { id: string; orgId: string }>(load: (ids: readonly string[]) => Promise<T[]>) =>
+    new DataLoader<string, T | null>(async (ids) => {
+      const rows = new Map((await load(ids)).map((r) => [r.id, r]));
+      return ids.map((id) => sameOrg(rows.get(id)));
+    });
+  const groupBy = <T extends { orgId: string }>(load: (ids: readonly string[]) => Promise<T[]>, key: (row: T) => string) =>
+    new DataLoader<string, T[]>(async (ids) => {
+      const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
+      for (const row of await load(ids)) if (row.orgId === orgId) groups.get(key(row))?.push(row);
+      return ids.map((id) => groups.get(id) ?? []);
+    });
+
+  return {
+    /** Endpoints by id, deleted ones included (delivery history still points at them). */
+    endpoint: byId<EndpointRow>((ids) => endpointsRepo.findByIds(ids)),
+    patterns: new DataLoader<string, string[]>(async (ids) => {
+      const map = await endpointsRepo.patternsFor(ids);
+      return ids.map((id) => map.get(id) ?? []);
+    }),
+    event: byId<EventRow>((ids) => events.findByIds(ids)),
+    delivery: byId<DeliveryRow>((ids) => deliveries.findByIds(ids)),
+    attempt: byId<AttemptRow>((ids) => deliveries.attemptsByIds(ids)),
+    attemptsOfDelivery: groupBy<AttemptRow>((ids) => deliveries.attemptsOf(ids), (a) => a.deliveryId),
+    deliveriesOfEvent: groupBy<DeliveryRow>((ids) => deliveries.byEvents(ids), (d) => d.eventId),
+  };
+}
+export type Loaders = ReturnType<typeof createLoaders>;

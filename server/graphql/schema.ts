@@ -1,0 +1,29 @@
+import { assertValidSchema, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './types/enums.js';
+import './types/viewer.js';
+import './types/apiKey.js';
+import './types/eventType.js';
+import './types/endpoint.js';
+import './types/signingKey.js';
+import './types/event.js';
+import './types/delivery.js';
+import './types/deliveryAttempt.js';
+
+let schema: GraphQLSchema | null = null;
+
+/** The executable schema (built once per process). */
+export function buildSchema(): GraphQLSchema {
+  if (!schema) {
+    schema = builder.toSchema();
+    // Fail at start, not at the first request.
+    assertValidSchema(schema);
+  }
+  return schema;
+}
+
+/** The SDL committed as schema.graphql; a test fails when it is stale. */
+export function printSchemaSdl(): string {
+  return printSchema(lexicographicSortSchema(buildSchema())) + '\n';
+}

@@ -1,0 +1,105 @@
+import { builder } from '../builder.js';
+import type { DeliveryRow } from '../../db/schema.js';
+import { pageArgs, toConnection } from '../connection.js';
+import { DeliveryStatusEnum } from './enums.js';
+import { EventRef } from './event.js';
+import { EndpointRef } from './endpoint.js';
+import { DeliveryAttemptRef } from './deliveryAttempt.js';
+
+export const DeliveryRef = builder.objectRef<DeliveryRow>('Delivery');
+DeliveryRef.implement({
+  description: 'One event to one endpoint: PENDING until an attempt succeeds (SUCCEEDED) or attempts run out (DEAD).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    status: t.expose('status', { type: DeliveryStatusEnum }),
+    event: t.field({
+      type: EventRef,
+      resolve: async (d, _args, ctx) => (await ctx.loaders.event.load(d.eventId))!,
+    }),
+    endpoint: t.field({
+      type: EndpointRef,
+      description: 'The endpoint, even if it was deleted since (see Endpoint.deletedAt).',
+      resolve: async (d, _args, ctx) => (await ctx.loaders.endpoint.load(d.endpointId))!,
+    }),
+    eventType: t.exposeString('eventType'),
+    orderingKey: t.exposeString('orderingKey', { nullable: true }),
+    attemptCount: t.exposeInt('attemptCount'),
+    nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true }),
+    lastAttemptAt: t.expose('lastAttemptAt', { type: 'DateTime', nullable: true }),
+    lastAttempt: t.field({
+      type: DeliveryAttemptRef,
+      nullable: true,
+      resolve: (d, _args, ctx) => (d.lastAttemptId ? ctx.loaders.attempt.load(d.lastAttemptId) : null),
+    }),
+    attempts: t.field({
+      type: [DeliveryAttemptRef],
+      description: 'Every attempt, oldest first.',
+      resolve: (d, _args, ctx) => ctx.loaders.attemptsOfDelivery.load(d.id),
+    }),
+    parked: t.exposeBoolean('parked', {
+      description: 'STRICT ordering: waiting behind an earlier delivery with the same orderingKey.',
+    }),
+    isTest: t.exposeBoolean('isTest'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+export const DeliveryFilterInput = builder.inputType('DeliveryFilter', {
+  fields: (t) => ({
+    endpointId: t.id(),
+    eventId: t.id(),
+    statuses: t.field({ type: [DeliveryStatusEnum] }),
+    eventType: t.string(),
+    since: t.field({ type: 'DateTime', description: 'Created at or after.' }),
+    until: t.field({ type: 'DateTime', description: 'Created before.' }),
+  }),
+});
+
+const ReplayDeliveriesPayload = builder.objectRef<{ count: number }>('ReplayDeliveriesPayload').implement({
+  fields: (t) => ({ count: t.exposeInt('count', { description: 'Deliveries re-armed (0 when nothing matched).' }) }),
+});
+
+function filterArgs(filter: { endpointId?: string | number | null; eventId?: string | number | null } & Record<string, unknown>) {
+  return {
+    ...filter,
+    endpointId: filter.endpointId == null ? null : String(filter.endpointId),
+    eventId: filter.eventId == null ? null : String(filter.eventId),
+  };
+}
+
+builder.queryFields((t) => ({
+  deliveries: t.connection({
+    type: DeliveryRef,
+    authScopes: { can: 'read' },
+    description: 'Deliveries, newest first. Dead letters: `statuses: [DEAD]`.',
+    args: { filter: t.arg({ type: DeliveryFilterInput }) },
+    resolve: async (_root, args, ctx) =>
+      toConnection(await ctx.services.deliveries.listDeliveries(ctx.requireViewer(), filterArgs(args.filter ?? {}), pageArgs(args))),
+  }),
+  delivery: t.field({
+    type: DeliveryRef,
+    authScopes: { can: 'read' },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.deliveries.getDelivery(ctx.requireViewer(), String(args.id)),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  retryDelivery: t.field({
+    type: DeliveryRef,
+    authScopes: { $all: { can: 'operate', enterprise: true } },
+    description: 'Attempts a DEAD or failed delivery now. A DEAD one gets one attempt and returns to DEAD if it fails.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.deliveries.retryDelivery(ctx.requireViewer(), String(args.id)),
+  }),
+  replayDeliveries: t.field({
+    type: ReplayDeliveriesPayload,
+    authScopes: { $all: { can: 'operate', enterprise: true } },
+    description: 'Re-arms DEAD (default) and failed PENDING deliveries matching the filter, at most 100,000 per call.',
+    args: { filter: t.arg({ type: DeliveryFilterInput, required: true }) },
+    resolve: async (_root, args, ctx) => ({
+      count: await ctx.services.deliveries.replayDeliveries(ctx.requireViewer(), filterArgs(args.filter)),
+    }),
+  }),
+}));

@@ -1,0 +1,332 @@
+import { builder } from '../builder.js';
+import type { EndpointRow } from '../../db/schema.js';
+import { describeCertificates, type CertificateInfo } from '../../domain/endpointSettings.js';
+import { roleCan } from '../../domain/roles.js';
+import { pageArgs, toConnection } from '../connection.js';
+import { CircuitStateEnum, OrderingModeEnum, SigningAlgorithmEnum } from './enums.js';
+
+const MASKED = '••••';
+
+const RetryPolicyRef = builder.objectRef<EndpointRow>('RetryPolicy').implement({
+  description: 'Attempt n+1 waits min(initialBackoffSeconds × multiplier^(n-1), maxBackoffSeconds) ±20%; after maxAttempts the delivery is DEAD.',
+  fields: (t) => ({
+    initialBackoffSeconds: t.exposeInt('retryInitialBackoffSeconds'),
+    multiplier: t.exposeFloat('retryMultiplier'),
+    maxBackoffSeconds: t.exposeInt('retryMaxBackoffSeconds'),
+    maxAttempts: t.exposeInt('retryMaxAttempts'),
+  }),
+});
+
+const CircuitBreakerRef = builder.objectRef<EndpointRow>('CircuitBreaker').implement({
+  description: 'After failureThreshold consecutive failures the circuit opens; one probe is sent after cooldownSeconds.',
+  fields: (t) => ({
+    enabled: t.exposeBoolean('breakerEnabled'),
+    failureThreshold: t.exposeInt('breakerFailureThreshold'),
+    cooldownSeconds: t.exposeInt('breakerCooldownSeconds'),
+  }),
+});
+
+const EndpointHeaderRef = builder.objectRef<{ name: string; value: string }>('EndpointHeader').implement({
+  description: 'A custom header sent with every request to the endpoint.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    value: t.string({
+      description: `The header value; shown as "${MASKED}" to roles that may not see secrets (viewer).`,
+      // A boolean scope (not the throwing `can` loader) so a viewer gets the mask instead of an error.
+      authScopes: (_parent, _args, ctx) => roleCan(ctx.requireViewer().role, 'readPayload'),
+      unauthorizedResolver: () => MASKED,
+      resolve: (header) => header.value,
+    }),
+  }),
+});
+
+const EventSubscriptionRef = builder.objectRef<{ pattern: string }>('EventSubscription').implement({
+  description:
+    'Routes events to the endpoint: a full type ("pipeline.run.failed"), a prefix ending in ".*" ("security.*", any depth below it) or "*".',
+  fields: (t) => ({ pattern: t.exposeString('pattern') }),
+});
+
+const TlsCertificateRef = builder.objectRef<CertificateInfo & { pem: string }>('TlsCertificate').implement({
+  description: 'A certificate configured for mTLS (certificates are public; private keys are never returned).',
+  fields: (t) => ({
+    subject: t.exposeString('subject'),
+    issuer: t.exposeString('issuer'),
+    validFrom: t.expose('validFrom', { type: 'DateTime' }),
+    validTo: t.expose('validTo', { type: 'DateTime' }),
+    fingerprintSha256: t.exposeString('fingerprintSha256'),
+    pem: t.exposeString('pem'),
+  }),
+});
+
+const EndpointTlsRef = builder.objectRef<EndpointRow>('EndpointTls').implement({
+  description: 'mTLS settings of the endpoint.',
+  fields: (t) => ({
+    clientCertificate: t.field({
+      type: TlsCertificateRef,
+      nullable: true,
+      description: 'The certificate presented to the endpoint.',
+      resolve: (e) => withPem(e.tlsClientCertificatePem)[0] ?? null,
+    }),
+    hasClientKey: t.boolean({
+      description: 'Whether the client private key is stored (encrypted; it is never returned).',
+      resolve: (e) => e.tlsClientKeySealed !== null,
+    }),
+    caCertificates: t.field({
+      type: [TlsCertificateRef],
+      description: 'Certificates trusted for the endpoint\'s server certificate, instead of the public roots.',
+      resolve: (e) => withPem(e.tlsCaCertificatePem),
+    }),
+  }),
+});
+
+function withPem(pem: string | null): (CertificateInfo & { pem: string })[] {
+  if (!pem) return [];
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.flatMap((block) => describeCertificates(block).map((info) => ({ ...info, pem: `${block}\n` })));
+}
+
+export const EndpointRef = builder.objectRef<EndpointRow>('Endpoint');
+EndpointRef.implement({
+  description: 'A URL that receives the organization\'s events, with its delivery settings.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    url: t.exposeString('url'),
+    description: t.exposeString('description'),
+    labels: t.exposeStringList('labels'),
+    active: t.exposeBoolean('active', { description: 'False when paused by hand or disabled (410 Gone, circuit open for 5 days).' }),
+    disabledReason: t.exposeString('disabledReason', { nullable: true }),
+    disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true }),
+    circuitState: t.expose('circuitState', { type: CircuitStateEnum }),
+    consecutiveFailures: t.exposeInt('consecutiveFailures'),
+    circuitOpenUntil: t.expose('circuitOpenUntil', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'While OPEN: when the next probe may go.',
+    }),
+    timeoutMs: t.exposeInt('timeoutMs'),
+    retryPolicy: t.field({ type: RetryPolicyRef, resolve: (e) => e }),
+    circuitBreaker: t.field({ type: CircuitBreakerRef, resolve: (e) => e }),
+    maxInFlight: t.exposeInt('maxInFlight'),
+    rateLimitPerSecond: t.exposeInt('rateLimitPerSecond', { nullable: true }),
+    orderingMode: t.expose('orderingMode', { type: OrderingModeEnum }),
+    headers: t.field({
+      type: [EndpointHeaderRef],
+      resolve: (e) => Object.entries(e.headers ?? {}).map(([name, value]) => ({ name, value })),
+    }),
+    eventSubscriptions: t.field({
+      type: [EventSubscriptionRef],
+      resolve: async (e, _args, ctx) => (await ctx.loaders.patterns.load(e.id)).map((pattern) => ({ pattern })),
+    }),
+    tls: t.field({
+      type: EndpointTlsRef,
+      nullable: true,
+      resolve: (e) => (e.tlsClientCertificatePem || e.tlsCaCertificatePem ? e : null),
+    }),
+    signingAlgorithm: t.expose('signingAlgorithm', {
+      type: SigningAlgorithmEnum,
+      description: 'HMAC_SHA256: the endpoint\'s own secret (v1). ED25519: the organization\'s key pair (v1a), public keys in /orgs/{orgId}/jwks.json.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const RetryPolicyInput = builder.inputType('RetryPolicyInput', {
+  description: 'Omitted fields keep their current value (their default on creation).',
+  fields: (t) => ({
+    initialBackoffSeconds: t.int({ description: '1–3,600; default 5.' }),
+    multiplier: t.float({ description: '1–10; default 6.' }),
+    maxBackoffSeconds: t.int({ description: 'initialBackoffSeconds–86,400; default 36,000.' }),
+    maxAttempts: t.int({ description: '1–50; default 8.' }),
+  }),
+});
+
+const CircuitBreakerInput = builder.inputType('CircuitBreakerInput', {
+  description: 'Omitted fields keep their current value (their default on creation).',
+  fields: (t) => ({
+    enabled: t.boolean({ description: 'Default true.' }),
+    failureThreshold: t.int({ description: 'Consecutive failures that open the circuit: 1–1,000; default 10.' }),
+    cooldownSeconds: t.int({ description: 'Wait before the first probe: 1–3,600; default 60 (doubles after each failed probe, up to 1 h).' }),
+  }),
+});
+
+const EndpointHeaderInput = builder.inputType('EndpointHeaderInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'An HTTP token; not host, content-length, content-type, transfer-encoding, connection, user-agent or webhook-*.' }),
+    value: t.string({ required: true, description: 'No line breaks.' }),
+  }),
+});
+
+const EndpointTlsInput = builder.inputType('EndpointTlsInput', {
+  description: 'mTLS: replaces every TLS setting of the endpoint. The client certificate and its key come together.',
+  fields: (t) => ({
+    clientCertificatePem: t.string(),
+    clientKeyPem: t.string({ description: 'Unencrypted PEM private key of the client certificate; stored encrypted, never returned.' }),
+    caCertificatePem: t.string({ description: 'PEM certificate(s) to trust for the endpoint\'s server certificate.' }),
+  }),
+});
+
+const settingsFields = {
+  description: 'Up to 1,000 characters.',
+  labels: 'Up to 20 labels of 1–64 characters, e.g. "team:security".',
+  timeoutMs: '1,000–30,000; default 15,000.',
+  maxInFlight: 'Concurrent requests to the endpoint: 1–1,000; default 16.',
+  rateLimitPerSecond: 'Requests per second: 1–100,000, or null for no limit (default).',
+  orderingMode: 'Default BEST_EFFORT.',
+  headers: 'Custom headers (up to 20); the list replaces the current one.',
+  tls: 'mTLS settings; null removes them.',
+  patterns: 'EventSubscription patterns (replace the current set when given).',
+} as const;
+
+const CreateEndpointInput = builder.inputType('CreateEndpointInput', {
+  fields: (t) => ({
+    url: t.string({ required: true, description: 'https:// URL (http:// only when the server allows it), at most 2,048 characters.' }),
+    description: t.string({ description: settingsFields.description }),
+    labels: t.stringList({ description: settingsFields.labels }),
+    timeoutMs: t.int({ description: settingsFields.timeoutMs }),
+    retryPolicy: t.field({ type: RetryPolicyInput }),
+    circuitBreaker: t.field({ type: CircuitBreakerInput }),
+    maxInFlight: t.int({ description: settingsFields.maxInFlight }),
+    rateLimitPerSecond: t.int({ description: settingsFields.rateLimitPerSecond }),
+    orderingMode: t.field({ type: OrderingModeEnum, description: settingsFields.orderingMode }),
+    headers: t.field({ type: [EndpointHeaderInput], description: settingsFields.headers }),
+    tls: t.field({ type: EndpointTlsInput, description: 'Optional mTLS settings.' }),
+    signingAlgorithm: t.field({
+      type: SigningAlgorithmEnum,
+      description: 'HMAC_SHA256 (default): a new secret, returned once. ED25519: the organization\'s key pair (created if it has none).',
+    }),
+    patterns: t.stringList({ description: 'EventSubscription patterns; without any, the endpoint receives nothing.' }),
+  }),
+});
+
+const UpdateEndpointInput = builder.inputType('UpdateEndpointInput', {
+  description: 'Only the fields given change. null resets a setting to its default; use rotateSigningKey to change the signing algorithm.',
+  fields: (t) => ({
+    url: t.string(),
+    description: t.string({ description: settingsFields.description }),
+    labels: t.stringList({ description: settingsFields.labels }),
+    timeoutMs: t.int({ description: settingsFields.timeoutMs }),
+    retryPolicy: t.field({ type: RetryPolicyInput }),
+    circuitBreaker: t.field({ type: CircuitBreakerInput }),
+    maxInFlight: t.int({ description: settingsFields.maxInFlight }),
+    rateLimitPerSecond: t.int({ description: settingsFields.rateLimitPerSecond }),
+    orderingMode: t.field({ type: OrderingModeEnum, description: settingsFields.orderingMode }),
+    headers: t.field({ type: [EndpointHeaderInput], description: settingsFields.headers }),
+    tls: t.field({ type: EndpointTlsInput, description: settingsFields.tls }),
+    patterns: t.stringList({ description: settingsFields.patterns }),
+  }),
+});
+
+const EndpointFilter = builder.inputType('EndpointFilter', {
+  fields: (t) => ({
+    label: t.string({ description: 'Only endpoints carrying this label.' }),
+    active: t.boolean({ description: 'Only active (true) or paused/disabled (false) endpoints.' }),
+  }),
+});
+
+const CreateEndpointPayload = builder.objectRef<{ endpoint: EndpointRow; secret: string | null }>('CreateEndpointPayload').implement({
+  fields: (t) => ({
+    endpoint: t.field({ type: EndpointRef, resolve: (p) => p.endpoint }),
+    secret: t.exposeString('secret', {
+      nullable: true,
+      description: 'The HMAC signing secret (whsec_...), shown only in this answer: store it now. Null for ED25519 endpoints.',
+    }),
+  }),
+});
+
+const DeleteEndpointPayload = builder.objectRef<{ deletedEndpointId: string }>('DeleteEndpointPayload').implement({
+  fields: (t) => ({ deletedEndpointId: t.exposeID('deletedEndpointId') }),
+});
+
+const manageEnterprise = { $all: { can: 'manage', enterprise: true } } as const;
+const operateEnterprise = { $all: { can: 'operate', enterprise: true } } as const;
+
+builder.queryField('endpoints', (t) =>
+  t.connection({
+    type: EndpointRef,
+    authScopes: { can: 'read' },
+    description: 'The organization\'s endpoints, newest first.',
+    args: { filter: t.arg({ type: EndpointFilter }) },
+    resolve: async (_root, args, ctx) =>
+      toConnection(await ctx.services.endpoints.list(ctx.requireViewer(), args.filter ?? {}, pageArgs(args))),
+  }),
+);
+
+builder.queryField('endpoint', (t) =>
+  t.field({
+    type: EndpointRef,
+    authScopes: { can: 'read' },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.endpoints.get(ctx.requireViewer(), String(args.id)),
+  }),
+);
+
+builder.mutationField('createEndpoint', (t) =>
+  t.field({
+    type: CreateEndpointPayload,
+    authScopes: manageEnterprise,
+    description: 'Creates an endpoint with its EventSubscriptions and first signing key. The HMAC secret is returned only here.',
+    args: { input: t.arg({ type: CreateEndpointInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const created = await ctx.services.endpoints.create(ctx.requireViewer(), args.input);
+      ctx.loaders.patterns.prime(created.endpoint.id, [...created.patterns].sort());
+      return created;
+    },
+  }),
+);
+
+builder.mutationField('updateEndpoint', (t) =>
+  t.field({
+    type: EndpointRef,
+    authScopes: manageEnterprise,
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateEndpointInput, required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.endpoints.update(ctx.requireViewer(), String(args.id), args.input),
+  }),
+);
+
+builder.mutationField('deleteEndpoint', (t) =>
+  t.field({
+    type: DeleteEndpointPayload,
+    authScopes: manageEnterprise,
+    description: 'Deletes the endpoint: pending deliveries are cancelled; its delivery history stays readable.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ deletedEndpointId: await ctx.services.endpoints.delete(ctx.requireViewer(), String(args.id)) }),
+  }),
+);
+
+builder.mutationField('pauseEndpoint', (t) =>
+  t.field({
+    type: EndpointRef,
+    authScopes: operateEnterprise,
+    description: 'Stops deliveries to the endpoint; its backlog waits until it is resumed. New events are not routed to it meanwhile.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.endpoints.pause(ctx.requireViewer(), String(args.id)),
+  }),
+);
+
+builder.mutationField('resumeEndpoint', (t) =>
+  t.field({
+    type: EndpointRef,
+    authScopes: operateEnterprise,
+    description: 'Re-enables a paused or disabled endpoint, closes its circuit and drains its backlog.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.endpoints.resume(ctx.requireViewer(), String(args.id)),
+  }),
+);
+
+builder.mutationField('setEventSubscriptions', (t) =>
+  t.field({
+    type: EndpointRef,
+    authScopes: manageEnterprise,
+    description: 'Replaces the endpoint\'s EventSubscription patterns; an empty list unsubscribes it from everything.',
+    args: {
+      endpointId: t.arg.id({ required: true }),
+      patterns: t.arg.stringList({ required: true }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const result = await ctx.services.endpoints.setEventSubscriptions(ctx.requireViewer(), String(args.endpointId), args.patterns);
+      ctx.loaders.patterns.clear(result.endpoint.id).prime(result.endpoint.id, [...result.patterns].sort());
+      return result.endpoint;
+    },
+  }),
+);

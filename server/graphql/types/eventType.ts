@@ -1,0 +1,69 @@
+import { builder } from '../builder.js';
+import type { EventTypeRow } from '../../db/schema.js';
+import { pageArgs, toConnection } from '../connection.js';
+
+export const EventTypeRef = builder.objectRef<EventTypeRow>('EventType');
+EventTypeRef.implement({
+  description: 'An entry of the event-type catalog: built in (shared by every organization) or defined by this organization.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name', { description: 'e.g. "pipeline.run.failed"; what EventSubscription patterns match against.' }),
+    category: t.exposeString('category'),
+    description: t.exposeString('description'),
+    schema: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'JSON Schema (draft 2020-12) every published payload of this type must satisfy; null when payloads are free-form.',
+      resolve: (row) => row.schema ?? null,
+    }),
+    deprecated: t.exposeBoolean('deprecated', { description: 'Deprecated types refuse new events and new EventSubscription patterns.' }),
+    deprecatedAt: t.expose('deprecatedAt', { type: 'DateTime', nullable: true }),
+    builtIn: t.boolean({ description: 'True for the built-in catalog, which cannot be changed.', resolve: (row) => row.orgId === null }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const CreateEventTypeInput = builder.inputType('CreateEventTypeInput', {
+  fields: (t) => ({
+    name: t.string({
+      required: true,
+      description: 'At least two dot-separated segments of lowercase letters, digits and "_" (e.g. "acme.invoice.paid"); not a built-in name.',
+    }),
+    category: t.string({ description: 'Defaults to the first segment of the name.' }),
+    description: t.string(),
+    schema: t.field({ type: 'JSON', description: 'Optional JSON Schema (draft 2020-12) that published payloads must satisfy.' }),
+  }),
+});
+
+builder.queryField('eventTypes', (t) =>
+  t.connection({
+    type: EventTypeRef,
+    authScopes: { can: 'read' },
+    description: 'The event-type catalog: built-in types first, then the organization\'s own, each sorted by name.',
+    args: {
+      includeDeprecated: t.arg.boolean({ defaultValue: true, description: 'False hides deprecated types (e.g. for a picker).' }),
+    },
+    resolve: async (_root, args, ctx) =>
+      toConnection(await ctx.services.eventTypes.page(ctx.requireViewer(), { includeDeprecated: args.includeDeprecated }, pageArgs(args))),
+  }),
+);
+
+builder.mutationField('createEventType', (t) =>
+  t.field({
+    type: EventTypeRef,
+    authScopes: { can: 'manage' },
+    description: 'Adds a custom event type to the organization\'s catalog.',
+    args: { input: t.arg({ type: CreateEventTypeInput, required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.eventTypes.create(ctx.requireViewer(), args.input),
+  }),
+);
+
+builder.mutationField('deprecateEventType', (t) =>
+  t.field({
+    type: EventTypeRef,
+    authScopes: { can: 'manage' },
+    description: 'Deprecates one of the organization\'s own event types: it stays in the catalog but accepts no new events. Built-in types cannot be deprecated.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.eventTypes.deprecate(ctx.requireViewer(), String(args.id)),
+  }),
+);

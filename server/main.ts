@@ -1,0 +1,52 @@
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startService } from './service.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const log = createLogger(config.logLevel);
+
+try {
+  const service = await startService(config, log);
+  if (service.bootstrapKey) {
+    // Printed once, on the first start of an empty database; it is not stored anywhere readable.
+    process.stdout.write(
+      [
+        '',
+        'Created the "default" organization (enterprise plan).',
+        `  orgId:     ${service.bootstrapKey.orgId}`,
+        `  admin key: ${service.bootstrapKey.apiKey}`,
+        'This key is shown only now: store it. Create more with `npm run admin -- create-api-key`.',
+        '',
+      ].join('\n'),
+    );
+  }
+  if (config.roles.has('api')) {
+    process.stdout.write(`Console and GraphQL at http://localhost:${service.port}/ (GraphiQL at /graphql)\n`);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), 30_000);
+    timer.unref();
+    await service.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+} catch (err) {
+  log.fatal({ err }, 'could not start');
+  process.exit(1);
+}

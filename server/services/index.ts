@@ -1,0 +1,41 @@
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { SecretBox } from '../crypto/secretBox.js';
+import { createApiKeysRepo } from '../db/repos/apiKeys.js';
+import type { Engine } from '../engine/index.js';
+import { createAuthenticator } from './auth.js';
+import { createApiKeyService } from './apiKeys.js';
+import { createOrganizationService } from './organizations.js';
+import { createEventTypeService } from './eventTypes.js';
+import { createEndpointService } from './endpoints.js';
+import { createSigningKeyService } from './signingKeys.js';
+import { createDeliveryService } from './deliveries.js';
+
+export interface ServiceDeps {
+  config: Config;
+  database: Database;
+  secretBox: SecretBox;
+  engine: Engine;
+  log: Logger;
+}
+
+/** Everything GraphQL resolvers and HTTP handlers call; built once per process. */
+export function createServices(deps: ServiceDeps) {
+  const { database, engine, log } = deps;
+  return {
+    config: deps.config,
+    engine,
+    authenticate: createAuthenticator({
+      apiKeys: createApiKeysRepo(database.db),
+      onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
+    }),
+    organizations: createOrganizationService({ database, publisher: engine.publisher }),
+    apiKeys: createApiKeyService({ database, publisher: engine.publisher }),
+    eventTypes: createEventTypeService({ database }),
+    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine }),
+    signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
+    deliveries: createDeliveryService({ database, engine }),
+  };
+}
+export type Services = ReturnType<typeof createServices>;

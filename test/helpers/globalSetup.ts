@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import PgBoss from 'pg-boss';
+import { connectDatabase, runMigrations, startEmbeddedPostgres } from '../../server/db/client.js';
+import { createJobQueue } from '../../server/engine/jobQueue.js';
+import { createEventTypesRepo } from '../../server/db/repos/eventTypes.js';
+import { newId } from '../../server/crypto/random.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A URL of the server's maintenance database, to create and drop test databases. */
+    adminDatabaseUrl: string;
+    /** A migrated database to clone with CREATE DATABASE ... TEMPLATE. */
+    templateDatabase: string;
+  }
+}
+
+/**
+ * Prepares Postgres once per run: the server from DATABASE_URL, or an embedded one when it is
+ * unset, plus a migrated template database that every test file clones into its own database.
+ */
+export default async function setup(project: TestProject) {
+  let adminUrl = process.env.DATABASE_URL;
+  let stopEmbedded: (() => Promise<void>) | null = null;
+  if (!adminUrl) {
+    const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/test'), port: 54330 });
+    adminUrl = embedded.url;
+    stopEmbedded = embedded.stop;
+  }
+
+  const fingerprint = createHash('sha256');
+  for (const file of readdirSync('drizzle').filter((f) => f.endsWith('.sql')).sort()) {
+    fingerprint.update(readFileSync(path.join('drizzle', file)));
+  }
+  fingerprint.update(readFileSync('server/engine/jobQueue.ts'));
+  fingerprint.update(readFileSync('server/domain/eventCatalog.ts'));
+  fingerprint.update(JSON.parse(readFileSync('node_modules/pg-boss/package.json', 'utf8')).version);
+  const template = `wh_template_${fingerprint.digest('hex').slice(0, 12)}`;
+
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin`SELECT pg_advisory_lock(7164021, 99)`;
+    const [exists] = await admin`SELECT 1 FROM pg_database WHERE datname = ${template}`;
+    if (!exists) {
+      const building = `${template}_building_${process.pid}`;
+      await admin.unsafe(`CREATE DATABASE "${building}"`);
+      const url = withDatabase(adminUrl, building);
+      const database = connectDatabase({ url, poolSize: 2 });
+      await runMigrations(database);
+      const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false });
+      await boss.start();
+      await boss.stop({ graceful: false, wait: true, close: true });
+      await createJobQueue(database.sql).ensureIndexes();
+      await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
+      await database.close();
+      await admin.unsafe(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
+    }
+    // Databases left behind by runs that were killed.
+    const stale = await admin<{ datname: string }[]>`SELECT datname FROM pg_database WHERE datname LIKE 'wh\\_t\\_%'`;
+    for (const { datname } of stale) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {});
+    await admin`SELECT pg_advisory_unlock(7164021, 99)`;
+  } finally {
+    await admin.end();
+  }
+
+  project.provide('adminDatabaseUrl', adminUrl);
+  project.provide('templateDatabase', template);
+
+  return async () => {
+    await stopEmbedded?.();
+  };
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// The console: built into client/dist and served by the api role at `/`.
+// `npm run dev` serves it with hot reload and proxies the API to a running `npm start`.
+export default defineConfig({
+  root: 'client',
+  plugins: [react()],
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  server: {
+    port: 5173,
+    proxy: {
+      '/graphql': { target: 'http://localhost:4000', ws: true },
+      '/orgs': 'http://localhost:4000',
+    },
+  },
+});
