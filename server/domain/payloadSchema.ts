@@ -8,8 +8,12 @@ const addFormats: AddFormats =
 
 export type PayloadValidator = (data: unknown) => string | null;
 
-const ajv = new Ajv2020({ allErrors: true, strict: false, validateSchema: true });
-addFormats(ajv);
+/** One Ajv per schema: Ajv registers schemas by `$id`, so two event types sharing one would clash. */
+function newAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateSchema: true });
+  addFormats(ajv);
+  return ajv;
+}
 
 /**
  * Compiles the JSON Schema of a custom event type. Returns a validator giving a readable
@@ -19,6 +23,7 @@ export function compilePayloadSchema(schema: unknown): { ok: true; validate: Pay
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     return { ok: false, error: 'A JSON Schema must be a JSON object, e.g. {"type": "object", "properties": {...}}.' };
   }
+  const ajv = newAjv();
   try {
     if (!ajv.validateSchema(schema)) {
       return { ok: false, error: `Invalid JSON Schema: ${ajv.errorsText(ajv.errors, { dataVar: 'schema' })}.` };

@@ -47,14 +47,17 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
   const { database, jobQueue } = deps;
   const eventTypesRepo = createEventTypesRepo(database.db);
   // Schemas of custom types never change after creation, so validators are cached by type id.
-  const validators = new Map<string, PayloadValidator | null>();
+  const validators = new Map<string, PayloadValidator>();
 
   function validatorFor(type: EventTypeRow): PayloadValidator | null {
     if (!type.schema) return null;
     let validator = validators.get(type.id);
     if (validator === undefined) {
       const compiled = compilePayloadSchema(type.schema);
-      validator = compiled.ok ? compiled.validate : null;
+      // Schemas are checked when the type is created; one that no longer compiles is a bug, and
+      // publishing unvalidated payloads would hide it.
+      if (!compiled.ok) throw new Error(`stored JSON Schema of event type ${type.name} does not compile: ${compiled.error}`);
+      validator = compiled.validate;
       validators.set(type.id, validator);
     }
     return validator;

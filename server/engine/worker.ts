@@ -192,7 +192,8 @@ export function createWorker(deps: WorkerDeps) {
           requestFetch(s);
         }
       },
-      Math.max(0, atMs - Date.now() + 2),
+      // setTimeout overflows past 2^31-1 ms (24.8 days) into "now"; far timers are re-armed.
+      Math.min(Math.max(0, atMs - Date.now() + 2), 86_400_000),
     );
   }
 

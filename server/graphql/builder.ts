@@ -1,5 +1,5 @@
 import SchemaBuilder from '@pothos/core';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import RelayPlugin from '@pothos/plugin-relay';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
@@ -28,27 +28,18 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, RelayPlugin, ComplexityPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
-    // Scope loaders throw DomainErrors so callers get UNAUTHENTICATED / FORBIDDEN /
-    // FEATURE_NOT_AVAILABLE with a message saying what to do, not a generic "not authorized".
+    // Subscriptions are checked once when they start, not as each event resolves: a caller
+    // without the right gets FORBIDDEN at once instead of an open stream of errors.
+    authorizeOnSubscribe: true,
+    // Missing or rejected credentials throw UNAUTHENTICATED straight from the scope loader.
+    // A known caller lacking a right gets `false`, so fields can mask instead of failing
+    // (unauthorizedResolver), and unauthorizedError turns the failure into FORBIDDEN or
+    // FEATURE_NOT_AVAILABLE with a message saying what to do.
     authScopes: (ctx) => ({
-      can: (capability) => {
-        const viewer = ctx.requireViewer();
-        if (!roleCan(viewer.role, capability)) throw new DomainError('FORBIDDEN', forbiddenMessage(viewer.role, capability));
-        return true;
-      },
-      enterprise: () => {
-        const viewer = ctx.requireViewer();
-        if (viewer.plan !== 'enterprise') {
-          throw new DomainError(
-            'FEATURE_NOT_AVAILABLE',
-            `Webhook settings are an enterprise feature; this organization is on the ${viewer.plan} plan.`,
-          );
-        }
-        return true;
-      },
+      can: (capability) => roleCan(ctx.requireViewer().role, capability),
+      enterprise: () => ctx.requireViewer().plan === 'enterprise',
     }),
-    unauthorizedError: (_parent, _ctx, _info, result) =>
-      new GraphQLError(result.message, { extensions: { code: 'FORBIDDEN' } }),
+    unauthorizedError: (_parent, ctx, _info, result) => authorizationError(ctx, result.failure, result.message),
   },
   relay: {
     clientMutationId: 'omit',
@@ -63,5 +54,30 @@ export const builder = new SchemaBuilder<{
   },
 });
 
+/** The most specific error for a failed scope check. */
+function authorizationError(ctx: GraphQLContext, failure: AuthFailure, fallback: string): Error {
+  const viewer = ctx.requireViewer();
+  const scopes = flatten(failure);
+  // Role before plan: a viewer of a starter org is told about its role first.
+  const capability = scopes.find((f) => f.scope === 'can')?.parameter as Capability | undefined;
+  if (capability) return new DomainError('FORBIDDEN', forbiddenMessage(viewer.role, capability));
+  if (scopes.some((f) => f.scope === 'enterprise')) {
+    return new DomainError(
+      'FEATURE_NOT_AVAILABLE',
+      `Webhook settings are an enterprise feature; this organization is on the ${viewer.plan} plan.`,
+    );
+  }
+  return new GraphQLError(fallback, { extensions: { code: 'FORBIDDEN' } });
+}
+
+function flatten(failure: AuthFailure): { scope: string; parameter: unknown }[] {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return [{ scope: failure.scope, parameter: failure.parameter }];
+  if (failure.kind === AuthScopeFailureType.AllAuthScopes || failure.kind === AuthScopeFailureType.AnyAuthScopes) {
+    return failure.failures.flatMap(flatten);
+  }
+  return [];
+}
+
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -12,7 +12,9 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const template = inject('templateDatabase');
-  const name = `wh_t_${randomBytes(6).toString('hex')}`;
+  // The creation time in the name lets a later run drop databases that a killed run left behind
+  // without touching those of a run still going.
+  const name = `wh_t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     // Cloning fails while another session is connected to the template; retry briefly.

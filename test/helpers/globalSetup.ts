@@ -58,9 +58,14 @@ export default async function setup(project: TestProject) {
       await database.close();
       await admin.unsafe(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
     }
-    // Databases left behind by runs that were killed.
+    // Databases left behind by killed runs: older than six hours (runs take minutes; other runs
+    // may be going on against the same server, so younger ones are left alone).
+    const cutoff = Math.floor(Date.now() / 1000) - 6 * 3600;
     const stale = await admin<{ datname: string }[]>`SELECT datname FROM pg_database WHERE datname LIKE 'wh\\_t\\_%'`;
-    for (const { datname } of stale) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {});
+    for (const { datname } of stale) {
+      const created = Number(/^wh_t_(\d+)_/.exec(datname)?.[1] ?? 0);
+      if (created < cutoff) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {});
+    }
     await admin`SELECT pg_advisory_unlock(7164021, 99)`;
   } finally {
     await admin.end();

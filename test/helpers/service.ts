@@ -8,6 +8,8 @@ import { graphqlClient, type GraphQLClient } from './graphql.js';
 export interface TestService extends RunningService {
   testDatabase: TestDatabase;
   config: Config;
+  /** WEBHOOKS_MASTER_KEY (base64) of this service: other processes on its database need it. */
+  masterKey: string;
   /** Admin key of the `default` organization created at first start. */
   adminKey: string;
   orgId: string;
@@ -30,10 +32,11 @@ export const TEST_ENV = {
  */
 export async function startTestService(env: Record<string, string> = {}, options: { database?: TestDatabase } = {}): Promise<TestService> {
   const testDatabase = options.database ?? (await createTestDatabase());
+  const masterKey = env.WEBHOOKS_MASTER_KEY ?? randomBytes(32).toString('base64');
   const config = loadConfig({
     ...TEST_ENV,
     DATABASE_URL: testDatabase.url,
-    WEBHOOKS_MASTER_KEY: randomBytes(32).toString('base64'),
+    WEBHOOKS_MASTER_KEY: masterKey,
     PORT: '1',
     HOST: '127.0.0.1',
     WEBHOOKS_DB_POOL_SIZE: '6',
@@ -49,6 +52,7 @@ export async function startTestService(env: Record<string, string> = {}, options
     ...service,
     testDatabase,
     config,
+    masterKey,
     adminKey: apiKey,
     orgId,
     client: (key = apiKey) => graphqlClient(`${service.url}/graphql`, key),
