@@ -215,7 +215,7 @@ export function createEndpointService(deps: { database: Database; config: Config
           db,
         );
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
-        await notifyHealth(sql, updated, 'paused');
+        await notifyHealth(sql, updated, updated.disabledReason ?? 'Paused');
         return updated;
       });
     },
@@ -239,7 +239,7 @@ export function createEndpointService(deps: { database: Database; config: Config
           db,
         );
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
-        await notifyHealth(sql, updated, 'resumed');
+        await notifyHealth(sql, updated, `Resumed by "${viewer.apiKeyName}"`);
         await engine.wake(sql, [endpoint.id]);
         return updated;
       });

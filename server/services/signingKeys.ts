@@ -3,8 +3,7 @@ import { inTransaction, type Database, type Db } from '../db/client.js';
 import { createEndpointsRepo } from '../db/repos/endpoints.js';
 import { createOrganizationsRepo } from '../db/repos/organizations.js';
 import { createSigningKeysRepo } from '../db/repos/signingKeys.js';
-import type { EndpointRow, SigningKeyRow } from '../db/schema.js';
-import type { signingKeys } from '../db/schema.js';
+import type { EndpointRow, SigningKeyRow, signingKeys } from '../db/schema.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { isIdOf } from '../domain/ids.js';
 import {

@@ -11,7 +11,10 @@ const RetryPolicyRef = builder.objectRef<EndpointRow>('RetryPolicy').implement({
   description: 'Attempt n+1 waits min(initialBackoffSeconds × multiplier^(n-1), maxBackoffSeconds) ±20%; after maxAttempts the delivery is DEAD.',
   fields: (t) => ({
     initialBackoffSeconds: t.exposeInt('retryInitialBackoffSeconds'),
-    multiplier: t.exposeFloat('retryMultiplier'),
+    multiplier: t.float({
+      // Stored as a 4-byte real: 1.1 reads back as 1.100000023841858 without the rounding.
+      resolve: (e) => Number(e.retryMultiplier.toPrecision(7)),
+    }),
     maxBackoffSeconds: t.exposeInt('retryMaxBackoffSeconds'),
     maxAttempts: t.exposeInt('retryMaxAttempts'),
   }),
