@@ -61,7 +61,8 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
 
     /** Creates the endpoint's queue (a partition) inside the caller's transaction. */
     async createEndpointQueue(tx: Executor, endpointId: string): Promise<void> {
-      await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::json)`, [deliveryQueueName(endpointId), queueOptions]);
+      // Typed text, not json: postgres.js would JSON-encode the string a second time for a json parameter.
+      await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [deliveryQueueName(endpointId), queueOptions]);
     },
 
     /** Drops the endpoint's queue and every job in it, inside the caller's transaction. */

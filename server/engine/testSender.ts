@@ -28,7 +28,7 @@ export function createTestSender(deps: { sql: Sql; loadRuntimes: RuntimeLoader; 
     };
     await sql.begin(async (tx) => {
       await tx`INSERT INTO events (id, org_id, type, data, created_at)
-               VALUES (${eventId}, ${orgId}, 'webhook.test', ${JSON.stringify(data)}::jsonb, ${createdAt})`;
+               VALUES (${eventId}, ${orgId}, 'webhook.test', ${tx.json(data)}, ${createdAt})`;
       await tx`INSERT INTO deliveries (id, org_id, event_id, endpoint_id, event_type, is_test, created_at)
                VALUES (${deliveryId}, ${orgId}, ${eventId}, ${endpointId}, 'webhook.test', true, ${createdAt})`;
     });

@@ -71,6 +71,9 @@ interface EndpointState {
   /** Slot being handed over, endpoint deleted, or ownership lost: fetch nothing more. */
   retired: boolean;
   probing: boolean;
+  /** Settings or keys changed and are being reloaded: fetch and send nothing until then. */
+  reloading: Promise<void> | null;
+  reloadsPending: number;
 }
 
 /**
@@ -92,6 +95,7 @@ export function createWorker(deps: WorkerDeps) {
   let sweepTimer: NodeJS.Timeout | null = null;
   let unlisten: (() => Promise<void>)[] = [];
   const idleWaiters = new Set<() => void>();
+  const reloadDone = new Map<EndpointState, () => void>();
 
   const ownership = createOwnership({
     url: deps.url,
@@ -138,6 +142,8 @@ export function createWorker(deps: WorkerDeps) {
       keys: new Map(),
       retired: false,
       probing: false,
+      reloading: null,
+      reloadsPending: 0,
     };
   }
 
@@ -200,7 +206,7 @@ export function createWorker(deps: WorkerDeps) {
   /** How many jobs the endpoint may take right now, arming a timer when the answer is "later". */
   function allowance(s: EndpointState, nowMs: number): number {
     const rt = s.runtime;
-    if (!rt || s.retired || !rt.active || stopped) return 0;
+    if (!rt || s.retired || !rt.active || stopped || s.reloading) return 0;
     if (recorder.backlog() > maxRecorderBacklog) return 0;
     let free = rt.maxInFlight - s.inFlight;
     if (free <= 0) return 0;
@@ -376,6 +382,8 @@ export function createWorker(deps: WorkerDeps) {
   }
 
   async function dispatch(s: EndpointState, work: Work): Promise<void> {
+    // A job fetched just before a settings or key change goes out with the new ones.
+    if (s.reloading) await s.reloading;
     const rt = s.runtime!;
     const { job, delivery } = work;
     const gate = breakerGate(rt.breaker, Date.now(), rt.breakerSettings);
@@ -591,15 +599,27 @@ export function createWorker(deps: WorkerDeps) {
       if (s) {
         sender.forgetEndpoint(change.endpointId);
         reload.push(s);
+        // Set synchronously: the wake-up that follows this change on the same channel order
+        // must not fetch with the old settings. Overlapping changes share one gate, opened
+        // when the last reload finishes.
+        s.reloadsPending++;
+        if (!s.reloading) s.reloading = new Promise<void>((resolve) => reloadDone.set(s, resolve));
       } else if (ownership.ownsEndpoint(change.endpointId)) {
         added.push(change.endpointId);
       }
     }
     if (reload.length) {
-      await loadInto(reload);
-      for (const s of reload) {
-        s.exhausted = false;
-        requestFetch(s);
+      try {
+        await loadInto(reload);
+      } finally {
+        for (const s of reload) {
+          if (--s.reloadsPending > 0) continue;
+          reloadDone.get(s)?.();
+          reloadDone.delete(s);
+          s.reloading = null;
+          s.exhausted = false;
+          requestFetch(s);
+        }
       }
     }
     if (added.length) await adopt(added);
