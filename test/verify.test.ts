@@ -82,6 +82,18 @@ describe('reference vectors', () => {
     expect(codeOf(() => verifyWebhook(REF.body, refHeaders(header), { secret: REF.secret, now: REF_NOW }))).toBe('OK');
   });
 
+  it('accepts the Ed25519 vector among the Go library\'s multi-signature decoys and rejects its invalid and partial v1a entries', () => {
+    const publicKey = encodePublicKey(ed25519PublicKeyFromSeed(REF.seed));
+    const goDecoy = REF.decoy.slice(REF.decoy.indexOf(',') + 1);
+    const header = [`v1,${goDecoy}`, `v2,${goDecoy}`, REF.v1a, `v1,${goDecoy}`].join(' ');
+    expect(verifyWebhook(REF.body, refHeaders(header), { publicKey, now: REF_NOW })).toEqual({ test: 2432232314 });
+    for (const sig of [`v1a,${goDecoy}`, 'v1a,', REF.v1a.slice(0, 20), REF.v1a.replace('v1a,', 'v1,')]) {
+      expect(codeOf(() => verifyWebhook(REF.body, refHeaders(sig), { publicKey, now: REF_NOW })), sig).toBe('BAD_SIGNATURE');
+    }
+    // A v1a entry is only ever checked against public keys, never against an HMAC secret.
+    expect(codeOf(() => verifyWebhook(REF.body, refHeaders(REF.v1a), { secret: REF.secret, now: REF_NOW }))).toBe('BAD_SIGNATURE');
+  });
+
   it('rejects the reference invalid and partial signatures', () => {
     for (const sig of ['v1,dawfeoifkpqwoekfpqoekf', REF.v1.slice(0, 8), 'v1,']) {
       expect(codeOf(() => verifyWebhook(REF.body, refHeaders(sig), { secret: REF.secret, now: REF_NOW })), sig).toBe('BAD_SIGNATURE');
