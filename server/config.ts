@@ -12,6 +12,12 @@ export interface Config {
   roles: Set<Role>;
   /** 32 raw bytes, or null when the embedded default should load/generate one in `dataDir`. */
   masterKey: Buffer | null;
+  /**
+   * Master keys used before `masterKey` (WEBHOOKS_PREVIOUS_MASTER_KEYS): values sealed with them
+   * still open, new values are sealed with `masterKey`; `npm run admin -- rotate-master-key`
+   * re-encrypts what is left under them (docs/reliability.md, "Master key rotation").
+   */
+  previousMasterKeys: Buffer[];
   allowHttp: boolean;
   allowedCidrs: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -32,6 +38,14 @@ const integer = (min: number, max: number) =>
     .regex(/^\d+$/, { message: 'must be a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const KEY_HINT = 'generate one with `openssl rand -base64 32`';
+
+/** A 32-byte key in canonical base64, or null when it is not one. */
+function parseKey(value: string): Buffer | null {
+  const key = Buffer.from(value, 'base64');
+  return key.length === 32 && key.toString('base64') === value.replace(/\s/g, '') ? key : null;
+}
 
 const envSchema = z.object({
   PORT: integer(1, 65535).default(4000),
@@ -64,12 +78,29 @@ const envSchema = z.object({
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value === '') return null;
-      const key = Buffer.from(value, 'base64');
-      if (key.length !== 32 || key.toString('base64') !== value.replace(/\s/g, '')) {
-        ctx.addIssue({ code: 'custom', message: 'must be 32 bytes encoded as base64 (generate one with `openssl rand -base64 32`)' });
+      const key = parseKey(value);
+      if (!key) {
+        ctx.addIssue({ code: 'custom', message: `must be 32 bytes encoded as base64 (${KEY_HINT})` });
         return z.NEVER;
       }
       return key;
+    }),
+  WEBHOOKS_PREVIOUS_MASTER_KEYS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const keys: Buffer[] = [];
+      const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
+      for (const [i, part] of parts.entries()) {
+        const key = parseKey(part);
+        if (!key) {
+          // Never echo the value: it is a key.
+          ctx.addIssue({ code: 'custom', message: `entry ${i + 1} of ${parts.length} must be 32 bytes encoded as base64 (comma-separated list of the master keys used before)` });
+          return z.NEVER;
+        }
+        keys.push(key);
+      }
+      return keys;
     }),
   WEBHOOKS_ALLOW_HTTP: boolean.default(false),
   WEBHOOKS_ALLOWED_CIDRS: z
@@ -118,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL ?? null,
     roles: e.WEBHOOKS_ROLES,
     masterKey: e.WEBHOOKS_MASTER_KEY,
+    previousMasterKeys: e.WEBHOOKS_PREVIOUS_MASTER_KEYS,
     allowHttp: e.WEBHOOKS_ALLOW_HTTP,
     allowedCidrs: e.WEBHOOKS_ALLOWED_CIDRS,
     logLevel: e.LOG_LEVEL,

@@ -1,8 +1,246 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineObserver } from './engine/worker.js';
+import type { PubSubObserver } from './graphql/pubsub.js';
 
-/** The Prometheus registry of this process; every role serves it at /metrics. */
-export function createMetricsRegistry(): Registry {
+/** What /metrics samples from the database and the process when it is scraped. */
+export interface MetricSources {
+  /** jobQueue.depth(): waiting and leased jobs, age of the oldest due one. */
+  queueDepth?: () => Promise<{ waiting: number; active: number; oldestDueAgeSeconds: number }>;
+  /** Endpoints (not deleted) per circuit state, and how many are paused or disabled. */
+  endpointStates?: () => Promise<{ circuit: Record<string, number>; inactive: number }>;
+  /** The worker role (give it only where the role runs): endpoint slots held, requests in flight. */
+  worker?: () => { ownedSlots: number; inFlight: number } | null;
+  /** The api role (give it only where the role runs): live subscribers per topic, listener state. */
+  live?: () => { subscribers: Record<string, number>; listening: boolean } | null;
+}
+
+// Publish → 2xx spans a 1 ms loopback hop to hours of retries; attempts end by 30 s (max timeout).
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600];
+const ATTEMPT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
+const LIVE_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+const CIRCUIT_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
+/** Database samples are shared by concurrent scrapes and reused this long: scrapes never load the database. */
+const SAMPLE_TTL_MS = 5_000;
+const SAMPLE_TIMEOUT_MS = 3_000;
+
+/**
+ * The Prometheus metrics of one process, served at /metrics on every role. Hot-path values arrive
+ * through the engine's observer hooks (labels are low-cardinality: outcome, error class, trigger,
+ * never an endpoint id); queue depth and breaker states are sampled from the database on scrape.
+ */
+export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return registry;
+  let sources: MetricSources = {};
+
+  const attempts = new Counter({
+    name: 'webhooks_attempts_total',
+    help: 'Delivery attempts made by this process, by outcome (success|failure), error class and trigger.',
+    labelNames: ['outcome', 'error_class', 'trigger'] as const,
+    registers: [registry],
+  });
+  const deliveries = new Counter({
+    name: 'webhooks_deliveries_total',
+    help: 'Deliveries finished by this process: succeeded, or dead (attempts exhausted) with the last error class.',
+    labelNames: ['outcome', 'error_class'] as const,
+    registers: [registry],
+  });
+  const deliveryLatency = new Histogram({
+    name: 'webhooks_delivery_latency_seconds',
+    help: 'Publish to successful (2xx) attempt, retries included.',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const attemptDuration = new Histogram({
+    name: 'webhooks_attempt_duration_seconds',
+    help: 'Duration of one HTTP attempt, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: ATTEMPT_BUCKETS,
+    registers: [registry],
+  });
+  const breakerTransitions = new Counter({
+    name: 'webhooks_breaker_transitions_total',
+    help: 'Circuit breaker transitions made by this process, by the state entered.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  const liveMessages = new Counter({
+    name: 'webhooks_live_messages_total',
+    help: 'Messages handed to live (graphql-ws) subscribers, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  });
+  const liveDropped = new Counter({
+    name: 'webhooks_live_dropped_total',
+    help: 'Live messages dropped because a subscriber or the process fell behind, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  });
+  const liveLag = new Histogram({
+    name: 'webhooks_live_lag_seconds',
+    help: 'Attempt recorded (worker commit) to handed to subscribers on this api process.',
+    buckets: LIVE_LAG_BUCKETS,
+    registers: [registry],
+  });
+  const graphqlDuration = new Histogram({
+    name: 'webhooks_graphql_request_duration_seconds',
+    help: 'GraphQL queries and mutations by type (query|mutation|unknown) and outcome (ok|error); subscriptions are not timed.',
+    labelNames: ['type', 'outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const sampleErrors = new Counter({
+    name: 'webhooks_metrics_sample_errors_total',
+    help: 'Scrapes whose database sample failed (the previous values were served).',
+    registers: [registry],
+  });
+
+  let sample: { atMs: number; value: Promise<DbSample> } | null = null;
+  let lastGood: DbSample = { queue: null, endpoints: null };
+  function dbSample(): Promise<DbSample> {
+    if (sample && Date.now() - sample.atMs < SAMPLE_TTL_MS) return sample.value;
+    const value = (async () => {
+      try {
+        const [queue, endpoints] = await withTimeout(Promise.all([sources.queueDepth?.() ?? null, sources.endpointStates?.() ?? null]));
+        lastGood = { queue, endpoints };
+      } catch {
+        sampleErrors.inc();
+      }
+      return lastGood;
+    })();
+    sample = { atMs: Date.now(), value };
+    return value;
+  }
+
+  const gauge = (name: string, help: string, collect: (g: Gauge<string>) => void | Promise<void>, labelNames: string[] = []) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        await collect(this);
+      },
+    });
+  gauge('webhooks_queue_waiting_jobs', 'Delivery jobs queued (due or scheduled), all endpoints (same value on every process).', async (g) => {
+    const q = (await dbSample()).queue;
+    if (q) g.set(q.waiting);
+  });
+  gauge('webhooks_queue_active_jobs', 'Delivery jobs leased by workers, all endpoints.', async (g) => {
+    const q = (await dbSample()).queue;
+    if (q) g.set(q.active);
+  });
+  gauge('webhooks_queue_oldest_due_age_seconds', 'Age of the oldest job that is due and not yet taken (0 when none).', async (g) => {
+    const q = (await dbSample()).queue;
+    if (q) g.set(q.oldestDueAgeSeconds);
+  });
+  gauge(
+    'webhooks_endpoints_circuit',
+    'Endpoints (not deleted) per circuit breaker state.',
+    async (g) => {
+      const e = (await dbSample()).endpoints;
+      if (e) for (const state of CIRCUIT_STATES) g.set({ state }, e.circuit[state] ?? 0);
+    },
+    ['state'],
+  );
+  gauge('webhooks_endpoints_inactive', 'Endpoints paused by hand or disabled (410 Gone, breaker open 5 days).', async (g) => {
+    const e = (await dbSample()).endpoints;
+    if (e) g.set(e.inactive);
+  });
+  // Role-specific gauges exist only on processes running the role: an unlabelled gauge would
+  // otherwise read 0 elsewhere (a worker's "listener down", an api's "no slots").
+  const roleGauges = { worker: false, live: false };
+  function registerRoleGauges(): void {
+    if (sources.worker && !roleGauges.worker) {
+      roleGauges.worker = true;
+      gauge('webhooks_worker_owned_slots', 'Endpoint slots (of 256) this worker holds.', (g) => {
+        const w = sources.worker?.();
+        if (w) g.set(w.ownedSlots);
+      });
+      gauge('webhooks_worker_in_flight', 'Jobs this worker has taken and not finished.', (g) => {
+        const w = sources.worker?.();
+        if (w) g.set(w.inFlight);
+      });
+    }
+    if (sources.live && !roleGauges.live) {
+      roleGauges.live = true;
+      gauge(
+        'webhooks_live_subscribers',
+        'Live (graphql-ws) subscriptions open on this process, by topic.',
+        (g) => {
+          const live = sources.live?.();
+          if (live) for (const [topic, n] of Object.entries(live.subscribers)) g.set({ topic }, n);
+        },
+        ['topic'],
+      );
+      gauge('webhooks_live_listener_up', '1 while this api process receives LISTEN/NOTIFY messages.', (g) => {
+        const live = sources.live?.();
+        if (live) g.set(live.listening ? 1 : 0);
+      });
+    }
+  }
+
+  const engineObserver: EngineObserver = {
+    attempt(a) {
+      const outcome = a.succeeded ? 'success' : 'failure';
+      attempts.inc({ outcome, error_class: a.errorClass ?? 'none', trigger: a.trigger });
+      attemptDuration.observe({ outcome }, a.durationMs / 1000);
+      if (a.deliveryStatus === 'SUCCEEDED') deliveries.inc({ outcome: 'succeeded', error_class: 'none' });
+      else if (a.deliveryStatus === 'DEAD') deliveries.inc({ outcome: 'dead', error_class: a.errorClass ?? 'none' });
+      if (a.deliveryLatencyMs !== null) deliveryLatency.observe(Math.max(0, a.deliveryLatencyMs) / 1000);
+    },
+    breaker(_endpointId, state) {
+      breakerTransitions.inc({ state });
+    },
+  };
+
+  const liveObserver: PubSubObserver = {
+    delivered(topic, raw, subscribers) {
+      if (subscribers === 0) return;
+      liveMessages.inc({ topic }, subscribers);
+      if (topic === 'attempts' && raw.recordedAtMs) liveLag.observe(Math.max(0, Date.now() - raw.recordedAtMs) / 1000);
+    },
+    dropped(topic, count) {
+      liveDropped.inc({ topic }, count);
+    },
+  };
+
+  return {
+    registry,
+    engineObserver,
+    liveObserver,
+    /** One GraphQL operation finished (from the request log). */
+    graphqlOperation(type: string, ok: boolean, durationMs: number): void {
+      graphqlDuration.observe({ type, outcome: ok ? 'ok' : 'error' }, durationMs / 1000);
+    },
+    /** Wires what scrapes sample; parts absent on a role are simply not reported. */
+    setSources(next: MetricSources): void {
+      sources = { ...sources, ...next };
+      sample = null;
+      registerRoleGauges();
+    },
+  };
 }
+export type Metrics = ReturnType<typeof createMetrics>;
+
+interface DbSample {
+  queue: { waiting: number; active: number; oldestDueAgeSeconds: number } | null;
+  endpoints: { circuit: Record<string, number>; inactive: number } | null;
+}
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('metrics sample timed out')), SAMPLE_TIMEOUT_MS);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+

@@ -13,7 +13,9 @@ import { createEngine, type Engine } from './engine/index.js';
 import { createServices, type Services } from './services/index.js';
 import { buildSchema } from './graphql/schema.js';
 import { buildApp, type App } from './app.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createLivePubSub, type LivePubSub } from './graphql/pubsub.js';
+import { createStatsRepo } from './db/repos/stats.js';
 import { parseCidrList } from './domain/addressGuard.js';
 
 export interface RunningService {
@@ -26,6 +28,9 @@ export interface RunningService {
   app: App;
   /** The admin key of the `default` org when this start created it (printed once by main). */
   bootstrapKey: { orgId: string; apiKey: string } | null;
+  metrics: Metrics;
+  /** Live topics of GraphQL subscriptions; null without the api role. */
+  live: LivePubSub | null;
   stop(): Promise<void>;
 }
 
@@ -59,7 +64,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     log.info({ dataDir: path.resolve(config.dataDir, 'pg'), port: config.embeddedPostgresPort }, 'embedded Postgres started');
   }
   const masterKey = config.masterKey ?? embeddedMasterKey(config.dataDir);
-  const secretBox = createSecretBox(masterKey);
+  const secretBox = createSecretBox(masterKey, config.previousMasterKeys);
 
   const roles = [...config.roles].sort().join(',');
   const database = connectDatabase({ url, poolSize: config.dbPoolSize, applicationName: `org-webhooks:${roles}` });
@@ -81,7 +86,16 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
   const cidrs = parseCidrList(config.allowedCidrs);
   if (!cidrs.ok) throw new Error(`WEBHOOKS_ALLOWED_CIDRS: ${cidrs.error}`);
-  const engine = createEngine({ database, secretBox, log, allowedCidrs: cidrs.cidrs });
+  const metrics = createMetrics();
+  const engine = createEngine({
+    database,
+    boss,
+    retentionDays: config.retentionDays,
+    secretBox,
+    log,
+    allowedCidrs: cidrs.cidrs,
+    observer: metrics.engineObserver,
+  });
   await engine.jobQueue.ensureIndexes();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
 
@@ -91,13 +105,29 @@ export async function startService(config: Config, log: Logger): Promise<Running
 
   if (worker) await engine.startWorker();
 
-  const metrics = createMetricsRegistry();
+  // Every api process LISTENs, so an attempt recorded by a worker anywhere reaches its subscribers.
+  const live = config.roles.has('api') ? createLivePubSub({ database, log, observer: metrics.liveObserver }) : null;
+  await live?.start();
+  const stats = createStatsRepo(database.sql);
+  metrics.setSources({
+    queueDepth: () => engine.jobQueue.depth(),
+    endpointStates: () => stats.endpointStates(),
+    worker: worker
+      ? () => {
+          const w = engine.worker();
+          return w ? { ownedSlots: w.ownership.ownedSlots().length, inFlight: w.inFlight() } : null;
+        }
+      : undefined,
+    live: live ? () => live.stats() : undefined,
+  });
   const app = buildApp({
     roles: config.roles,
     schema: buildSchema(),
     services,
-    metrics,
+    metrics: metrics.registry,
     log,
+    live,
+    onOperation: metrics.graphqlOperation,
     consoleDir: path.join(projectRoot, 'client', 'dist'),
     readiness: async () => {
       const checks: Record<string, string> = {};
@@ -109,6 +139,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       }
       const running = engine.worker();
       if (running) checks.worker = running.ownership.healthy() ? 'ok' : 'not holding its endpoint slots (database connection lost?)';
+      if (live) checks.liveListener = live.stats().listening ? 'ok' : 'not receiving notifications (live subscriptions would miss attempts)';
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
@@ -124,8 +155,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
     boss,
     app,
     bootstrapKey,
+    metrics,
+    live,
     async stop() {
       await app.stop();
+      await live?.stop();
       await engine.stop();
       await boss.stop({ graceful: false, wait: true, close: true }).catch(() => {});
       await database.close();

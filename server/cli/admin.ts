@@ -8,13 +8,20 @@ import { DomainError } from '../domain/errors.js';
 import type { ApiKeyRole } from '../domain/roles.js';
 import { newId } from '../crypto/random.js';
 import { createOrganizationService, PLANS, ROLES } from '../services/organizations.js';
+import { createSecretBox, masterKeyId } from '../crypto/secretBox.js';
+import { reencryptSecrets, sealedKeyIds } from '../crypto/reencrypt.js';
 
 const USAGE = `Usage:
   npm run admin -- create-org --name NAME [--plan ${PLANS.join('|')}]
   npm run admin -- create-api-key --org ORG_ID --role ${ROLES.join('|')} [--name NAME]
+  npm run admin -- rotate-master-key [--batch-size N]
 
 Each command prints one JSON line, e.g. {"orgId": "org_...", "apiKey": "whk_..."}.
-The key is shown only once. Uses DATABASE_URL, or the embedded Postgres in .data/ when unset.`;
+The key is shown only once. Uses DATABASE_URL, or the embedded Postgres in .data/ when unset.
+
+rotate-master-key re-encrypts every stored secret (signing keys, mTLS client keys) sealed with a
+key of WEBHOOKS_PREVIOUS_MASTER_KEYS under WEBHOOKS_MASTER_KEY, in batches; running it again is
+harmless. It exits with status 2 if some value opens with none of the keys given.`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -31,7 +38,13 @@ let parsed;
 try {
   parsed = parseArgs({
     args: rest,
-    options: { name: { type: 'string' }, plan: { type: 'string' }, org: { type: 'string' }, role: { type: 'string' } },
+    options: {
+      name: { type: 'string' },
+      plan: { type: 'string' },
+      org: { type: 'string' },
+      role: { type: 'string' },
+      'batch-size': { type: 'string' },
+    },
     strict: true,
   }).values;
 } catch (err) {
@@ -67,6 +80,29 @@ try {
     if (!org) fail(`No organization with id "${parsed.org}".`);
     const { apiKey, key } = await organizations.createApiKey(org.id, role, parsed.name ?? `${role} key (CLI)`);
     process.stdout.write(`${JSON.stringify({ orgId: org.id, apiKeyId: apiKey.id, role, apiKey: key })}\n`);
+  } else if (command === 'rotate-master-key') {
+    if (!config.masterKey) fail('rotate-master-key needs WEBHOOKS_MASTER_KEY (the new key) and WEBHOOKS_PREVIOUS_MASTER_KEYS (the old ones).');
+    const batchSize = parsed['batch-size'] === undefined ? 500 : Number(parsed['batch-size']);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) fail('--batch-size must be a whole number from 1 to 100000.');
+    const box = createSecretBox(config.masterKey, config.previousMasterKeys);
+    const report = await reencryptSecrets(database.sql, box, { batchSize });
+    const remaining = Object.fromEntries(await sealedKeyIds(database.sql));
+    // Key ids only (a hash prefix); never a key or a secret.
+    process.stdout.write(
+      `${JSON.stringify({
+        keyId: report.keyId,
+        previousKeyIds: config.previousMasterKeys.map(masterKeyId),
+        reencrypted: report.reencrypted,
+        failed: report.columns.flatMap((c) => c.failed.map((f) => ({ table: c.table, id: f.id, keyId: f.keyId, reason: f.reason }))),
+        sealedValuesByKeyId: remaining,
+      })}\n`,
+    );
+    if (report.failed > 0) {
+      process.stderr.write(
+        `${report.failed} value(s) could not be opened with WEBHOOKS_MASTER_KEY or WEBHOOKS_PREVIOUS_MASTER_KEYS; add the key they were sealed with (see keyId) and run again.\n`,
+      );
+      process.exitCode = 2;
+    }
   } else {
     fail(`Unknown command "${command}".\n\n${USAGE}`);
   }

@@ -1,7 +1,8 @@
 import { DomainError } from '../domain/errors.js';
 import type { Viewer } from '../services/auth.js';
 import type { Services } from '../services/index.js';
-import type { Loaders } from './loaders.js';
+import { createLoaders, type Loaders } from './loaders.js';
+import type { LivePubSub } from './pubsub.js';
 
 /** What every resolver receives: the caller, and the services it may call. */
 export interface GraphQLContext {
@@ -11,6 +12,8 @@ export interface GraphQLContext {
   authError: DomainError | null;
   services: Services;
   loaders: Loaders;
+  /** Live topics for subscriptions; null where the api role does not run. */
+  live: LivePubSub | null;
   requireViewer(): Viewer;
 }
 
@@ -21,12 +24,24 @@ export function createContext(options: {
   authError: DomainError | null;
   services: Services;
   loaders: Loaders;
+  live?: LivePubSub | null;
 }): GraphQLContext {
   return {
     ...options,
+    live: options.live ?? null,
     requireViewer() {
       if (options.viewer) return options.viewer;
       throw options.authError ?? new DomainError('UNAUTHENTICATED', 'Missing API key: send the header "Authorization: Bearer whk_...".');
     },
   };
+}
+
+/**
+ * A subscription executes every event it emits with the one context of its operation, so its
+ * DataLoaders would serve rows cached by an earlier event (a delivery still PENDING after it
+ * succeeded). Subscription resolvers call this first: each event starts with empty loaders.
+ */
+export function renewLoaders(ctx: GraphQLContext): Loaders {
+  ctx.loaders = createLoaders(ctx.services, ctx.viewer);
+  return ctx.loaders;
 }

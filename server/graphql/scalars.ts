@@ -27,7 +27,8 @@ function parseDate(value: unknown): Date {
     throw invalidDate(JSON.stringify(value));
   }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalidDate(JSON.stringify(value));
+  // Postgres has no year 0 (1 BC): "0000-01-01" reached it and failed as an internal error.
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1) throw invalidDate(JSON.stringify(value));
   return date;
 }
 

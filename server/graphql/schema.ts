@@ -10,6 +10,9 @@ import './types/signingKey.js';
 import './types/event.js';
 import './types/delivery.js';
 import './types/deliveryAttempt.js';
+import './types/deliveryStats.js';
+import './types/liveDeliveryAttempts.js';
+import './types/endpointHealthEvent.js';
 
 let schema: GraphQLSchema | null = null;
 

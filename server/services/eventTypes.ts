@@ -85,9 +85,17 @@ export function createEventTypeService(deps: { database: Database }) {
       }
       let schema: Record<string, unknown> | null = null;
       if (input.schema !== undefined && input.schema !== null) {
-        const size = Buffer.byteLength(JSON.stringify(input.schema) ?? '');
+        let size: number;
+        try {
+          size = Buffer.byteLength(JSON.stringify(input.schema) ?? '');
+        } catch {
+          // JSON.stringify recurses: a schema nested thousands of levels deep overflows the stack.
+          size = Infinity;
+        }
         const compiled = size > EVENT_TYPE_LIMITS.schemaBytes ? null : compilePayloadSchema(input.schema);
-        if (compiled === null) {
+        if (compiled === null && size === Infinity) {
+          problems.push({ field: 'schema', message: 'schema is nested too deeply; a JSON Schema needs a few levels, not thousands.' });
+        } else if (compiled === null) {
           problems.push({ field: 'schema', message: `schema is ${size} bytes; the limit is ${EVENT_TYPE_LIMITS.schemaBytes} bytes.` });
         } else if (!compiled.ok) {
           problems.push({ field: 'schema', message: compiled.error });

@@ -61,7 +61,13 @@ export async function spawnServiceProcess(env: Record<string, string>): Promise<
     },
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      // A graceful stop that hangs must not hang the test run: force it after 20 s.
+      const forced = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(forced);
+      }
     },
   };
 }

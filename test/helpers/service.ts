@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startService, type RunningService } from '../../server/service.js';
@@ -30,7 +31,10 @@ export const TEST_ENV = {
  * Starts the whole service in this process against its own fresh database, on a random port.
  * `env` overrides TEST_ENV (e.g. `WEBHOOKS_ROLES: 'api'`, or an empty allowlist).
  */
-export async function startTestService(env: Record<string, string> = {}, options: { database?: TestDatabase } = {}): Promise<TestService> {
+export async function startTestService(
+  env: Record<string, string> = {},
+  options: { database?: TestDatabase; /** Where log lines go (set LOG_LEVEL too): tests that read the log. */ logDestination?: DestinationStream } = {},
+): Promise<TestService> {
   const testDatabase = options.database ?? (await createTestDatabase());
   const masterKey = env.WEBHOOKS_MASTER_KEY ?? randomBytes(32).toString('base64');
   const config = loadConfig({
@@ -44,7 +48,7 @@ export async function startTestService(env: Record<string, string> = {}, options
   });
   // Port 0 (any free port) is not a valid PORT value for users, so it is set after parsing.
   config.port = 0;
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, options.logDestination);
   const service = await startService(config, log);
   if (!service.bootstrapKey) throw new Error('test database was not empty');
   const { apiKey, orgId } = service.bootstrapKey;

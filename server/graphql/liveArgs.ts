@@ -1,0 +1,18 @@
+import { notFound } from '../domain/errors.js';
+import type { GraphQLContext } from './context.js';
+import type { LivePubSub } from './pubsub.js';
+
+/** The live topics of this process (subscriptions are served only where the api role runs). */
+export function liveOf(ctx: GraphQLContext): LivePubSub {
+  if (!ctx.live) throw new Error('live subscriptions are not available in this process (api role not running)');
+  return ctx.live;
+}
+
+/** An endpoint id argument: another organization's (or a deleted) endpoint is NOT_FOUND. */
+export async function endpointArg(ctx: GraphQLContext, endpointId: string | number | null | undefined): Promise<string | null> {
+  if (endpointId === null || endpointId === undefined) return null;
+  const id = String(endpointId);
+  const endpoint = await ctx.loaders.endpoint.load(id);
+  if (!endpoint || endpoint.deletedAt) throw notFound('endpoint', id);
+  return id;
+}

@@ -1,0 +1,395 @@
+import { randomBytes } from 'node:crypto';
+import { eq, inArray } from 'drizzle-orm';
+import type { Sql } from 'postgres';
+import type { Logger } from '../logger.js';
+import type { Database } from '../db/client.js';
+import { CHANNELS, parseJsonPayload, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
+import { deliveries, deliveryAttempts, type AttemptRow, type DeliveryRow, type EndpointRow } from '../db/schema.js';
+import { createEndpointsRepo } from '../db/repos/endpoints.js';
+
+/**
+ * A topic: a NOTIFY channel whose payloads are JSON arrays of org-scoped records, and how to turn
+ * the records some subscriber wants into what subscribers receive.
+ */
+export interface TopicSpec<Raw extends { orgId: string }, Out> {
+  channel: string;
+  /**
+   * Runs once per notification batch per process, shared by every subscriber, and only for the
+   * records at least one subscriber accepts; answers one value per record (null drops it).
+   */
+  load(records: Raw[]): Promise<(Out | null)[]>;
+}
+
+type AnyTopic = TopicSpec<{ orgId: string }, unknown>;
+type RawOf<T> = T extends TopicSpec<infer R, unknown> ? R : never;
+type OutOf<T> = T extends TopicSpec<{ orgId: string }, infer O> ? O : never;
+
+/** Metrics hooks; the pubsub works without them. */
+export interface PubSubObserver {
+  /** A record was handed to `subscribers` subscribers (called once per record, not per subscriber). */
+  delivered?(topic: string, raw: { orgId: string; recordedAtMs?: number }, subscribers: number): void;
+  /** Messages dropped because a subscriber (or the process) fell too far behind. */
+  dropped?(topic: string, count: number): void;
+}
+
+/** An async iterator over one subscriber's messages; `return()` unsubscribes at once. */
+export interface LiveIterator<T> extends AsyncIterableIterator<T> {
+  return(): Promise<IteratorResult<T>>;
+}
+
+interface Subscriber {
+  orgId: string;
+  accept(raw: unknown): boolean;
+  queue: unknown[];
+  waiting: ((result: IteratorResult<unknown>) => void) | null;
+  close(): void;
+}
+
+interface TopicState {
+  spec: AnyTopic;
+  byOrg: Map<string, Set<Subscriber>>;
+  count: number;
+  pending: { orgId: string }[];
+  draining: boolean;
+  unlisten: (() => Promise<void>) | null;
+}
+
+export interface PubSubOptions<Topics extends Record<string, AnyTopic>> {
+  /** postgres.js opens ONE listener connection per `Sql` instance for all its channels; pass the process's main pool. */
+  sql: Sql;
+  log: Logger;
+  topics: Topics;
+  observer?: PubSubObserver;
+  /** Messages one subscriber may have waiting before the oldest are dropped (a stalled client must not grow the heap). */
+  maxQueue?: number;
+  /** Records waiting for `load` before the oldest are dropped (database slower than the notification rate). */
+  maxPending?: number;
+  /** How often the listener proves it still receives (a NOTIFY to itself); 0 turns the check off. */
+  healthCheckMs?: number;
+}
+
+/**
+ * Typed topics over Postgres LISTEN/NOTIFY. Any process NOTIFYs (workers after recording a batch,
+ * the api after pause/resume); every api process LISTENs once, on the single listener connection
+ * postgres.js keeps per pool, and fans each record out in memory to the subscribers of its
+ * organization. Delivery is at-most-once and live only: a message NOTIFYed while the listener
+ * reconnects is not replayed (clients read history through queries).
+ */
+export function createPubSub<Topics extends Record<string, AnyTopic>>(options: PubSubOptions<Topics>) {
+  const { sql, log, observer } = options;
+  const maxQueue = options.maxQueue ?? 10_000;
+  const maxPending = options.maxPending ?? 50_000;
+  const healthCheckMs = options.healthCheckMs ?? 10_000;
+  const topics = new Map<string, TopicState>(
+    Object.entries(options.topics).map(([name, spec]) => [name, { spec, byOrg: new Map(), count: 0, pending: [], draining: false, unlisten: null }]),
+  );
+  // A channel only this process listens to: receiving our own NOTIFY proves the listener works.
+  const pingChannel = `webhooks_live_ping_${randomBytes(6).toString('hex')}`;
+  let unlistenPing: (() => Promise<void>) | null = null;
+  let outstandingPing: string | null = null;
+  let listening = false;
+  let started = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let listens = 0;
+  const totals = { delivered: 0, dropped: 0 };
+
+  function topicOf(name: string): TopicState {
+    const topic = topics.get(name);
+    if (!topic) throw new Error(`unknown live topic "${name}"`);
+    return topic;
+  }
+
+  function wanted(topic: TopicState, raw: { orgId: string }): boolean {
+    const set = topic.byOrg.get(raw.orgId);
+    if (!set) return false;
+    for (const s of set) if (s.accept(raw)) return true;
+    return false;
+  }
+
+  function onPayload(name: string, payload: string): void {
+    const topic = topicOf(name);
+    // Nobody listens here: not even parsed, and `load` never runs.
+    if (topic.count === 0) return;
+    const records = parseJsonPayload<{ orgId: string }>(payload).filter((r) => r && typeof r.orgId === 'string' && wanted(topic, r));
+    if (records.length === 0) return;
+    topic.pending.push(...records);
+    if (topic.pending.length > maxPending) {
+      const over = topic.pending.length - maxPending;
+      topic.pending.splice(0, over);
+      drop(name, over);
+    }
+    if (!topic.draining) void drain(name, topic);
+  }
+
+  /**
+   * One `load` at a time per topic: records that arrive meanwhile are loaded together next, so
+   * a burst of notifications costs fewer queries, and messages keep their NOTIFY order.
+   */
+  async function drain(name: string, topic: TopicState): Promise<void> {
+    topic.draining = true;
+    try {
+      while (topic.pending.length > 0) {
+        // Subscribers may have left while the records waited.
+        const batch = topic.pending.filter((r) => wanted(topic, r));
+        topic.pending = [];
+        if (batch.length === 0) continue;
+        let values: unknown[];
+        try {
+          values = await topic.spec.load(batch);
+        } catch (err) {
+          log.warn({ err: (err as Error).message, topic: name, records: batch.length }, 'could not load live records; they are skipped');
+          drop(name, batch.length);
+          continue;
+        }
+        batch.forEach((raw, i) => {
+          const value = values[i];
+          if (value !== null && value !== undefined) fanOut(name, topic, raw, value);
+        });
+      }
+    } finally {
+      topic.draining = false;
+    }
+  }
+
+  function fanOut(name: string, topic: TopicState, raw: { orgId: string }, value: unknown): void {
+    let receivers = 0;
+    for (const s of topic.byOrg.get(raw.orgId) ?? []) {
+      if (!s.accept(raw)) continue;
+      receivers++;
+      if (s.waiting) {
+        const resolve = s.waiting;
+        s.waiting = null;
+        resolve({ value, done: false });
+      } else {
+        s.queue.push(value);
+        if (s.queue.length > maxQueue) {
+          s.queue.shift();
+          drop(name, 1);
+        }
+      }
+    }
+    totals.delivered += receivers;
+    observer?.delivered?.(name, raw, receivers);
+  }
+
+  function drop(name: string, count: number): void {
+    totals.dropped += count;
+    observer?.dropped?.(name, count);
+  }
+
+  async function listenAll(): Promise<void> {
+    for (const [name, topic] of topics) {
+      await topic.unlisten?.().catch(() => {});
+      const handle = await sql.listen(topic.spec.channel, (payload) => onPayload(name, payload), onListen);
+      topic.unlisten = handle.unlisten;
+    }
+    await unlistenPing?.().catch(() => {});
+    const ping = await sql.listen(pingChannel, (payload) => {
+      if (payload === outstandingPing) {
+        outstandingPing = null;
+        if (!listening) log.info('live listener receives notifications again');
+        listening = true;
+      }
+    });
+    unlistenPing = ping.unlisten;
+    listening = true;
+  }
+
+  function onListen(): void {
+    // postgres.js LISTENs again by itself after its listener connection drops; what was
+    // NOTIFYed in between is lost, which is why the log says so.
+    listens++;
+    if (listens > topics.size) log.info('live listener reconnected; notifications sent while it was down were not received');
+  }
+
+  async function checkListener(): Promise<void> {
+    if (outstandingPing !== null) {
+      // The last ping never came back: the listener is gone without postgres.js noticing, or
+      // it failed to LISTEN again after a reconnect. Start over.
+      if (listening) log.warn('live listener stopped receiving notifications; listening again');
+      listening = false;
+      try {
+        await listenAll();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not listen again; retrying');
+      }
+    }
+    const token = randomBytes(8).toString('hex');
+    outstandingPing = token;
+    // A failed send leaves the ping outstanding: the next check treats the listener as lost.
+    await sql`SELECT pg_notify(${pingChannel}, ${token})`.catch(() => {});
+  }
+
+  function scheduleCheck(): void {
+    if (stopped || healthCheckMs <= 0) return;
+    timer = setTimeout(() => {
+      checkListener()
+        .catch((err) => log.warn({ err: (err as Error).message }, 'live listener check failed'))
+        .finally(scheduleCheck);
+    }, healthCheckMs);
+    timer.unref();
+  }
+
+  return {
+    /** LISTENs on every topic's channel (and the health ping) before resolving. */
+    async start(): Promise<void> {
+      if (started) return;
+      started = true;
+      await listenAll();
+      scheduleCheck();
+    },
+
+    /**
+     * Messages of `topic` for organization `orgId` that `accept` lets through, from now on.
+     * Cleanup is `return()` (graphql-ws calls it on `complete` and on socket close), which also
+     * ends a pending `next()` at once: no listener outlives its client.
+     */
+    subscribe<K extends keyof Topics & string>(
+      name: K,
+      orgId: string,
+      accept: (raw: RawOf<Topics[K]>) => boolean = () => true,
+    ): LiveIterator<OutOf<Topics[K]>> {
+      const topic = topicOf(name);
+      let closed = false;
+      const sub: Subscriber = {
+        orgId,
+        accept: accept as (raw: unknown) => boolean,
+        queue: [],
+        waiting: null,
+        close() {
+          if (closed) return;
+          closed = true;
+          const set = topic.byOrg.get(orgId);
+          set?.delete(sub);
+          if (set?.size === 0) topic.byOrg.delete(orgId);
+          topic.count--;
+          sub.queue = [];
+          const resolve = sub.waiting;
+          sub.waiting = null;
+          resolve?.({ value: undefined, done: true });
+        },
+      };
+      if (stopped) closed = true;
+      else {
+        let set = topic.byOrg.get(orgId);
+        if (!set) topic.byOrg.set(orgId, (set = new Set()));
+        set.add(sub);
+        topic.count++;
+      }
+      type T = OutOf<Topics[K]>;
+      const done = (): Promise<IteratorResult<T>> => Promise.resolve({ value: undefined as never, done: true });
+      const iterator: LiveIterator<T> = {
+        next() {
+          if (sub.queue.length > 0) return Promise.resolve({ value: sub.queue.shift() as T, done: false });
+          if (closed) return done();
+          return new Promise((resolve) => {
+            sub.waiting = resolve as (result: IteratorResult<unknown>) => void;
+          });
+        },
+        return() {
+          sub.close();
+          return done();
+        },
+        throw(err?: unknown) {
+          sub.close();
+          return Promise.reject(err);
+        },
+        [Symbol.asyncIterator]() {
+          return iterator;
+        },
+      };
+      return iterator;
+    },
+
+    /** Subscribers per topic, and whether the listener is known to receive (metrics, readiness). */
+    stats() {
+      const subscribers: Record<string, number> = {};
+      for (const [name, topic] of topics) subscribers[name] = topic.count;
+      return { subscribers, listening: started && listening, delivered: totals.delivered, dropped: totals.dropped };
+    },
+
+    /** Ends every subscription and stops listening. */
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      for (const topic of topics.values()) {
+        for (const set of [...topic.byOrg.values()]) for (const s of [...set]) s.close();
+        await topic.unlisten?.().catch(() => {});
+        topic.unlisten = null;
+      }
+      await unlistenPing?.().catch(() => {});
+      listening = false;
+    },
+  };
+}
+
+/** An attempt as live subscribers receive it: the stored row, with its delivery and endpoint. */
+export interface LiveAttempt {
+  summary: AttemptSummary;
+  attempt: AttemptRow;
+  delivery: DeliveryRow | null;
+  endpoint: EndpointRow | null;
+}
+
+/** A breaker or enable/disable change, with the endpoint as stored after it. */
+export interface LiveHealthChange {
+  change: EndpointHealthChange;
+  endpoint: EndpointRow | null;
+}
+
+/**
+ * The service's two live topics. Each batch costs one query for the attempts (joined with their
+ * deliveries, so `delivery { status }` needs nothing more) and one for the distinct endpoints,
+ * whatever the number of subscribers.
+ */
+export function createLiveTopics(database: Database) {
+  const endpointsRepo = createEndpointsRepo(database.db);
+  const endpointsById = async (ids: Iterable<string>) => new Map((await endpointsRepo.findByIds([...new Set(ids)])).map((e) => [e.id, e]));
+
+  const attempts: TopicSpec<AttemptSummary, LiveAttempt> = {
+    channel: CHANNELS.attempts,
+    async load(summaries) {
+      const [rows, endpoints] = await Promise.all([
+        database.db
+          .select({ attempt: deliveryAttempts, delivery: deliveries })
+          .from(deliveryAttempts)
+          .leftJoin(deliveries, eq(deliveries.id, deliveryAttempts.deliveryId))
+          .where(inArray(deliveryAttempts.id, summaries.map((s) => s.id))),
+        endpointsById(summaries.map((s) => s.endpointId)),
+      ]);
+      const byId = new Map(rows.map((r) => [r.attempt.id, r]));
+      return summaries.map((summary) => {
+        const row = byId.get(summary.id);
+        // The org check is belt and braces: the summary came from our own NOTIFY.
+        if (!row || row.attempt.orgId !== summary.orgId) return null;
+        return { summary, attempt: row.attempt, delivery: row.delivery, endpoint: endpoints.get(summary.endpointId) ?? null };
+      });
+    },
+  };
+
+  const endpointHealth: TopicSpec<EndpointHealthChange, LiveHealthChange> = {
+    channel: CHANNELS.endpointHealth,
+    async load(changes) {
+      const endpoints = await endpointsById(changes.map((c) => c.endpointId));
+      return changes.map((change) => {
+        const endpoint = endpoints.get(change.endpointId) ?? null;
+        return endpoint && endpoint.orgId !== change.orgId ? null : { change, endpoint };
+      });
+    },
+  };
+
+  return { attempts, endpointHealth };
+}
+
+/** The pubsub of an api process: `attempts` and `endpointHealth`. */
+export function createLivePubSub(deps: { database: Database; log: Logger; observer?: PubSubObserver; healthCheckMs?: number }) {
+  return createPubSub({
+    sql: deps.database.sql,
+    log: deps.log,
+    topics: createLiveTopics(deps.database),
+    observer: deps.observer,
+    healthCheckMs: deps.healthCheckMs,
+  });
+}
+export type LivePubSub = ReturnType<typeof createLivePubSub>;

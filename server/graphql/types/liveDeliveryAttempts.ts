@@ -1,0 +1,42 @@
+import { builder } from '../builder.js';
+import { renewLoaders } from '../context.js';
+import { endpointArg, liveOf } from '../liveArgs.js';
+import type { LiveAttempt } from '../pubsub.js';
+import { DeliveryStatusEnum } from './enums.js';
+import { DeliveryAttemptRef } from './deliveryAttempt.js';
+
+builder.subscriptionField('deliveryAttempts', (t) =>
+  t.field({
+    type: DeliveryAttemptRef,
+    authScopes: { can: 'read' },
+    description:
+      'Every attempt of the organization as it is recorded, by any worker process: scheduled, manual and test. ' +
+      'Live only (nothing is replayed on connect; read history with `deliveries`).',
+    args: {
+      endpointId: t.arg.id({ description: 'Only attempts to this endpoint.' }),
+      statuses: t.arg({
+        type: [DeliveryStatusEnum],
+        description: 'Only attempts after which the delivery is in one of these statuses (e.g. [DEAD] for attempts that killed their delivery).',
+      }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const viewer = ctx.requireViewer();
+      const endpointId = await endpointArg(ctx, args.endpointId);
+      const statuses = args.statuses?.length ? new Set<string>(args.statuses) : null;
+      return liveOf(ctx).subscribe(
+        'attempts',
+        viewer.orgId,
+        (s) => (endpointId === null || s.endpointId === endpointId) && (statuses === null || statuses.has(s.deliveryStatus)),
+      );
+    },
+    resolve: (live: LiveAttempt, _args, ctx) => {
+      // The rows were loaded once for every subscriber of this process: hand them to the
+      // nested fields instead of querying again per subscriber.
+      const loaders = renewLoaders(ctx);
+      const orgId = ctx.requireViewer().orgId;
+      if (live.delivery?.orgId === orgId) loaders.delivery.prime(live.delivery.id, live.delivery);
+      if (live.endpoint?.orgId === orgId) loaders.endpoint.prime(live.endpoint.id, live.endpoint);
+      return live.attempt;
+    },
+  }),
+);
