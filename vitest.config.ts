@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
@@ -11,6 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Slow fault-injection suites (crash, database restart, load) run in `npm run test:faults` only.
+    exclude: [...configDefaults.exclude, '**/*.slow.test.ts'],
     globalSetup: ['test/helpers/globalSetup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
