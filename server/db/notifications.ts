@@ -58,8 +58,8 @@ export interface EndpointHealthChange {
 /** Postgres refuses NOTIFY payloads of 8000 bytes or more. */
 const MAX_PAYLOAD_BYTES = 7900;
 
-/** Sends `ids` on `channel` as comma-separated chunks under the payload limit. */
-export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids: Iterable<string>): Promise<void> {
+/** `ids` as comma-separated payloads under the size limit. */
+export function idPayloads(ids: Iterable<string>): string[] {
   const chunks: string[] = [];
   let current = '';
   for (const id of ids) {
@@ -70,11 +70,11 @@ export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids
     current = current ? `${current},${id}` : id;
   }
   if (current) chunks.push(current);
-  for (const chunk of chunks) await sql`SELECT pg_notify(${channel}, ${chunk})`;
+  return chunks;
 }
 
-/** Sends a list of JSON records on `channel`, as many notifications as the size limit needs. */
-export async function notifyJson(sql: Sql | TransactionSql, channel: Channel, records: unknown[]): Promise<void> {
+/** JSON records as JSON-array payloads, as few as the size limit allows. */
+export function jsonPayloads(records: unknown[]): string[] {
   const payloads: string[] = [];
   let batch: string[] = [];
   let size = 2;
@@ -90,6 +90,17 @@ export async function notifyJson(sql: Sql | TransactionSql, channel: Channel, re
     size += text.length + 1;
   }
   if (batch.length) payloads.push(`[${batch.join(',')}]`);
+  return payloads;
+}
+
+/** Sends `ids` on `channel` as comma-separated chunks under the payload limit. */
+export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids: Iterable<string>): Promise<void> {
+  for (const chunk of idPayloads(ids)) await sql`SELECT pg_notify(${channel}, ${chunk})`;
+}
+
+/** Sends a list of JSON records on `channel`, as many notifications as the size limit needs. */
+export async function notifyJson(sql: Sql | TransactionSql, channel: Channel, records: unknown[]): Promise<void> {
+  const payloads = jsonPayloads(records);
   if (payloads.length === 0) return;
   // One round trip for all chunks.
   await sql`SELECT pg_notify(${channel}, p) FROM unnest(${payloads}::text[]) AS p`;

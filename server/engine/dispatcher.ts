@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { makeId } from '../domain/ids.js';
+import { newId } from '../crypto/random.js';
 import { classifyOutcome, type AttemptOutcome } from '../domain/attemptOutcome.js';
 import { envelopeBody, nextStep, type NextStep } from '../domain/deliveryPlan.js';
 import type { AttemptRecord } from '../db/repos/attempts.js';
@@ -82,13 +81,16 @@ export async function executeAttempt(
     random: Math.random(),
   });
   // Custom header values may be credentials for the receiver: the record keeps only their names.
-  const recordedHeaders = { ...headers };
-  for (const name of Object.keys(runtime.headers)) recordedHeaders[name] = MASKED;
+  let recordedHeaders = headers;
+  for (const name in runtime.headers) {
+    if (recordedHeaders === headers) recordedHeaders = { ...headers };
+    recordedHeaders[name] = MASKED;
+  }
   return {
     outcome,
     step,
     attempt: {
-      id: makeId('attempt', startedAt.getTime(), randomBytes(10)),
+      id: newId('attempt', startedAt.getTime()),
       orgId: delivery.orgId,
       deliveryId: delivery.id,
       endpointId: runtime.id,

@@ -13,9 +13,14 @@ import { createWorker, type EngineObserver, type Worker } from './worker.js';
 import { createRecovery } from './recovery.js';
 import { createTestSender } from './testSender.js';
 import { USER_AGENT } from './dispatcher.js';
+import { purgePayloads } from './retention.js';
+import { MAINTENANCE_QUEUES } from './jobs.js';
+import type PgBoss from 'pg-boss';
 
 export interface EngineDeps {
   database: Database;
+  boss: PgBoss;
+  retentionDays: number;
   secretBox: SecretBox;
   log: Logger;
   allowedCidrs: Cidr[];
@@ -50,13 +55,25 @@ export function createEngine(deps: EngineDeps) {
     /** Wakes the workers owning these endpoints: new due jobs are waiting. */
     wake: (sql: Sql | TransactionSql, endpointIds: Iterable<string>) => notifyIds(sql, CHANNELS.wake, endpointIds),
 
-    /** Starts delivering (the worker role). */
+    purgePayloads: () => purgePayloads(database.sql, deps.retentionDays),
+
+    /** Starts delivering (the worker role) and the scheduled maintenance. */
     async startWorker(): Promise<Worker> {
-      const recorder = createRecorder({ sql: database.sql, jobQueue, log });
+      const purge = MAINTENANCE_QUEUES.purgePayloads;
+      await deps.boss.createQueue(purge.name, { name: purge.name, policy: 'singleton', retryLimit: 3 });
+      await deps.boss.schedule(purge.name, purge.cron);
+      // A few runs an hour: pg-boss's own work() loop is fine here (unlike for deliveries).
+      await deps.boss.work(purge.name, async () => {
+        const purged = await purgePayloads(database.sql, deps.retentionDays);
+        if (purged.events || purged.attempts) log.info(purged, 'purged payloads past the retention period');
+      });
+      // The worker's queue statements and recording run on the worker pool (see Database.workerSql).
+      const workerQueue = createJobQueue(database.workerSql);
+      const recorder = createRecorder({ sql: database.workerSql, jobQueue: workerQueue, log });
       worker = createWorker({
-        sql: database.sql,
+        sql: database.workerSql,
         url: database.url,
-        jobQueue,
+        jobQueue: workerQueue,
         recorder,
         sender,
         loadRuntimes,

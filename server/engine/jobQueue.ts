@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
+import { pooledRandom } from '../crypto/random.js';
 import { DELIVERY_QUEUE_OPTIONS, deliveryQueueName, endpointIdOfQueue, type DeliveryJobData } from './jobs.js';
 
 type Executor = Sql | TransactionSql;
@@ -14,6 +14,8 @@ export interface EnqueueJob {
   manual?: boolean;
   /** A failure ends the delivery (DEAD) instead of scheduling more attempts. */
   singleAttempt?: boolean;
+  /** Attempts the delivery has had so far (0 on publish); see DeliveryJobData.a. */
+  attemptsMade?: number;
 }
 
 export interface FetchedJob {
@@ -25,6 +27,8 @@ export interface FetchedJob {
   retryCount: number;
   manual: boolean;
   singleAttempt: boolean;
+  /** DeliveryJobData.a; null on jobs that do not carry it. */
+  attemptsMade: number | null;
 }
 
 /**
@@ -32,17 +36,24 @@ export interface FetchedJob {
  * per-queue partitions (`create_queue`/`delete_queue`), lease expiry and archiving; this module
  * owns the four hot statements, written against pg-boss 10's `job` table because its own
  * versions do not fit a delivery engine:
- * - enqueue: bulk `unnest` insert with RETURNING, so a publish of 1,000 events writes its jobs in
- *   one statement and sees which endpoint queues vanished (deleted endpoint) in the same
- *   transaction; pg-boss's `insert()` serialises JSON and returns nothing.
- * - fetch: pg-boss orders `priority, created_on, id` through an index on `(name, start_after)`,
- *   which sorts the whole backlog on every fetch; ours walks `job_fifo_idx` in order, so a
- *   million queued jobs cost the same per fetch as ten. Job ids are time-ordered UUIDs, so jobs
+ * - enqueue: one bulk insert from a JSON document (publishing inlines it in its own statement),
+ *   joined with the queue table so a job whose endpoint queue vanished (deleted endpoint) is not
+ *   written; pg-boss's `insert()` serialises JSON and returns nothing.
+ * - lease (fetch): pg-boss orders `priority, created_on, id` through an index on
+ *   `(name, start_after)`, which sorts the whole backlog on every fetch; ours walks
+ *   `job_fifo_idx` in order and stops after `limit`. Job ids are time-ordered UUIDs, so jobs
  *   written by one transaction (same `created_on`) still come out in publish order.
- * - remove: finished jobs are deleted in the transaction that records the attempt, instead of
- *   being completed, archived and then deleted by maintenance (three writes instead of one).
+ * - remove: finished jobs are deleted (not completed, archived and then deleted by maintenance:
+ *   three writes instead of one), by the worker's next lease of the queue once the attempt is
+ *   committed (see Worker).
  * - releaseActive: when a worker takes over an endpoint from a dead one it makes that worker's
  *   leased jobs fetchable at once rather than after lease expiry.
+ * Hot statements name their queue with `name = $n` (a parameter or a literal, not a join):
+ * Postgres then plans for that one partition. A statement joining the job table on names from an
+ * array is planned (and, with a generic plan, locked) across every partition, i.e. every endpoint
+ * in the database: with 300 queues ~20 ms per call instead of ~0.1 ms; `name = ANY(array)`
+ * prunes to the listed queues only when the array is not empty. Several queues mean several
+ * statements, or several CTEs in one statement (see fetchRound.ts).
  * test/integration/jobQueue.test.ts pins these to pg-boss's behaviour (lease expiry through
  * pg-boss maintenance, queue creation and deletion).
  */
@@ -50,6 +61,74 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
   const job = `${schema}.job`;
   const queue = `${schema}.queue`;
   const queueOptions = JSON.stringify(DELIVERY_QUEUE_OPTIONS);
+
+  /**
+   * Jobs to write as one JSON document (`[{id, name, data, at}]`): JSON.stringify is native,
+   * while text arrays of JSON make postgres.js escape every quote in JavaScript.
+   */
+  function enqueueJson(jobs: EnqueueJob[]): string {
+    return JSON.stringify(
+      jobs.map((j) => {
+        const data: DeliveryJobData = { d: j.deliveryId, e: j.eventId };
+        if (j.manual) data.m = 1;
+        if (j.singleAttempt) data.s = 1;
+        if (j.attemptsMade !== undefined) data.a = j.attemptsMade;
+        return { id: timeOrderedUuid(), name: deliveryQueueName(j.endpointId), data, at: j.startAfter ?? null };
+      }),
+    );
+  }
+
+  /**
+   * The INSERT of the jobs in the JSON document of parameter `param`, with their queue's options;
+   * a job whose queue is gone (endpoint deleted) is not written. Rows are routed to their
+   * partitions one by one, so unlike reads and updates this plans the same for any number of queues.
+   */
+  function enqueueSql(param: string): string {
+    return insertJobsSql(`jsonb_to_recordset(${param}::text::jsonb) AS x(id uuid, name text, data jsonb, at timestamptz)`);
+  }
+
+  /** The INSERT of jobs from `source`, a FROM item `x` with columns id, name, data, at (null: now). */
+  function insertJobsSql(source: string): string {
+    return `INSERT INTO ${job} (id, name, data, start_after, retry_limit, retry_delay, retry_backoff, expire_in, keep_until, policy)
+      SELECT x.id, x.name, x.data, COALESCE(x.at, now()), q.retry_limit, q.retry_delay, q.retry_backoff,
+             q.expire_seconds * interval '1 second', COALESCE(x.at, now()) + q.retention_minutes * interval '1 minute', q.policy
+      FROM ${source}
+      JOIN ${queue} q ON q.name = x.name`;
+  }
+
+  /**
+   * Two CTEs leasing up to `limit` due jobs of one endpoint, oldest first: `<alias>_next` picks
+   * them along job_fifo_idx, `<alias>` marks them active and returns (name, id, data, retry_count).
+   * The queue name must be a parameter or literal (not a join): see the module comment.
+   */
+  function leaseCtes(alias: string, nameParam: string, limitParam: string): string {
+    return `${alias}_next AS (
+        SELECT id FROM ${job}
+        WHERE name = ${nameParam} AND state < 'active' AND start_after <= now()
+        ORDER BY created_on, id
+        LIMIT ${limitParam}
+        FOR UPDATE SKIP LOCKED
+      ), ${alias} AS (
+        UPDATE ${job} j SET
+          state = 'active',
+          started_on = now(),
+          retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+        FROM ${alias}_next n WHERE j.name = ${nameParam} AND j.id = n.id
+        RETURNING j.name, j.id, j.data, j.retry_count
+      )`;
+  }
+
+  /** The DELETE of finished jobs of one queue (name and job ids as parameters). */
+  function removeSql(nameParam: string, idsParam: string): string {
+    return `DELETE FROM ${job} WHERE name = ${nameParam} AND id = ANY(${idsParam}::uuid[])`;
+  }
+
+  /** Deletes finished jobs of one endpoint in the caller's transaction. */
+  async function remove(tx: Executor, endpointId: string, jobIds: string[]): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    const result = await tx.unsafe(removeSql('$1', '$2'), [deliveryQueueName(endpointId), jobIds] as never[], { prepare: true });
+    return result.count;
+  }
 
   return {
     /** Adds the FIFO index to pg-boss's partitioned job table (propagates to every partition). */
@@ -78,95 +157,59 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
      */
     async enqueue(tx: Executor, jobs: EnqueueJob[]): Promise<Set<string>> {
       if (jobs.length === 0) return new Set();
-      const ids: string[] = [];
-      const names: string[] = [];
-      const data: string[] = [];
-      const startAfter: (string | null)[] = [];
-      for (const j of jobs) {
-        ids.push(timeOrderedUuid());
-        names.push(deliveryQueueName(j.endpointId));
-        const payload: DeliveryJobData = { d: j.deliveryId, e: j.eventId };
-        if (j.manual) payload.m = 1;
-        if (j.singleAttempt) payload.s = 1;
-        data.push(JSON.stringify(payload));
-        startAfter.push(j.startAfter ? j.startAfter.toISOString() : null);
-      }
-      const rows = await tx.unsafe<{ d: string }[]>(
-        `INSERT INTO ${job} (id, name, data, start_after, retry_limit, retry_delay, retry_backoff, expire_in, keep_until, policy)
-         SELECT x.id, x.name, x.data::jsonb, COALESCE(x.start_after, now()), q.retry_limit, q.retry_delay, q.retry_backoff,
-                q.expire_seconds * interval '1 second', COALESCE(x.start_after, now()) + q.retention_minutes * interval '1 minute', q.policy
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS x(id, name, data, start_after)
-         JOIN ${queue} q ON q.name = x.name
-         RETURNING data->>'d' AS d`,
-        [ids, names, data, startAfter] as never[],
-        { prepare: true },
-      );
+      const rows = await tx.unsafe<{ d: string }[]>(`${enqueueSql('$1')} RETURNING data->>'d' AS d`, [enqueueJson(jobs)], { prepare: true });
       return new Set(rows.map((r) => r.d));
     },
 
+    enqueueSql,
+    enqueueJson,
+    insertJobsSql,
+    /** The queue table (publishing checks in the same statement which endpoint queues exist). */
+    queueTable: queue,
+
+    leaseCtes,
+
+    removeSql,
+
     /** Leases up to `limit` due jobs of one endpoint, oldest first. */
     async fetch(endpointId: string, limit: number): Promise<FetchedJob[]> {
-      const rows = await sql.unsafe<{ id: string; data: DeliveryJobData; retry_count: number }[]>(
-        `WITH next AS (
-           SELECT id FROM ${job}
-           WHERE name = $1 AND state < 'active' AND start_after <= now()
-           ORDER BY created_on, id
-           LIMIT $2
-           FOR UPDATE SKIP LOCKED
-         )
-         UPDATE ${job} j SET
-           state = 'active',
-           started_on = now(),
-           retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
-         FROM next WHERE j.name = $1 AND j.id = next.id
-         RETURNING j.id, j.data, j.retry_count`,
-        [deliveryQueueName(endpointId), limit],
-        { prepare: true },
-      );
-      // UPDATE ... RETURNING does not keep the CTE's order.
-      rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return rows.map((r) => ({
-        id: r.id,
-        endpointId,
-        deliveryId: r.data.d,
-        eventId: r.data.e,
-        retryCount: r.retry_count,
-        manual: r.data.m === 1,
-        singleAttempt: r.data.s === 1,
-      }));
+      const rows = await sql.unsafe<LeasedRow[]>(`WITH ${leaseCtes('leased', '$1', '$2')} SELECT name, id, data, retry_count FROM leased`, [
+        deliveryQueueName(endpointId),
+        limit,
+      ], { prepare: true });
+      return rows.map(leasedJob).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
 
-    /** Deletes finished jobs of one endpoint in the caller's transaction. */
-    async remove(tx: Executor, endpointId: string, jobIds: string[]): Promise<number> {
-      if (jobIds.length === 0) return 0;
-      const result = await tx.unsafe(`DELETE FROM ${job} WHERE name = $1 AND id = ANY($2::uuid[])`, [deliveryQueueName(endpointId), jobIds] as never[], {
-        prepare: true,
-      });
-      return result.count;
-    },
+    remove,
 
-    /** Deletes finished jobs of several endpoints in one statement. */
+    /** Deletes finished jobs of several endpoints: one pipelined statement per endpoint. */
     async removeMany(tx: Executor, jobs: { endpointId: string; jobId: string }[]): Promise<number> {
-      if (jobs.length === 0) return 0;
-      const result = await tx.unsafe(
-        `DELETE FROM ${job} j USING unnest($1::text[], $2::uuid[]) AS x(name, id) WHERE j.name = x.name AND j.id = x.id`,
-        [jobs.map((j) => deliveryQueueName(j.endpointId)), jobs.map((j) => j.jobId)] as never[],
-        { prepare: true },
-      );
-      return result.count;
+      const counts = await Promise.all([...byEndpoint(jobs)].map(([endpointId, ids]) => remove(tx, endpointId, ids)));
+      return counts.reduce((a, b) => a + b, 0);
     },
 
     /** Hands leased jobs back unattempted, fetchable from `startAfter` (breaker open). */
     async requeue(tx: Executor, jobs: { endpointId: string; jobId: string; startAfter: Date }[]): Promise<number> {
-      if (jobs.length === 0) return 0;
-      const result = await tx.unsafe(
-        `UPDATE ${job} j SET state = 'retry', start_after = x.start_after
-         FROM unnest($1::text[], $2::uuid[], $3::timestamptz[]) AS x(name, id, start_after)
-         WHERE j.name = x.name AND j.id = x.id AND j.state = 'active'`,
-        [jobs.map((j) => deliveryQueueName(j.endpointId)), jobs.map((j) => j.jobId), jobs.map((j) => j.startAfter.toISOString())] as never[],
-        { prepare: true },
+      const groups = new Map<string, { ids: string[]; at: string[] }>();
+      for (const j of jobs) {
+        let g = groups.get(j.endpointId);
+        if (!g) groups.set(j.endpointId, (g = { ids: [], at: [] }));
+        g.ids.push(j.jobId);
+        g.at.push(j.startAfter.toISOString());
+      }
+      const counts = await Promise.all(
+        [...groups].map(async ([endpointId, g]) => {
+          const result = await tx.unsafe(
+            `UPDATE ${job} j SET state = 'retry', start_after = x.start_after
+             FROM unnest($2::uuid[], $3::timestamptz[]) AS x(id, start_after)
+             WHERE j.name = $1 AND j.id = x.id AND j.state = 'active'`,
+            [deliveryQueueName(endpointId), g.ids, g.at] as never[],
+            { prepare: true },
+          );
+          return result.count;
+        }),
       );
-      return result.count;
+      return counts.reduce((a, b) => a + b, 0);
     },
 
     /** Makes jobs leased by a worker that lost these endpoints fetchable again now. */
@@ -181,12 +224,21 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
 
     /** Earliest `start_after` of waiting jobs per endpoint (endpoints with none are absent). */
     async nextDue(endpointIds: string[]): Promise<Map<string, Date>> {
-      if (endpointIds.length === 0) return new Map();
-      const rows = await sql.unsafe<{ name: string; due: Date }[]>(
-        `SELECT name, min(start_after) AS due FROM ${job} WHERE name = ANY($1::text[]) AND state < 'active' GROUP BY name`,
-        [endpointIds.map(deliveryQueueName)] as never[],
-      );
-      return new Map(rows.map((r) => [endpointIdOfQueue(r.name), new Date(r.due)]));
+      const result = new Map<string, Date>();
+      // One branch per queue, each naming it (planned for its one partition) and reading the
+      // first entry of its (name, start_after) index rather than aggregating a whole backlog.
+      for (let i = 0; i < endpointIds.length; i += 32) {
+        const chunk = endpointIds.slice(i, i + 32);
+        const rows = await sql.unsafe<{ i: number; due: Date | null }[]>(
+          chunk
+            .map((_, n) => `SELECT ${n} AS i, (SELECT start_after FROM ${job} WHERE name = $${n + 1} AND state < 'active' ORDER BY start_after LIMIT 1) AS due`)
+            .join(' UNION ALL '),
+          chunk.map(deliveryQueueName),
+          { prepare: true },
+        );
+        for (const r of rows) if (r.due) result.set(chunk[r.i]!, new Date(r.due));
+      }
+      return result;
     },
 
     /** Waiting jobs across all delivery queues and the age of the oldest due one (metrics). */
@@ -202,6 +254,38 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
   };
 }
 export type JobQueue = ReturnType<typeof createJobQueue>;
+
+/** A row returned by the lease CTEs. */
+export interface LeasedRow {
+  name: string;
+  id: string;
+  data: DeliveryJobData;
+  retry_count: number;
+}
+
+/** A leased row as the worker sees it. */
+export function leasedJob(r: LeasedRow): FetchedJob {
+  return {
+    id: r.id,
+    endpointId: endpointIdOfQueue(r.name),
+    deliveryId: r.data.d,
+    eventId: r.data.e,
+    retryCount: r.retry_count,
+    manual: r.data.m === 1,
+    singleAttempt: r.data.s === 1,
+    attemptsMade: typeof r.data.a === 'number' ? r.data.a : null,
+  };
+}
+
+function byEndpoint(jobs: { endpointId: string; jobId: string }[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const j of jobs) {
+    const ids = groups.get(j.endpointId);
+    if (ids) ids.push(j.jobId);
+    else groups.set(j.endpointId, [j.jobId]);
+  }
+  return groups;
+}
 
 let lastMs = 0;
 let sequence = 0;
@@ -223,7 +307,7 @@ export function timeOrderedUuid(): string {
     lastMs = now;
     sequence = 0;
   }
-  const bytes = randomBytes(16);
+  const bytes = Buffer.from(pooledRandom(16));
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (sequence >> 8);
   bytes[7] = sequence & 0xff;

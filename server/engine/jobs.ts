@@ -45,6 +45,12 @@ export interface DeliveryJobData {
   m?: 1;
   /** 1 when a failure should not schedule further attempts (manual retry of a dead delivery). */
   s?: 1;
+  /**
+   * Attempts the delivery had when this job was written (absent on jobs of older versions and on
+   * manual ones). A job whose number no longer matches the delivery is a leftover whose attempt
+   * is already recorded (see Worker: finished jobs are deleted after their attempt commits).
+   */
+  a?: number;
 }
 
 /** Scheduled maintenance queues (created at start, driven by pg-boss cron). */

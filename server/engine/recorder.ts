@@ -1,7 +1,14 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { Logger } from '../logger.js';
-import { insertAttempts, updateDeliveries, type AttemptRecord, type DeliveryUpdate } from '../db/repos/attempts.js';
-import { CHANNELS, notifyIds, notifyJson, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
+import {
+  attemptsJson,
+  deliveryUpdatesJson,
+  insertAttemptsSql,
+  updateDeliveriesSql,
+  type AttemptRecord,
+  type DeliveryUpdate,
+} from '../db/repos/attempts.js';
+import { CHANNELS, idPayloads, jsonPayloads, notifyIds, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
 import type { BreakerState } from '../domain/circuitBreaker.js';
 import type { EnqueueJob, JobQueue } from './jobQueue.js';
 
@@ -16,7 +23,10 @@ export interface RecordEntry {
   attempt?: AttemptRecord;
   delivery?: DeliveryUpdate;
   summary?: AttemptSummary;
-  /** The job is finished (attempt recorded, delivery skipped or parked). */
+  /**
+   * The job is finished (attempt recorded, delivery skipped or parked). It is deleted after this
+   * entry commits, by the worker (see afterCommit), not in the recording transaction.
+   */
   removeJob?: JobRef;
   /** Put the job back, untouched, to be fetched after `startAfter` (breaker open, not sent). */
   requeueJob?: JobRef & { startAfter: Date };
@@ -39,57 +49,100 @@ export interface EndpointStateChange {
  * transaction records all of them at once (attempts, delivery rows, queue jobs, STRICT hand-offs,
  * breaker state, then NOTIFY for live streams). One transaction per batch keeps "attempt
  * recorded" and "job finished or rescheduled" atomic without paying a commit per delivery.
+ *
+ * A batch is one statement in the common case (no transaction needed around it): the attempts,
+ * delivery updates, retry jobs and notifications, with JSON documents as parameters. Finished jobs are not deleted here: one
+ * DELETE per endpoint (each job table partition needs its own statement) would cost more than the
+ * rest of the batch; the worker deletes them with its next lease of the endpoint, once this
+ * transaction has committed (see afterCommit). Rare work (breaker changes, requeues, STRICT
+ * parking) adds statements only when present. Lock order is the same as every other writer's,
+ * so concurrent endpoint deletion cannot deadlock with it: endpoint rows, then delivery rows by
+ * id, then jobs.
+ *
+ * `sql` is the worker pool (synchronous_commit off): see Database.workerSql for why a lost
+ * commit only ever means a duplicate delivery.
  */
 export function createRecorder(deps: {
   sql: Sql;
   jobQueue: JobQueue;
   log: Logger;
-  /** Called after commit with what was recorded (metrics, system events). */
-  onCommitted?: (batch: { entries: RecordEntry[]; endpointChanges: EndpointStateChange[] }) => void;
 }) {
   const { sql, jobQueue, log } = deps;
+  const committedListeners: ((entries: RecordEntry[]) => void)[] = [];
   let entries: RecordEntry[] = [];
   let endpointChanges = new Map<string, EndpointStateChange>();
   let healthChanges: EndpointHealthChange[] = [];
   let flushing: Promise<void> | null = null;
   let failures = 0;
 
+  const recordSql = `
+    WITH recorded_attempts AS (${insertAttemptsSql('$1')}),
+         updated_deliveries AS (${updateDeliveriesSql('$2')}),
+         retry_jobs AS (${jobQueue.enqueueSql('$3')})
+    SELECT count(pg_notify(n.channel, n.payload)) FROM jsonb_to_recordset($4::text::jsonb) AS n(channel text, payload text)`;
+
+  /** True when the batch needs more than the main statement (and so a transaction around it). */
+  function needsTransaction(batch: RecordEntry[], changes: EndpointStateChange[]): boolean {
+    return changes.length > 0 || batch.some((e) => e.park || e.requeueJob || e.strictKey);
+  }
+
   async function write(
-    tx: TransactionSql,
+    tx: Sql | TransactionSql,
     batch: RecordEntry[],
     changes: EndpointStateChange[],
     health: EndpointHealthChange[],
   ): Promise<void> {
-    await insertAttempts(tx, batch.flatMap((e) => (e.attempt ? [e.attempt] : [])));
-    await updateDeliveries(tx, batch.flatMap((e) => (e.delivery ? [e.delivery] : [])));
-    const parks = batch.flatMap((e) => (e.park ? [e.park.deliveryId] : []));
-    if (parks.length) await tx`UPDATE deliveries SET parked = true WHERE id = ANY(${parks}::text[]) AND status = 'PENDING'`;
-    await jobQueue.removeMany(tx, batch.flatMap((e) => (e.removeJob ? [e.removeJob] : [])));
-    const requeues = batch.flatMap((e) => (e.requeueJob ? [e.requeueJob] : []));
-    if (requeues.length) await jobQueue.requeue(tx, requeues);
-    const enqueue = batch.flatMap((e) => (e.enqueue ? [e.enqueue] : []));
-    enqueue.push(...(await unparkHeads(tx, batch)));
-    await jobQueue.enqueue(tx, enqueue);
-
-    for (const change of changes) {
+    const attempts: AttemptRecord[] = [];
+    const updates: DeliveryUpdate[] = [];
+    const parks: string[] = [];
+    const requeues: (JobRef & { startAfter: Date })[] = [];
+    const enqueue: EnqueueJob[] = [];
+    const summaries: AttemptSummary[] = [];
+    let strict = false;
+    for (const e of batch) {
+      if (e.attempt) attempts.push(e.attempt);
+      if (e.delivery) updates.push(e.delivery);
+      if (e.park) parks.push(e.park.deliveryId);
+      if (e.requeueJob) requeues.push(e.requeueJob);
+      if (e.enqueue) enqueue.push(e.enqueue);
+      if (e.summary) summaries.push(e.summary);
+      if (e.strictKey) strict = true;
+    }
+    const pending: Promise<unknown>[] = [];
+    // Endpoint rows first (sorted), as endpoint deletion and updates lock them first too.
+    for (const change of [...changes].sort((a, b) => (a.endpointId < b.endpointId ? -1 : 1))) {
       const b = change.breaker;
       const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-      await tx`
+      pending.push(tx`
         UPDATE endpoints SET circuit_state = ${b.state}, consecutive_failures = ${b.consecutiveFailures},
           circuit_opened_at = ${iso(b.openedAtMs)}, circuit_open_until = ${iso(b.openUntilMs)},
           circuit_cooldown_seconds = ${b.currentCooldownSeconds}
           ${change.disable ? tx`, active = false, disabled_reason = ${change.disable.reason}, disabled_at = now()` : tx``}
-        WHERE id = ${change.endpointId} AND deleted_at IS NULL`;
+        WHERE id = ${change.endpointId} AND deleted_at IS NULL`);
     }
-
-    const due = enqueue.filter((j) => !j.startAfter || j.startAfter.getTime() <= Date.now());
-    if (due.length) await notifyIds(tx, CHANNELS.wake, new Set(due.map((j) => j.endpointId)));
-    const summaries = batch.flatMap((e) => (e.summary ? [e.summary] : []));
+    if (parks.length) pending.push(tx`UPDATE deliveries SET parked = true WHERE id = ANY(${parks.sort()}::text[]) AND status = 'PENDING'`);
+    const nowMs = Date.now();
+    const notifications: { channel: string; payload: string }[] = [];
+    const due = enqueue.filter((j) => !j.startAfter || j.startAfter.getTime() <= nowMs);
+    if (due.length && !strict) for (const payload of idPayloads(new Set(due.map((j) => j.endpointId)))) notifications.push({ channel: CHANNELS.wake, payload });
     if (summaries.length) {
-      const recordedAtMs = Date.now();
-      await notifyJson(tx, CHANNELS.attempts, summaries.map((s) => ({ ...s, recordedAtMs })));
+      for (const payload of jsonPayloads(summaries.map((s) => ({ ...s, recordedAtMs: nowMs })))) notifications.push({ channel: CHANNELS.attempts, payload });
     }
-    if (health.length) await notifyJson(tx, CHANNELS.endpointHealth, health);
+    if (health.length) for (const payload of jsonPayloads(health)) notifications.push({ channel: CHANNELS.endpointHealth, payload });
+    pending.push(
+      tx.unsafe(recordSql, [attemptsJson(attempts), deliveryUpdatesJson(updates), jobQueue.enqueueJson(enqueue), JSON.stringify(notifications)], {
+        prepare: true,
+      }),
+    );
+    if (requeues.length) pending.push(jobQueue.requeue(tx, requeues));
+    await Promise.all(pending);
+    if (strict) {
+      // After this batch's parks and completions (statements above, same transaction).
+      const unparked = await unparkHeads(tx, batch);
+      await jobQueue.enqueue(tx, unparked);
+      const wake = [...due, ...unparked];
+      if (wake.length) await notifyIds(tx, CHANNELS.wake, new Set(wake.map((j) => j.endpointId)));
+    }
   }
 
   /**
@@ -98,12 +151,12 @@ export function createRecorder(deps: {
    * completions (and batches of one endpoint never overlap, since one worker owns it) means a
    * park and the completion it waited for can never miss each other.
    */
-  async function unparkHeads(tx: TransactionSql, batch: RecordEntry[]): Promise<EnqueueJob[]> {
+  async function unparkHeads(tx: Sql | TransactionSql, batch: RecordEntry[]): Promise<EnqueueJob[]> {
     const touched = new Map<string, { endpointId: string; orderingKey: string }>();
     for (const e of batch) if (e.strictKey) touched.set(`${e.strictKey.endpointId}\u0000${e.strictKey.orderingKey}`, e.strictKey);
     if (touched.size === 0) return [];
     const keys = [...touched.values()];
-    const rows = await tx<{ id: string; endpoint_id: string; event_id: string }[]>`
+    const rows = await tx<{ id: string; endpoint_id: string; event_id: string; attempt_count: number }[]>`
       WITH touched AS (
         SELECT * FROM unnest(${keys.map((k) => k.endpointId)}::text[], ${keys.map((k) => k.orderingKey)}::text[]) AS t(ep, k)
       ), heads AS (
@@ -115,8 +168,8 @@ export function createRecorder(deps: {
       )
       UPDATE deliveries d SET parked = false, next_attempt_at = now()
       FROM heads WHERE d.id = heads.id AND heads.parked
-      RETURNING d.id, d.endpoint_id, d.event_id`;
-    return rows.map((r) => ({ endpointId: r.endpoint_id, deliveryId: r.id, eventId: r.event_id }));
+      RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count`;
+    return rows.map((r) => ({ endpointId: r.endpoint_id, deliveryId: r.id, eventId: r.event_id, attemptsMade: r.attempt_count }));
   }
 
   async function flushLoop(): Promise<void> {
@@ -128,9 +181,12 @@ export function createRecorder(deps: {
       endpointChanges = new Map();
       healthChanges = [];
       try {
-        await sql.begin((tx) => write(tx, batch, changes, health));
+        // The main statement alone is atomic: a transaction (and its two round trips) only
+        // when the batch needs more statements.
+        if (needsTransaction(batch, changes)) await sql.begin((tx) => write(tx, batch, changes, health));
+        else await write(sql, batch, changes, health);
         failures = 0;
-        deps.onCommitted?.({ entries: batch, endpointChanges: changes });
+        for (const listener of committedListeners) listener(batch);
       } catch (err) {
         // Keep the batch: the jobs stay leased, so nothing is lost if this process dies now, and
         // the next try records them. Later entries are appended behind them.
@@ -163,6 +219,10 @@ export function createRecorder(deps: {
       endpointChanges.set(change.endpointId, { ...change, disable: change.disable ?? previous?.disable });
       if (health) healthChanges.push(health);
       kick();
+    },
+    /** Calls `listener` with every batch of entries once it is committed. */
+    afterCommit(listener: (entries: RecordEntry[]) => void): void {
+      committedListeners.push(listener);
     },
     /** Entries not yet committed (backpressure for the fetch loop). */
     backlog: () => entries.length,

@@ -9,6 +9,7 @@ import type { HttpSender } from './httpSender.js';
 import { executeAttempt, type LoadedDelivery } from './dispatcher.js';
 import type { Recorder, RecordEntry } from './recorder.js';
 import { createOwnership, slotOf } from './ownership.js';
+import { createRoundFetcher, ROUND_ENDPOINTS_MAX, type RoundJob } from './fetchRound.js';
 
 /** Hooks for metrics; the engine works without them. */
 export interface EngineObserver {
@@ -39,13 +40,30 @@ export interface WorkerDeps {
   options?: {
     /** Most jobs one fetch takes from one endpoint. */
     fetchBatchMax?: number;
+    /**
+     * An endpoint with requests in flight fetches again only once this many slots are free
+     * (default: a quarter of its maxInFlight), so a busy endpoint costs one lease statement per
+     * few deliveries instead of one per delivery. An idle endpoint fetches at once.
+     */
+    fetchMinBatch?: number;
     /** Safety-net scan for due jobs nobody announced (other processes, expired leases). */
     sweepIntervalMs?: number;
     rebalanceMs?: number;
-    /** Stop fetching while this many results wait to be recorded. */
+    /**
+     * Stop fetching while this many results wait to be recorded (each holds its attempt record,
+     * headers included, until committed: the bound keeps the worker's memory flat when Postgres
+     * is the bottleneck; about a second of work at full speed).
+     */
     maxRecorderBacklog?: number;
   };
 }
+
+/** Longest a finished job waits for a lease of its endpoint to delete it. */
+const DONE_FLUSH_MS = 200;
+/** Wake-up times remembered per endpoint besides its armed timer. */
+const DUE_TIMES_MAX = 64;
+/** Asleep endpoints whose queue one sweep looks at. */
+const SWEEP_ENDPOINTS_MAX = 64;
 
 interface Work {
   job: FetchedJob;
@@ -64,6 +82,12 @@ interface EndpointState {
   exhausted: boolean;
   timer: NodeJS.Timeout | null;
   timerAt: number;
+  /**
+   * Later wake-up times waiting behind the armed timer (retries this worker scheduled, sorted,
+   * at most DUE_TIMES_MAX): when a timer fires and its lease comes back short, the next one is
+   * armed, so each retry is fetched at its time rather than at the next sweep.
+   */
+  dueAt: number[];
   tokens: number;
   tokensAtMs: number;
   /** orderingKey → deliveries waiting for the one in flight with that key. */
@@ -74,6 +98,12 @@ interface EndpointState {
   /** Settings or keys changed and are being reloaded: fetch and send nothing until then. */
   reloading: Promise<void> | null;
   reloadsPending: number;
+  /** Finished jobs whose outcome is committed, to delete with the next lease (or a flush). */
+  done: string[];
+  /** When the sweep last looked at this endpoint's queue. */
+  sweptAt: number;
+  /** A wake-up arrived while a lease was running (see wakeUp). */
+  rewoken: boolean;
 }
 
 /**
@@ -81,14 +111,18 @@ interface EndpointState {
  * only what that endpoint may take now: free maxInFlight slots, rate-limit tokens, nothing while
  * its breaker is open, one probe when half-open. Fetches are woken by NOTIFY (new jobs), by
  * timers (retries it scheduled, cooldowns) and by a periodic sweep; never by polling sleeps.
- * Results go to the recorder, which commits them in batches.
+ * The endpoints woken in the same tick form a round, leased and loaded by one statement per 16
+ * endpoints (fetchRound.ts). Results go to the recorder, which commits them in batches; a
+ * finished job is deleted after its outcome commits, with the next lease of its endpoint.
  */
 export function createWorker(deps: WorkerDeps) {
   const { sql, jobQueue, recorder, sender, log } = deps;
   const fetchBatchMax = deps.options?.fetchBatchMax ?? 64;
+  const fetchMinBatch = deps.options?.fetchMinBatch;
   const sweepIntervalMs = deps.options?.sweepIntervalMs ?? 1000;
-  const maxRecorderBacklog = deps.options?.maxRecorderBacklog ?? 20_000;
+  const maxRecorderBacklog = deps.options?.maxRecorderBacklog ?? 4_000;
   const states = new Map<string, EndpointState>();
+  const fetchRound = createRoundFetcher({ sql, jobQueue });
   const fetchQueue = new Set<EndpointState>();
   let fetchScheduled = false;
   let stopped = false;
@@ -117,6 +151,7 @@ export function createWorker(deps: WorkerDeps) {
         for (const s of leaving) retire(s);
         await waitIdle(leaving);
         await recorder.drain();
+        await flushDone(leaving);
         for (const s of leaving) states.delete(s.id);
       },
       onLost: () => {
@@ -128,6 +163,55 @@ export function createWorker(deps: WorkerDeps) {
     },
   });
 
+  // Finished jobs are deleted only after their outcome commits, by the next lease statement of
+  // their endpoint (same partition, no statement of its own), or by this flush when no lease
+  // comes soon. Until then the job stays leased: if this process dies, the job is fetched again
+  // and recognised as finished (delivery no longer pending, or its attempt count moved past the
+  // job's), so it is dropped without sending.
+  let doneTimer: NodeJS.Timeout | null = null;
+  const orphanDone = new Map<string, string[]>();
+  recorder.afterCommit((entries) => {
+    for (const e of entries) {
+      if (!e.removeJob) continue;
+      const s = states.get(e.removeJob.endpointId);
+      if (s) s.done.push(e.removeJob.jobId);
+      else {
+        const list = orphanDone.get(e.removeJob.endpointId);
+        if (list) list.push(e.removeJob.jobId);
+        else orphanDone.set(e.removeJob.endpointId, [e.removeJob.jobId]);
+      }
+    }
+    if (!doneTimer) doneTimer = setTimeout(() => void flushDone(), DONE_FLUSH_MS);
+  });
+
+  /** Deletes finished jobs that no lease has taken along (idle endpoints, handed-over ones). */
+  async function flushDone(only?: EndpointState[]): Promise<void> {
+    if (!only) {
+      if (doneTimer) clearTimeout(doneTimer);
+      doneTimer = null;
+    }
+    const work = new Map<string, string[]>(only ? [] : orphanDone);
+    if (!only) orphanDone.clear();
+    for (const s of only ?? states.values()) {
+      if (s.done.length === 0 || (!only && s.fetching)) continue;
+      work.set(s.id, s.done);
+      s.done = [];
+    }
+    const results = await Promise.allSettled([...work].map(([endpointId, ids]) => jobQueue.remove(sql, endpointId, ids)));
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      // Kept for the next flush; if this process dies first, the jobs are recognised as finished.
+      const [endpointId, ids] = [...work][i]!;
+      const s = states.get(endpointId);
+      if (s) s.done.push(...ids);
+      else orphanDone.set(endpointId, [...(orphanDone.get(endpointId) ?? []), ...ids]);
+      log.warn({ err: (r.reason as Error).message, endpointId }, 'could not delete finished jobs; retrying');
+    });
+    if (!only && !doneTimer && !stopped && (orphanDone.size > 0 || [...states.values()].some((s) => s.done.length > 0))) {
+      doneTimer = setTimeout(() => void flushDone(), DONE_FLUSH_MS);
+    }
+  }
+
   function newState(id: string): EndpointState {
     return {
       id,
@@ -137,6 +221,7 @@ export function createWorker(deps: WorkerDeps) {
       exhausted: false,
       timer: null,
       timerAt: 0,
+      dueAt: [],
       tokens: 0,
       tokensAtMs: Date.now(),
       keys: new Map(),
@@ -144,6 +229,9 @@ export function createWorker(deps: WorkerDeps) {
       probing: false,
       reloading: null,
       reloadsPending: 0,
+      done: [],
+      sweptAt: 0,
+      rewoken: false,
     };
   }
 
@@ -151,6 +239,7 @@ export function createWorker(deps: WorkerDeps) {
     s.retired = true;
     if (s.timer) clearTimeout(s.timer);
     s.timer = null;
+    s.dueAt = [];
   }
 
   async function adopt(ids: string[]): Promise<void> {
@@ -163,6 +252,8 @@ export function createWorker(deps: WorkerDeps) {
     }
     await loadInto(fresh);
     for (const s of fresh) requestFetch(s);
+    // Retries scheduled before this worker took the endpoints over: wake up for them on time.
+    await armFromQueue(fresh.filter((s) => !s.retired)).catch((err) => log.warn({ err: (err as Error).message }, 'could not read due times'));
   }
 
   async function loadInto(list: EndpointState[]): Promise<void> {
@@ -182,25 +273,54 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
-  /** Arms the endpoint's single timer for `atMs` (earliest wins); `reload` refreshes keys first. */
+  /**
+   * Wakes the endpoint at `atMs`: arms its timer when that is the earliest time, or remembers the
+   * time for later; `reload` refreshes keys first.
+   */
   function setTimer(s: EndpointState, atMs: number, reload = false): void {
     if (s.retired || stopped) return;
-    if (s.timer && s.timerAt <= atMs) return;
-    if (s.timer) clearTimeout(s.timer);
+    if (s.timer && s.timerAt <= atMs) {
+      rememberDue(s, atMs);
+      return;
+    }
+    if (s.timer) {
+      clearTimeout(s.timer);
+      rememberDue(s, s.timerAt);
+    }
+    armTimer(s, atMs, reload);
+  }
+
+  function armTimer(s: EndpointState, atMs: number, reload: boolean): void {
     s.timerAt = atMs;
     s.timer = setTimeout(
       () => {
         s.timer = null;
-        s.exhausted = false;
+        // The next remembered time becomes the armed one (times within a few ms share a fetch).
+        const nowMs = Date.now();
+        while (s.dueAt.length && s.dueAt[0]! <= nowMs + 5) s.dueAt.shift();
+        if (s.dueAt.length) armTimer(s, s.dueAt.shift()!, false);
         if (reload || (s.runtime?.reloadAtMs && s.runtime.reloadAtMs <= Date.now())) {
-          void loadInto([s]).then(() => requestFetch(s), (err) => log.warn({ err: (err as Error).message }, 'reload failed'));
+          s.exhausted = false;
+          void loadInto([s]).then(() => wakeUp(s), (err) => log.warn({ err: (err as Error).message }, 'reload failed'));
         } else {
-          requestFetch(s);
+          wakeUp(s);
         }
       },
       // setTimeout overflows past 2^31-1 ms (24.8 days) into "now"; far timers are re-armed.
       Math.min(Math.max(0, atMs - Date.now() + 2), 86_400_000),
     );
+  }
+
+  /** Keeps `atMs` among the endpoint's next wake-ups (sorted, bounded; the sweep finds the rest). */
+  function rememberDue(s: EndpointState, atMs: number): void {
+    const list = s.dueAt;
+    if (list.length >= DUE_TIMES_MAX && atMs >= list[list.length - 1]!) return;
+    let i = list.length;
+    while (i > 0 && list[i - 1]! > atMs) i--;
+    // Within 5 ms of a remembered time: one fetch serves both.
+    if ((i > 0 && atMs - list[i - 1]! < 5) || (i < list.length && list[i]! - atMs < 5)) return;
+    list.splice(i, 0, atMs);
+    if (list.length > DUE_TIMES_MAX) list.pop();
   }
 
   /** How many jobs the endpoint may take right now, arming a timer when the answer is "later". */
@@ -210,6 +330,9 @@ export function createWorker(deps: WorkerDeps) {
     if (recorder.backlog() > maxRecorderBacklog) return 0;
     let free = rt.maxInFlight - s.inFlight;
     if (free <= 0) return 0;
+    // Busy: wait for a few free slots, then take them in one lease. The last completion of the
+    // batch in flight always gets here with every slot free, so nothing waits longer than that.
+    if (s.inFlight > 0 && free < (fetchMinBatch ?? Math.ceil(rt.maxInFlight / 4))) return 0;
     const gate = breakerGate(rt.breaker, nowMs, rt.breakerSettings);
     if (gate.action === 'WAIT') {
       setTimer(s, gate.untilMs);
@@ -231,6 +354,17 @@ export function createWorker(deps: WorkerDeps) {
       free = Math.min(free, Math.floor(s.tokens));
     }
     return Math.min(free, fetchBatchMax);
+  }
+
+  /**
+   * Something may be due for the endpoint now. If a lease is running, it may have started before
+   * that something was committed: remember, so that lease coming back short does not put the
+   * endpoint to sleep.
+   */
+  function wakeUp(s: EndpointState): void {
+    s.exhausted = false;
+    if (s.fetching) s.rewoken = true;
+    requestFetch(s);
   }
 
   function requestFetch(s: EndpointState): void {
@@ -259,33 +393,60 @@ export function createWorker(deps: WorkerDeps) {
   }
 
   async function fetchAndDispatch(round: { s: EndpointState; limit: number }[]): Promise<void> {
-    let jobs: FetchedJob[] = [];
-    const fetched = await Promise.allSettled(round.map((r) => jobQueue.fetch(r.s.id, r.limit)));
-    round.forEach((r, i) => {
-      const result = fetched[i]!;
-      const got = result.status === 'fulfilled' ? result.value : [];
+    // Finished jobs of these endpoints go in the same statements (see flushDone).
+    const done = new Map<string, string[]>();
+    for (const r of round) {
+      if (r.s.done.length === 0) continue;
+      done.set(r.s.id, r.s.done);
+      r.s.done = [];
+    }
+    const results = await fetchRound(
+      round.map((r) => ({ endpointId: r.s.id, limit: r.limit })),
+      done,
+    );
+    const got = new Map<EndpointState, number>();
+    const leased: RoundJob[] = [];
+    results.forEach((result, i) => {
+      const chunk = round.slice(i * ROUND_ENDPOINTS_MAX, (i + 1) * ROUND_ENDPOINTS_MAX);
       if (result.status === 'rejected') {
-        log.warn({ err: (result.reason as Error).message, endpointId: r.s.id }, 'fetch failed; retrying soon');
-        setTimer(r.s, Date.now() + 1000);
+        log.warn({ err: (result.reason as Error).message, endpoints: chunk.length }, 'fetch failed; retrying soon');
+        for (const r of chunk) {
+          const ids = done.get(r.s.id);
+          if (ids) r.s.done.push(...ids);
+          setTimer(r.s, Date.now() + 1000);
+        }
+        return;
       }
-      r.s.inFlight -= r.limit - got.length;
-      if (r.s.runtime?.rateLimitPerSecond) r.s.tokens += r.limit - got.length;
-      r.s.fetching = false;
-      if (got.length < r.limit) r.s.exhausted = true;
-      jobs = jobs.concat(got);
+      for (const w of result.value) {
+        const s = states.get(w.job.endpointId);
+        if (s) got.set(s, (got.get(s) ?? 0) + 1);
+        leased.push(w);
+      }
     });
-    if (jobs.length === 0) {
+    for (const r of round) {
+      const n = got.get(r.s) ?? 0;
+      r.s.inFlight -= r.limit - n;
+      if (r.s.runtime?.rateLimitPerSecond) r.s.tokens += r.limit - n;
+      r.s.fetching = false;
+      // Nothing more is due now: sleep until a wake-up, a scheduled retry's timer or the sweep,
+      // unless a wake-up came while this lease ran.
+      if (n < r.limit && !r.s.rewoken) r.s.exhausted = true;
+      r.s.rewoken = false;
+    }
+    if (leased.length === 0) {
       notifyIdle();
+      for (const r of round) requestFetch(r.s);
       return;
     }
-    let loaded: Map<string, LoadedDelivery>;
+    const loaded = new Map<string, LoadedDelivery>();
+    for (const w of leased) if (w.delivery) loaded.set(w.delivery.id, w.delivery);
+    const jobs = leased.map((w) => w.job);
     let blocked: Set<string>;
     try {
-      loaded = await loadDeliveries(jobs);
       blocked = await strictBlocked(jobs, loaded);
     } catch (err) {
       // The jobs stay leased; hand them back so they are fetched again.
-      log.warn({ err: (err as Error).message, jobs: jobs.length }, 'loading deliveries failed');
+      log.warn({ err: (err as Error).message, jobs: jobs.length }, 'checking STRICT ordering failed');
       for (const job of jobs) {
         const s = states.get(job.endpointId);
         if (s) s.inFlight--;
@@ -297,8 +458,13 @@ export function createWorker(deps: WorkerDeps) {
     for (const job of jobs) {
       const s = states.get(job.endpointId)!;
       const delivery = loaded.get(job.deliveryId);
-      if (!delivery || delivery.status !== 'PENDING') {
-        // Already finished (a duplicate job after a crash) or cancelled: nothing to send.
+      if (
+        !delivery ||
+        delivery.status !== 'PENDING' ||
+        (!job.manual && job.attemptsMade !== null && job.attemptsMade !== delivery.attemptCount)
+      ) {
+        // Already finished, cancelled, or a leftover whose attempt is recorded (its successor job,
+        // if any, was written with that record): nothing to send.
         finish(s, null, { removeJob: { endpointId: job.endpointId, jobId: job.id } });
         continue;
       }
@@ -322,44 +488,6 @@ export function createWorker(deps: WorkerDeps) {
       void dispatch(s, work);
     }
     for (const r of round) requestFetch(r.s);
-  }
-
-  async function loadDeliveries(jobs: FetchedJob[]): Promise<Map<string, LoadedDelivery>> {
-    const rows = await sql<
-      {
-        id: string;
-        org_id: string;
-        event_id: string;
-        event_type: string;
-        created_at: Date;
-        data_json: string | null;
-        attempt_count: number;
-        ordering_key: string | null;
-        seq: string;
-        status: LoadedDelivery['status'];
-      }[]
-    >`
-      SELECT d.id, d.org_id, d.event_id, d.event_type, e.created_at, e.data::text AS data_json, d.attempt_count,
-             d.ordering_key, d.seq, d.status
-      FROM deliveries d JOIN events e ON e.id = d.event_id
-      WHERE d.id = ANY(${jobs.map((j) => j.deliveryId)}::text[])`;
-    return new Map(
-      rows.map((r) => [
-        r.id,
-        {
-          id: r.id,
-          orgId: r.org_id,
-          eventId: r.event_id,
-          eventType: r.event_type,
-          eventCreatedAt: r.created_at,
-          dataJson: r.data_json ?? 'null',
-          attemptCount: r.attempt_count,
-          orderingKey: r.ordering_key,
-          seq: Number(r.seq),
-          status: r.status,
-        },
-      ]),
-    );
   }
 
   /** STRICT endpoints: deliveries that an earlier pending delivery with the same key holds back. */
@@ -411,7 +539,7 @@ export function createWorker(deps: WorkerDeps) {
     const nowMs = Date.now();
     const update = outcome.succeeded ? recordSuccess(rt.breaker, rt.breakerSettings, nowMs) : recordFailure(rt.breaker, rt.breakerSettings, nowMs);
     if (s.probing) s.probing = false;
-    const breakerChanged = JSON.stringify(update.state) !== JSON.stringify(rt.breaker);
+    const breakerChanged = !sameBreaker(update.state, rt.breaker);
     const disableReason = outcome.disableEndpoint
       ? `The endpoint answered 410 Gone on ${attempt.startedAt.toISOString()}.`
       : update.disableEndpoint
@@ -451,7 +579,13 @@ export function createWorker(deps: WorkerDeps) {
       removeJob: { endpointId: s.id, jobId: job.id },
       enqueue:
         step.status === 'PENDING'
-          ? { endpointId: s.id, deliveryId: delivery.id, eventId: delivery.eventId, startAfter: new Date(step.nextAttemptAtMs!) }
+          ? {
+              endpointId: s.id,
+              deliveryId: delivery.id,
+              eventId: delivery.eventId,
+              startAfter: new Date(step.nextAttemptAtMs!),
+              attemptsMade: attempt.attemptNumber,
+            }
           : undefined,
       strictKey:
         delivery.orderingKey !== null && rt.orderingMode === 'STRICT' && step.status !== 'PENDING'
@@ -557,17 +691,41 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
+  /**
+   * The safety net for due jobs nobody announced (a lease expired, a notification missed while
+   * the listener reconnected, retries scheduled before this worker took the endpoint over):
+   * endpoints that are asleep (their last lease came back short) without a wake-up armed.
+   */
   async function sweep(): Promise<void> {
-    const idle = [...states.values()].filter((s) => !s.retired && !s.fetching && s.runtime?.active);
-    if (idle.length === 0) return;
-    const due = await jobQueue.nextDue(idle.map((s) => s.id));
+    const asleep: EndpointState[] = [];
+    for (const s of states.values()) {
+      if (s.retired || s.fetching || !s.runtime?.active) continue;
+      if (!s.exhausted) {
+        // Idle but not asleep: a fetch was declined (recorder backlog); ask again.
+        if (s.inFlight === 0) requestFetch(s);
+      } else if (!s.timer || s.timerAt - Date.now() > 2 * sweepIntervalMs) {
+        asleep.push(s);
+      }
+    }
+    if (asleep.length === 0) return;
+    // A bounded share per sweep, least recently checked first: many idle endpoints cost a few
+    // queries a second, and each is still looked at every few seconds.
+    asleep.sort((a, b) => a.sweptAt - b.sweptAt);
+    asleep.length = Math.min(asleep.length, SWEEP_ENDPOINTS_MAX);
+    await armFromQueue(asleep);
+  }
+
+  /** Arms each endpoint's timer from its earliest waiting job (fetching at once if one is due). */
+  async function armFromQueue(list: EndpointState[]): Promise<void> {
+    if (list.length === 0) return;
+    for (const s of list) s.sweptAt = Date.now();
+    const due = await jobQueue.nextDue(list.map((s) => s.id));
     const nowMs = Date.now();
-    for (const s of idle) {
+    for (const s of list) {
       const at = due.get(s.id);
       if (!at) continue;
       if (at.getTime() <= nowMs) {
-        s.exhausted = false;
-        requestFetch(s);
+        wakeUp(s);
       } else {
         setTimer(s, at.getTime());
       }
@@ -617,8 +775,7 @@ export function createWorker(deps: WorkerDeps) {
           reloadDone.get(s)?.();
           reloadDone.delete(s);
           s.reloading = null;
-          s.exhausted = false;
-          requestFetch(s);
+          wakeUp(s);
         }
       }
     }
@@ -631,10 +788,7 @@ export function createWorker(deps: WorkerDeps) {
       const wake = await sql.listen(CHANNELS.wake, (payload) => {
         for (const id of payload.split(',')) {
           const s = states.get(id);
-          if (s) {
-            s.exhausted = false;
-            requestFetch(s);
-          }
+          if (s) wakeUp(s);
         }
       });
       const changed = await sql.listen(CHANNELS.endpointChanged, (payload) => {
@@ -655,6 +809,8 @@ export function createWorker(deps: WorkerDeps) {
       for (const s of states.values()) retire(s);
       await waitIdle([...states.values()]);
       await recorder.drain();
+      await flushDone();
+      if (doneTimer) clearTimeout(doneTimer);
       await Promise.all(unlisten.map((u) => u().catch(() => {})));
     },
     /** Endpoints this worker currently delivers for (tests and metrics). */
@@ -663,3 +819,13 @@ export function createWorker(deps: WorkerDeps) {
   };
 }
 export type Worker = ReturnType<typeof createWorker>;
+
+function sameBreaker(a: BreakerState, b: BreakerState): boolean {
+  return (
+    a.state === b.state &&
+    a.consecutiveFailures === b.consecutiveFailures &&
+    a.openedAtMs === b.openedAtMs &&
+    a.openUntilMs === b.openUntilMs &&
+    a.currentCooldownSeconds === b.currentCooldownSeconds
+  );
+}

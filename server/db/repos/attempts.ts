@@ -33,33 +33,68 @@ export interface DeliveryUpdate {
   completedAt: Date | null;
 }
 
-/** Inserts attempts in one statement (the worker records hundreds per transaction). */
-export async function insertAttempts(sql: Executor, attempts: AttemptRecord[]): Promise<void> {
-  if (attempts.length === 0) return;
-  const col = <K extends keyof AttemptRecord>(k: K) => attempts.map((a) => a[k]);
-  await sql`
-    INSERT INTO delivery_attempts (id, org_id, delivery_id, endpoint_id, event_type, attempt_number, trigger, started_at,
-      duration_ms, succeeded, request_headers, response_status, response_headers, response_body, error_class, error_message)
-    SELECT x.id, x.org_id, x.delivery_id, x.endpoint_id, x.event_type, x.attempt_number, x.trigger::attempt_trigger, x.started_at,
-      x.duration_ms, x.succeeded, x.request_headers::jsonb, x.response_status, x.response_headers::jsonb, x.response_body,
-      x.error_class::error_class, x.error_message
-    FROM unnest(${col('id')}::text[], ${col('orgId')}::text[], ${col('deliveryId')}::text[], ${col('endpointId')}::text[],
-      ${col('eventType')}::text[], ${col('attemptNumber')}::int[], ${col('trigger')}::text[],
-      ${attempts.map((a) => a.startedAt.toISOString())}::timestamptz[], ${col('durationMs')}::int[], ${attempts.map((a) => (a.succeeded ? 't' : 'f'))}::text[]::bool[],
-      ${attempts.map((a) => JSON.stringify(a.requestHeaders))}::text[], ${col('responseStatus') as number[]}::int[],
-      ${attempts.map((a) => (a.responseHeaders ? JSON.stringify(a.responseHeaders) : null)) as string[]}::text[],
-      ${attempts.map((a) => (a.responseBody === null ? null : stripNul(a.responseBody))) as string[]}::text[],
-      ${col('errorClass') as string[]}::text[], ${col('errorMessage') as string[]}::text[])
-    AS x(id, org_id, delivery_id, endpoint_id, event_type, attempt_number, trigger, started_at, duration_ms, succeeded,
-         request_headers, response_status, response_headers, response_body, error_class, error_message)`;
+/**
+ * Attempts and delivery updates travel to Postgres as ONE JSON document each (`$n::text::jsonb`,
+ * then jsonb_to_recordset): JSON.stringify is native, while text arrays make postgres.js escape
+ * every quote of every header object in JavaScript, and make Postgres parse each JSON twice.
+ */
+export function attemptsJson(attempts: AttemptRecord[]): string {
+  return JSON.stringify(
+    attempts.map((a) => ({
+      id: a.id,
+      org_id: a.orgId,
+      delivery_id: a.deliveryId,
+      endpoint_id: a.endpointId,
+      event_type: a.eventType,
+      attempt_number: a.attemptNumber,
+      trigger: a.trigger,
+      started_at: a.startedAt,
+      duration_ms: a.durationMs,
+      succeeded: a.succeeded,
+      request_headers: a.requestHeaders,
+      response_status: a.responseStatus,
+      response_headers: a.responseHeaders,
+      response_body: a.responseBody === null ? null : stripNul(a.responseBody),
+      error_class: a.errorClass,
+      error_message: a.errorMessage === null ? null : stripNul(a.errorMessage),
+    })),
+  );
 }
 
-/** Applies delivery updates in one statement. */
-export async function updateDeliveries(sql: Executor, updates: DeliveryUpdate[]): Promise<void> {
-  if (updates.length === 0) return;
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  await sql`
-    UPDATE deliveries d SET
+/** The INSERT of attempts from the JSON document in parameter `param` (e.g. `$1`). */
+export function insertAttemptsSql(param: string): string {
+  return `INSERT INTO delivery_attempts (id, org_id, delivery_id, endpoint_id, event_type, attempt_number, trigger, started_at,
+      duration_ms, succeeded, request_headers, response_status, response_headers, response_body, error_class, error_message)
+    SELECT x.id, x.org_id, x.delivery_id, x.endpoint_id, x.event_type, x.attempt_number, x.trigger::attempt_trigger, x.started_at,
+      x.duration_ms, x.succeeded, x.request_headers, x.response_status, x.response_headers, x.response_body,
+      x.error_class::error_class, x.error_message
+    FROM jsonb_to_recordset(${param}::text::jsonb) AS x(id text, org_id text, delivery_id text, endpoint_id text, event_type text,
+      attempt_number int, trigger text, started_at timestamptz, duration_ms int, succeeded bool, request_headers jsonb,
+      response_status int, response_headers jsonb, response_body text, error_class text, error_message text)`;
+}
+
+/**
+ * Delivery updates as JSON, sorted by delivery id: every writer of many delivery rows (this one,
+ * endpoint deletion) then locks them in the same order and they cannot deadlock.
+ */
+export function deliveryUpdatesJson(updates: DeliveryUpdate[]): string {
+  const sorted = [...updates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return JSON.stringify(
+    sorted.map((u) => ({
+      id: u.id,
+      status: u.status,
+      attempt_count: u.attemptCount,
+      next_attempt_at: u.nextAttemptAt,
+      last_attempt_at: u.lastAttemptAt,
+      last_attempt_id: u.lastAttemptId,
+      completed_at: u.completedAt,
+    })),
+  );
+}
+
+/** The UPDATE of deliveries from the JSON document in parameter `param`. */
+export function updateDeliveriesSql(param: string): string {
+  return `UPDATE deliveries d SET
       status = x.status::delivery_status,
       attempt_count = x.attempt_count,
       next_attempt_at = x.next_attempt_at,
@@ -67,16 +102,24 @@ export async function updateDeliveries(sql: Executor, updates: DeliveryUpdate[])
       last_attempt_id = x.last_attempt_id,
       completed_at = x.completed_at,
       parked = false
-    FROM unnest(${updates.map((u) => u.id)}::text[], ${updates.map((u) => u.status)}::text[], ${updates.map((u) => u.attemptCount)}::int[],
-      ${updates.map((u) => iso(u.nextAttemptAt)) as string[]}::timestamptz[], ${updates.map((u) => iso(u.lastAttemptAt)) as string[]}::timestamptz[],
-      ${updates.map((u) => u.lastAttemptId)}::text[], ${updates.map((u) => iso(u.completedAt)) as string[]}::timestamptz[])
-    AS x(id, status, attempt_count, next_attempt_at, last_attempt_at, last_attempt_id, completed_at)
+    FROM jsonb_to_recordset(${param}::text::jsonb) AS x(id text, status text, attempt_count int, next_attempt_at timestamptz,
+      last_attempt_at timestamptz, last_attempt_id text, completed_at timestamptz)
     WHERE d.id = x.id`;
 }
 
-// postgres.js mis-serialises boolean arrays, so booleans travel as 't'/'f' text.
+/** Inserts attempts in one statement. */
+export async function insertAttempts(sql: Executor, attempts: AttemptRecord[]): Promise<void> {
+  if (attempts.length === 0) return;
+  await sql.unsafe(insertAttemptsSql('$1'), [attemptsJson(attempts)], { prepare: true });
+}
 
-/** Postgres text cannot hold NUL; a binary response body keeps everything else. */
+/** Applies delivery updates in one statement. */
+export async function updateDeliveries(sql: Executor, updates: DeliveryUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
+  await sql.unsafe(updateDeliveriesSql('$1'), [deliveryUpdatesJson(updates)], { prepare: true });
+}
+
+/** Postgres text cannot hold NUL (nor jsonb a \u0000): a binary response body keeps everything else. */
 function stripNul(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
 }

@@ -1,0 +1,54 @@
+/**
+ * A fresh database per bench run, created on (and dropped from) the server of DATABASE_URL.
+ * Only `bench_*` databases are ever created or dropped; the name carries its creation time so a
+ * later run can drop what a killed run left behind (older than six hours) without touching a run
+ * still going.
+ */
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+
+export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  adminUrl: string;
+  drop(): Promise<void>;
+}
+
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
+  const name = `bench_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    const cutoff = Math.floor(Date.now() / 1000) - 6 * 3600;
+    const stale = await admin<{ datname: string }[]>`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'`;
+    for (const { datname } of stale) {
+      const created = Number(/^bench_(\d+)_[0-9a-f]{8}$/.exec(datname)?.[1] ?? Infinity);
+      if (created < cutoff) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {});
+    }
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+    // A debugging aid: every statement of the run, with its duration, in the server's log.
+    if (process.env.BENCH_LOG_STATEMENTS === '1') await admin.unsafe(`ALTER DATABASE "${name}" SET log_min_duration_statement = 0`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url: withDatabase(adminUrl, name),
+    adminUrl,
+    async drop() {
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      try {
+        await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await a.end();
+      }
+    },
+  };
+}

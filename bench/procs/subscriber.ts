@@ -1,0 +1,78 @@
+/**
+ * The live-stream observer, a process of its own: a graphql-ws client subscribed to
+ * `deliveryAttempts` (the console's live stream), plus a raw LISTEN on `webhooks_attempts`
+ * that yields each attempt's `recordedAtMs` (the GraphQL type does not expose it). Live latency
+ * of an attempt = when its GraphQL message arrived here − when the worker recorded it.
+ */
+import WebSocket from 'ws';
+import { createClient, type Client } from 'graphql-ws';
+import postgres, { type Sql } from 'postgres';
+import { serve } from '../lib/ipc.js';
+
+let client: Client | null = null;
+let listener: Sql | null = null;
+let unsubscribe: (() => void) | null = null;
+let unlisten: (() => Promise<void>) | null = null;
+let recordedAt = new Map<string, number>();
+let arrivedAt = new Map<string, number>();
+let errors: string[] = [];
+
+serve({
+  async start(arg: { apiUrl: string; apiKey: string; databaseUrl: string }) {
+    recordedAt = new Map();
+    arrivedAt = new Map();
+    errors = [];
+    listener = postgres(arg.databaseUrl, { max: 1, onnotice: () => {} });
+    const handle = await listener.listen('webhooks_attempts', (payload) => {
+      try {
+        for (const s of JSON.parse(payload) as { id: string; recordedAtMs: number }[]) recordedAt.set(s.id, s.recordedAtMs);
+      } catch {
+        /* not ours */
+      }
+    });
+    unlisten = handle.unlisten;
+    client = createClient({
+      url: `${arg.apiUrl.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${arg.apiKey}` },
+      retryAttempts: 0,
+      lazy: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      let acked = false;
+      unsubscribe = client!.subscribe<{ deliveryAttempts: { id: string } }>(
+        { query: 'subscription { deliveryAttempts { id } }' },
+        {
+          next: (result) => {
+            const id = result.data?.deliveryAttempts.id;
+            if (id) arrivedAt.set(id, Date.now());
+            if (result.errors?.length) errors.push(JSON.stringify(result.errors));
+          },
+          error: (err) => {
+            errors.push(String((err as Error)?.message ?? JSON.stringify(err)));
+            if (!acked) reject(new Error(`subscription failed: ${errors.at(-1)}`));
+          },
+          complete: () => {},
+        },
+      );
+      client!.on('connected', () => {
+        acked = true;
+        // graphql-ws sends `subscribe` right after the ack; give the server a moment to register it.
+        setTimeout(resolve, 300);
+      });
+    });
+  },
+  /** Latencies (ms) of attempts seen both ways, and counts of each side. */
+  async stop() {
+    unsubscribe?.();
+    await client?.dispose();
+    await unlisten?.().catch(() => {});
+    await listener?.end({ timeout: 2 });
+    const latencies: number[] = [];
+    for (const [id, at] of arrivedAt) {
+      const rec = recordedAt.get(id);
+      if (rec !== undefined) latencies.push(at - rec);
+    }
+    return { latencies, messages: arrivedAt.size, notifications: recordedAt.size, errors: errors.slice(0, 5) };
+  },
+});

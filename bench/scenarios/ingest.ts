@@ -1,0 +1,37 @@
+/**
+ * Ingest: publishEvents through the API in batches of 1,000 1 KiB events, two calls in flight,
+ * as fast as they are accepted. One endpoint is subscribed (each event makes one delivery and one
+ * job in the same transaction) and the worker delivers them meanwhile, as it would in production.
+ */
+import type { Context } from '../lib/context.js';
+import { percentile } from '../lib/stats.js';
+
+export interface IngestResult {
+  eventsPerSecond: number;
+  events: number;
+  seconds: number;
+  calls: number;
+  errors: number;
+  lastError: string | null;
+  callP50Ms: number | null;
+  callP99Ms: number | null;
+  concurrency: number;
+  batchEvents: number;
+}
+
+export async function runIngest(ctx: Context, type: string): Promise<IngestResult> {
+  const { batchEvents, concurrency, warmupMs, windowMs } = ctx.mode.ingest;
+  const r = await ctx.loadgen.call<any>('ingest', { type, batchEvents, concurrency, durationMs: windowMs, warmupMs });
+  return {
+    eventsPerSecond: r.eventsPerSecond,
+    events: r.measuredEvents,
+    seconds: r.seconds,
+    calls: r.calls,
+    errors: r.errors,
+    lastError: r.lastError,
+    callP50Ms: percentile(r.callMs, 0.5),
+    callP99Ms: percentile(r.callMs, 0.99),
+    concurrency,
+    batchEvents,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Latency at a steady 1,000 events/s: an open-loop generator publishes small batches on a fixed
+ * schedule (never waiting for answers), each event to one endpoint (endpoint i subscribes to
+ * `bench.lat<i>`, events cycle through the types). publish→receipt = first arrival of the
+ * event's webhook-id at the receiver − the time its publish call was scheduled. At the same time
+ * a graphql-ws client subscribed to `deliveryAttempts` measures attempt recorded → live message.
+ */
+import { pgBackendPids, sleep, type Context } from '../lib/context.js';
+import { CpuMeter } from '../lib/procStats.js';
+import { nowMs } from '../lib/ipc.js';
+import { percentile } from '../lib/stats.js';
+
+export interface LatencyResult {
+  ratePerSecond: number;
+  events: number;
+  received: number;
+  missing: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+  /** The two parts of publish → receipt: the publish call itself, then accepted → receipt. */
+  publishCall: { p50: number | null; p99: number | null };
+  afterAccept: { p50: number | null; p99: number | null };
+  late: number;
+  publishErrors: number;
+  live: { messages: number; p50: number | null; p99: number | null; max: number | null; errors: string[]; via: string };
+  /** CPU % of one core over the window: worker process(es), api-only process(es), Postgres. */
+  cpu: { worker: number; api: number; postgres: number };
+}
+
+export async function runLatency(ctx: Context, types: string[]): Promise<LatencyResult> {
+  const { ratePerSecond, batchEvents, warmupMs, windowMs } = ctx.mode.latency;
+  await ctx.subscriber.call('start', { apiUrl: ctx.service.apiUrl, apiKey: ctx.service.adminKey, databaseUrl: ctx.db.url });
+  await ctx.receiver.call('track', true);
+  const windowStart = nowMs() + warmupMs;
+  await ctx.loadgen.call('openStart', { types, ratePerSecond, batchEvents, track: true });
+  await sleep(warmupMs);
+  const groups = {
+    worker: ctx.service.workerPids(),
+    api: ctx.service.processes.filter((p) => !p.role.includes('worker')).map((p) => p.pid),
+    postgres: await pgBackendPids(ctx),
+  };
+  const meters = Object.fromEntries(Object.entries(groups).map(([k, pids]) => {
+    const m = new CpuMeter();
+    m.begin(pids);
+    return [k, m];
+  }));
+  await sleep(windowMs);
+  const cpu = { worker: meters.worker!.end(), api: meters.api!.end(), postgres: meters.postgres!.end() };
+  const published = await ctx.loadgen.call<{
+    scheduled: Map<string, number>;
+    accepted: Map<string, number>;
+    callMs: number[];
+    late: number;
+    errors: number;
+    lastError: string | null;
+  }>('openStop');
+  const windowEnd = windowStart + windowMs;
+  const inWindow = [...published.scheduled].filter(([, t]) => t >= windowStart && t < windowEnd);
+  // Give the tail a moment to arrive.
+  let receipts = new Map<string, number>();
+  for (let i = 0; i < 40; i++) {
+    receipts = await ctx.receiver.call<Map<string, number>>('receipts');
+    if (inWindow.every(([id]) => receipts.has(id))) break;
+    await sleep(100);
+  }
+  await ctx.receiver.call('track', false);
+  const live = await ctx.subscriber.call<{ latencies: number[]; messages: number; notifications: number; errors: string[] }>('stop');
+  const latencies: number[] = [];
+  const publishCall: number[] = [];
+  const afterAccept: number[] = [];
+  let missing = 0;
+  for (const [id, t] of inWindow) {
+    const r = receipts.get(id);
+    const accepted = published.accepted.get(id)!;
+    publishCall.push(accepted - t);
+    if (r === undefined) missing++;
+    else {
+      latencies.push(r - t);
+      // Negative when the delivery arrived before the publish answer did (it often does).
+      afterAccept.push(r - accepted);
+    }
+  }
+  // A lost event must not improve the percentiles: count it as infinitely late.
+  for (let i = 0; i < missing; i++) latencies.push(Number.POSITIVE_INFINITY);
+  return {
+    ratePerSecond,
+    events: inWindow.length,
+    received: inWindow.length - missing,
+    missing,
+    p50: percentile(latencies, 0.5),
+    p90: percentile(latencies, 0.9),
+    p99: percentile(latencies, 0.99),
+    max: latencies.length ? Math.max(...latencies) : null,
+    publishCall: { p50: percentile(publishCall, 0.5), p99: percentile(publishCall, 0.99) },
+    afterAccept: { p50: percentile(afterAccept, 0.5), p99: percentile(afterAccept, 0.99) },
+    late: published.late,
+    publishErrors: published.errors,
+    cpu,
+    live: {
+      messages: live.messages,
+      p50: percentile(live.latencies, 0.5),
+      p99: percentile(live.latencies, 0.99),
+      max: live.latencies.length ? Math.max(...live.latencies) : null,
+      errors: live.errors,
+      via: 'graphql-ws subscription deliveryAttempts (recordedAtMs from a LISTEN on webhooks_attempts)',
+    },
+  };
+}

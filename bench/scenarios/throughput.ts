@@ -1,0 +1,80 @@
+/**
+ * Throughput and the bare ceiling, side by side at each endpoint count: the bare loop first, then
+ * the system, on the same receiver, Postgres and load shape (1 KiB events fanned out to every
+ * endpoint, 1,000 deliveries per publish call, two calls in flight, at most `window` deliveries
+ * outstanding so the queue never runs dry).
+ */
+import { pgBackendPids, measureFlow, type Context, type FlowMeasurement } from '../lib/context.js';
+import type { BenchEndpoint } from '../lib/api.js';
+
+export interface ThroughputRow {
+  label: string;
+  endpoints: number;
+  m: FlowMeasurement;
+}
+
+export const FLOW_CONCURRENCY = 2;
+function batchEventsFor(ctx: Context, fanout: number): number {
+  return Math.max(1, Math.round(ctx.mode.deliveriesPerCall / fanout));
+}
+
+/** The bare loop over `count` pg-boss queues of its own (one per endpoint, same receiver paths). */
+export async function runCeiling(ctx: Context, endpoints: BenchEndpoint[], tag: string): Promise<ThroughputRow> {
+  const queues = endpoints.map((_, i) => `ceil_${tag}_${i}`);
+  await ctx.ceiling.call('setup', {
+    databaseUrl: ctx.db.url,
+    endpoints: endpoints.map((e, i) => ({ queue: queues[i], url: e.url, secret: e.secret })),
+    maxInFlight: 16,
+    fetchBatchMax: 64,
+    poolSize: 10,
+    orgId: ctx.service.orgId,
+  });
+  await ctx.ceiling.call('start');
+  const m = await measureFlow(
+    ctx,
+    { kind: 'boss', queues, countPerEvent: endpoints.length, batchEvents: batchEventsFor(ctx, endpoints.length), concurrency: FLOW_CONCURRENCY },
+    ctx.mode.ceiling,
+    {
+      loop: () => [ctx.ceiling.pid],
+      api: () => [],
+      postgres: () => pgBackendPids(ctx),
+      receiver: () => [ctx.receiver.pid],
+      loadgen: () => [ctx.loadgen.pid],
+    },
+    () => [ctx.ceiling.pid],
+  ).finally(async () => {
+    await ctx.ceiling.call('stop');
+  });
+  return { label: `bare ceiling, ${endpoints.length} endpoints`, endpoints: endpoints.length, m };
+}
+
+/** The system: events published through the API, delivered by the worker role. */
+export async function runSystem(ctx: Context, endpoints: BenchEndpoint[], type: string, label = 'system'): Promise<ThroughputRow> {
+  const m = await measureSystem(ctx, type, endpoints.length, endpoints.length, ctx.mode.throughput);
+  return { label: `${label}, ${endpoints.length} endpoints`, endpoints: endpoints.length, m };
+}
+
+/** One flow-controlled run of the system; `counted` endpoints answer 2xx out of `fanout`. */
+export function measureSystem(
+  ctx: Context,
+  type: string,
+  fanout: number,
+  counted: number,
+  timing: { warmupMs: number; windowMs: number },
+): Promise<FlowMeasurement> {
+  const apiOnly = ctx.service.processes.filter((p) => !p.role.includes('worker')).map((p) => p.pid);
+  return measureFlow(
+    ctx,
+    { kind: 'graphql', type, countPerEvent: counted, batchEvents: batchEventsFor(ctx, fanout), concurrency: FLOW_CONCURRENCY },
+    timing,
+    {
+      worker: () => ctx.service.workerPids(),
+      api: () => apiOnly,
+      postgres: () => pgBackendPids(ctx),
+      receiver: () => [ctx.receiver.pid],
+      loadgen: () => [ctx.loadgen.pid],
+    },
+    () => ctx.service.workerPids(),
+  );
+}
+
