@@ -2,7 +2,10 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // The console: built into client/dist and served by the api role at `/`.
-// `npm run dev` serves it with hot reload and proxies the API to a running `npm start`.
+// `npm run dev` serves it with hot reload and proxies the API to a running `npm start`
+// (http://localhost:4000, or WEBHOOKS_API_URL), WebSocket subscriptions included.
+const api = process.env.WEBHOOKS_API_URL ?? 'http://localhost:4000';
+
 export default defineConfig({
   root: 'client',
   plugins: [react()],
@@ -10,8 +13,8 @@ export default defineConfig({
   server: {
     port: 5173,
     proxy: {
-      '/graphql': { target: 'http://localhost:4000', ws: true },
-      '/orgs': 'http://localhost:4000',
+      '/graphql': { target: api, ws: true },
+      '/orgs': api,
     },
   },
 });

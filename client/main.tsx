@@ -1,14 +1,7 @@
 import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import './styles.css';
 
-function App() {
-  return (
-    <main style={{ fontFamily: 'system-ui', padding: 24 }}>
-      <h1>Org webhooks</h1>
-      <p>
-        The GraphQL API is at <a href="/graphql">/graphql</a>.
-      </p>
-    </main>
-  );
-}
-
+// No <StrictMode>: its double-mounted effects would dispose the graphql-ws client that the
+// provider creates per API key, and the console has no legacy APIs to flag.
 createRoot(document.getElementById('root')!).render(<App />);

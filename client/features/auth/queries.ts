@@ -1,0 +1,11 @@
+export const VIEWER_QUERY = /* GraphQL */ `
+  query Viewer {
+    viewer {
+      role
+      plan
+      apiKeyId
+      apiKeyName
+      org { id name }
+    }
+  }
+`;

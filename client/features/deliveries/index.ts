@@ -1,0 +1,2 @@
+export { DeliveryList } from './DeliveryList';
+export { DeliveryDetail } from './DeliveryDetail';

@@ -1,0 +1,1 @@
+export { EventTypeCatalog } from './EventTypeCatalog';

@@ -1,0 +1,2 @@
+export { LiveStream } from './LiveStream';
+export { LiveAttempts } from './LiveAttempts';

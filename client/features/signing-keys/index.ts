@@ -1,0 +1,1 @@
+export { SigningKeysPanel } from './SigningKeysPanel';

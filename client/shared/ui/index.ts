@@ -1,0 +1,12 @@
+export { Button } from './Button';
+export { Badge, DeliveryStatusBadge, AttemptOutcomeBadge, type Tone } from './Badge';
+export { Loading, ErrorMessage, Notice, EmptyState } from './Feedback';
+export { Field, CheckboxField, type ControlProps } from './Field';
+export { Dialog, ConfirmDialog } from './Dialog';
+export { SecretBox } from './SecretBox';
+export { CopyButton } from './CopyButton';
+export { PageHeader, Section, DescriptionList, CodeBlock } from './Layout';
+export { Time, useNow } from './Time';
+export { DataTable, type Column, type Selection } from './DataTable';
+export { LineChart, type ChartSeries, type ChartPoint } from './LineChart';
+export { PlanNotice } from './PlanNotice';
