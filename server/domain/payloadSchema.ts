@@ -23,6 +23,13 @@ export function compilePayloadSchema(schema: unknown): { ok: true; validate: Pay
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     return { ok: false, error: 'A JSON Schema must be a JSON object, e.g. {"type": "object", "properties": {...}}.' };
   }
+  const unsafe = findUnsafePattern(schema);
+  if (unsafe) {
+    return {
+      ok: false,
+      error: `Invalid JSON Schema: the regular expression ${JSON.stringify(unsafe)} nests repetitions (like "(a+)+" or "(a|aa)*"), which can take exponential time on some payloads; rewrite it without a repeated group containing a repetition or an alternation.`,
+    };
+  }
   const ajv = newAjv();
   try {
     if (!ajv.validateSchema(schema)) {
@@ -40,4 +47,72 @@ export function compilePayloadSchema(schema: unknown): { ok: true; validate: Pay
   } catch (err) {
     return { ok: false, error: `Invalid JSON Schema: ${(err as Error).message}.` };
   }
+}
+
+/**
+ * The first `pattern` / `patternProperties` regular expression in a schema whose repeated group
+ * contains another repetition or an alternation (star height > 1, the shape behind catastrophic
+ * backtracking), or null. Payload validation runs inside the publish request of every
+ * organization, so one such pattern could stall publishing for everyone.
+ */
+export function findUnsafePattern(schema: unknown, depth = 0): string | null {
+  if (depth > 64 || typeof schema !== 'object' || schema === null) return null;
+  if (Array.isArray(schema)) {
+    for (const item of schema) {
+      const found = findUnsafePattern(item, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  }
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'pattern' && typeof value === 'string' && hasNestedRepetition(value)) return value;
+    if (key === 'patternProperties' && typeof value === 'object' && value !== null) {
+      for (const name of Object.keys(value)) if (hasNestedRepetition(name)) return name;
+    }
+    const found = findUnsafePattern(value, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** True when a group that is itself repeated contains a repetition, an alternation or a backreference. */
+export function hasNestedRepetition(pattern: string): boolean {
+  // Per open group: does it contain something that makes repeating it ambiguous?
+  const stack: boolean[] = [];
+  let lastGroupRisky = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (/[1-9k]/.test(next)) return true; // backreferences make matching non-regular
+      i++;
+      lastGroupRisky = false;
+      continue;
+    }
+    if (ch === '[') {
+      // Skip a character class: its contents are literals.
+      i++;
+      if (pattern[i] === '^') i++;
+      if (pattern[i] === ']') i++;
+      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
+      lastGroupRisky = false;
+      continue;
+    }
+    if (ch === '(') {
+      stack.push(false);
+      lastGroupRisky = false;
+      continue;
+    }
+    if (ch === ')') {
+      lastGroupRisky = stack.pop() ?? false;
+      continue;
+    }
+    const unbounded = ch === '*' || ch === '+' || (ch === '{' && /^\{\d*,\d*\}/.test(pattern.slice(i)));
+    if (ch === '|' || unbounded) {
+      if (unbounded && lastGroupRisky) return true;
+      if (stack.length) stack[stack.length - 1] = true;
+    }
+    lastGroupRisky = false;
+  }
+  return false;
 }

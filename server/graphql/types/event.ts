@@ -24,8 +24,10 @@ EventRef.implement({
     payloadPurgedAt: t.expose('payloadPurgedAt', { type: 'DateTime', nullable: true }),
     deliveries: t.field({
       type: [DeliveryRef],
-      description: 'One delivery per endpoint the event was routed to.',
+      description: 'One delivery per endpoint the event was routed to (empty for publisher keys, which cannot read deliveries).',
       authScopes: { can: 'read' },
+      // A publisher reading back what it published must not lose the whole answer over this field.
+      unauthorizedResolver: () => [],
       resolve: (e, _args, ctx) => ctx.loaders.deliveriesOfEvent.load(e.id),
     }),
   }),
