@@ -66,6 +66,8 @@ export function createEngine(deps: EngineDeps) {
       await deps.boss.work(purge.name, async () => {
         const purged = await purgePayloads(database.sql, deps.retentionDays);
         if (purged.events || purged.attempts) log.info(purged, 'purged payloads past the retention period');
+        // Queues of endpoints whose deletion could not drop them at the time.
+        for (const endpointId of await jobQueue.orphanedQueues()) await jobQueue.dropEndpointQueue(endpointId);
       });
       // The worker's queue statements and recording run on the worker pool (see Database.workerSql).
       const workerQueue = createJobQueue(database.workerSql);

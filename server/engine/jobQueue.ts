@@ -1,8 +1,11 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { pooledRandom } from '../crypto/random.js';
-import { DELIVERY_QUEUE_OPTIONS, deliveryQueueName, endpointIdOfQueue, type DeliveryJobData } from './jobs.js';
+import { DELIVERY_QUEUE_OPTIONS, DELIVERY_QUEUE_PREFIX, deliveryQueueName, endpointIdOfQueue, type DeliveryJobData } from './jobs.js';
 
 type Executor = Sql | TransactionSql;
+
+/** Advisory lock (two int keys) serialising queue creation and deletion. */
+const QUEUE_DDL_LOCK = [7164021, 3] as const;
 
 export interface EnqueueJob {
   endpointId: string;
@@ -140,15 +143,36 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
 
     /** Creates the endpoint's queue (a partition) inside the caller's transaction. */
     async createEndpointQueue(tx: Executor, endpointId: string): Promise<void> {
+      // Two create_queue calls at once deadlock on the parent table (each attaches a partition
+      // after creating its table), so queue creation is serialised for the rest of the transaction.
+      await tx.unsafe(`SELECT pg_advisory_xact_lock(${QUEUE_DDL_LOCK[0]}, ${QUEUE_DDL_LOCK[1]})`);
       // Typed text, not json: postgres.js would JSON-encode the string a second time for a json parameter.
       await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [deliveryQueueName(endpointId), queueOptions]);
     },
 
-    /** Drops the endpoint's queue and every job in it, inside the caller's transaction. */
-    async dropEndpointQueue(tx: Executor, endpointId: string): Promise<void> {
-      // pg-boss's delete_queue fails while jobs still reference the queue (ON DELETE RESTRICT).
-      await tx.unsafe(`DELETE FROM ${job} WHERE name = $1`, [deliveryQueueName(endpointId)]);
-      await tx.unsafe(`SELECT ${schema}.delete_queue($1)`, [deliveryQueueName(endpointId)]);
+    /**
+     * Drops the endpoint's queue and every job in it, in a transaction of its own: dropping a
+     * partition locks the whole job table, so doing it while holding other row locks (the
+     * endpoint's, its deliveries') could deadlock with a worker recording attempts. Idempotent.
+     */
+    async dropEndpointQueue(endpointId: string): Promise<void> {
+      const name = deliveryQueueName(endpointId);
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`SELECT pg_advisory_xact_lock(${QUEUE_DDL_LOCK[0]}, ${QUEUE_DDL_LOCK[1]})`);
+        const [exists] = await tx.unsafe(`SELECT 1 FROM ${queue} WHERE name = $1`, [name]);
+        if (!exists) return;
+        // pg-boss's delete_queue fails while jobs still reference the queue (ON DELETE RESTRICT).
+        await tx.unsafe(`DELETE FROM ${job} WHERE name = $1`, [name]);
+        await tx.unsafe(`SELECT ${schema}.delete_queue($1)`, [name]);
+      });
+    },
+
+    /** Queues of endpoints deleted earlier whose drop did not happen (crash, database outage). */
+    async orphanedQueues(): Promise<string[]> {
+      const rows = await sql.unsafe<{ id: string }[]>(
+        `SELECT e.id FROM endpoints e JOIN ${queue} q ON q.name = '${DELIVERY_QUEUE_PREFIX}' || e.id WHERE e.deleted_at IS NOT NULL`,
+      );
+      return rows.map((r) => r.id);
     },
 
     /**

@@ -23,6 +23,7 @@ import { newId } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretBox.js';
 import type { Engine } from '../engine/index.js';
 import type { Viewer } from './auth.js';
+import type { Logger } from '../logger.js';
 import { ensureOrgEd25519Key, lockOrgEd25519Keys, newHmacKey } from './signingKeys.js';
 
 export const MAX_PATTERNS = 100;
@@ -40,7 +41,7 @@ export interface UpdateEndpointInput extends EndpointSettingsInput {
 type EndpointValues = Partial<typeof endpointsTable.$inferInsert>;
 
 /** Endpoints, their EventSubscriptions, and the queue and first signing key that come with them. */
-export function createEndpointService(deps: { database: Database; config: Config; secretBox: SecretBox; engine: Engine }) {
+export function createEndpointService(deps: { database: Database; config: Config; secretBox: SecretBox; engine: Engine; log: Logger }) {
   const { database, secretBox, engine } = deps;
   const repo = createEndpointsRepo(database.db);
   const eventTypes = createEventTypesRepo(database.db);
@@ -194,14 +195,18 @@ export function createEndpointService(deps: { database: Database; config: Config
      * drops its queue with every waiting job.
      */
     async delete(viewer: Viewer, id: string): Promise<string> {
-      return inTransaction(database, async ({ sql, db }) => {
+      const deletedId = await inTransaction(database, async ({ sql, db }) => {
         const endpoint = await lockEndpoint(viewer, id, db);
         await repo.update(endpoint.id, { deletedAt: new Date() }, db);
         await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now() WHERE endpoint_id = ${endpoint.id} AND status = 'PENDING'`;
-        await engine.jobQueue.dropEndpointQueue(sql, endpoint.id);
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id, deleted: true });
         return endpoint.id;
       });
+      // The queue goes after the commit, in its own transaction (see dropEndpointQueue). If this
+      // process dies first, the worker's maintenance drops it later; meanwhile nothing reads it:
+      // publishing skips deleted endpoints and workers retire them.
+      await engine.jobQueue.dropEndpointQueue(deletedId).catch((err) => deps.log.warn({ err: (err as Error).message, endpointId: deletedId }, 'queue of a deleted endpoint not dropped yet'));
+      return deletedId;
     },
 
     /** Stops deliveries to the endpoint until it is resumed; its backlog waits. */

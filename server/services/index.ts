@@ -2,7 +2,6 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../crypto/secretBox.js';
-import { createApiKeysRepo } from '../db/repos/apiKeys.js';
 import type { Engine } from '../engine/index.js';
 import { createAuthenticator } from './auth.js';
 import { createApiKeyService } from './apiKeys.js';
@@ -23,17 +22,18 @@ export interface ServiceDeps {
 /** Everything GraphQL resolvers and HTTP handlers call; built once per process. */
 export function createServices(deps: ServiceDeps) {
   const { database, engine, log } = deps;
+  const authenticate = createAuthenticator({
+    sql: database.sql,
+    onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
+  });
   return {
     config: deps.config,
     engine,
-    authenticate: createAuthenticator({
-      apiKeys: createApiKeysRepo(database.db),
-      onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
-    }),
+    authenticate,
     organizations: createOrganizationService({ database, publisher: engine.publisher }),
-    apiKeys: createApiKeyService({ database, publisher: engine.publisher }),
+    apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
     eventTypes: createEventTypeService({ database }),
-    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine }),
+    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
     signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
     deliveries: createDeliveryService({ database, engine }),
   };

@@ -87,7 +87,8 @@ describe('delivery queue on pg-boss tables', () => {
 
   it('drops a queue with its jobs', async () => {
     await sql.begin((tx) => queue.enqueue(tx, [job('ep_b', 30)]));
-    await sql.begin((tx) => queue.dropEndpointQueue(tx, 'ep_b'));
+    await queue.dropEndpointQueue('ep_b');
+    await queue.dropEndpointQueue('ep_b'); // idempotent
     const [row] = await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'deliver_ep_b'`;
     expect(row!.n).toBe(0);
     expect(await sql`SELECT 1 FROM pgboss.queue WHERE name = 'deliver_ep_b'`).toHaveLength(0);

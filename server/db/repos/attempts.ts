@@ -104,7 +104,9 @@ export function updateDeliveriesSql(param: string): string {
       parked = false
     FROM jsonb_to_recordset(${param}::text::jsonb) AS x(id text, status text, attempt_count int, next_attempt_at timestamptz,
       last_attempt_at timestamptz, last_attempt_id text, completed_at timestamptz)
-    WHERE d.id = x.id`;
+    -- Only a pending delivery moves on: one cancelled meanwhile (its endpoint deleted) stays
+    -- cancelled; the attempt itself is still recorded.
+    WHERE d.id = x.id AND d.status = 'PENDING'`;
 }
 
 /** Inserts attempts in one statement. */
