@@ -5,7 +5,7 @@
  * windows and prints its plan node. Prints one JSON line; drops the database at the end
  * (unless --keep).
  */
-import postgres from 'postgres';
+import { openPostgres } from '../server/db/client.js';
 import { connectDatabase, runMigrations } from '../server/db/client.js';
 import { createStatsRepo, type StatsQuery } from '../server/db/repos/stats.js';
 
@@ -15,7 +15,7 @@ const rowsArg = process.argv.indexOf('--rows');
 const rows = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : 1_000_000;
 const name = `wh_bench_stats_${Date.now()}`;
 
-const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
 await admin.unsafe(`CREATE DATABASE "${name}"`);
 const url = new URL(adminUrl);
 url.pathname = `/${name}`;

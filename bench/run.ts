@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
-import postgres from 'postgres';
+import { openPostgres } from '../server/db/client.js';
 import { MODES, type ModeName } from './lib/modes.js';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from './lib/database.js';
 import { startService, type Service, type Topology } from './lib/service.js';
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   let serviceRef: Service | null = null;
 
   try {
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
     const [{ version }] = (await admin`SELECT version()`) as unknown as [{ version: string }];
     await admin.end();
     log(`mode ${mode.name}, topology ${args.topology}`);
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const receiverUrl = (await receiver.call<{ url: string }>('info')).url;
     const hangReceiverUrl = (await hangReceiver.call<{ url: string }>('info')).url;
     await loadgen.call('init', { apiUrl: service.apiUrl, apiKey: service.adminKey, databaseUrl: db.url, orgId: service.orgId });
-    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const sql = openPostgres(db.url, { max: 1, onnotice: () => {} });
     cleanups.push(() => sql.end({ timeout: 2 }));
     const api = apiClient(service.apiUrl, service.adminKey);
     const ctx: Context = { mode, db, sql, service, api, receiver, receiverUrl, hangReceiver, hangReceiverUrl, loadgen, ceiling, subscriber, log };

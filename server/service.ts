@@ -104,6 +104,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const bootstrapKey = created ? { orgId: created.org.id, apiKey: created.apiKey } : null;
 
   if (worker) await engine.startWorker();
+  const stopAuthListener = config.roles.has('api') ? await services.authenticate.start() : null;
 
   // Every api process LISTENs, so an attempt recorded by a worker anywhere reaches its subscribers.
   const live = config.roles.has('api') ? createLivePubSub({ database, log, observer: metrics.liveObserver }) : null;
@@ -160,6 +161,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     async stop() {
       await app.stop();
       await live?.stop();
+      await stopAuthListener?.().catch(() => {});
       await engine.stop();
       await boss.stop({ graceful: false, wait: true, close: true }).catch(() => {});
       await database.close();

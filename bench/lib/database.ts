@@ -5,7 +5,7 @@
  * still going.
  */
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
+import { openPostgres } from '../../server/db/client.js';
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -24,7 +24,7 @@ export function withDatabase(url: string, name: string): string {
 
 export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
   const name = `bench_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     const cutoff = Math.floor(Date.now() / 1000) - 6 * 3600;
     const stale = await admin<{ datname: string }[]>`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'`;
@@ -43,7 +43,7 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
     url: withDatabase(adminUrl, name),
     adminUrl,
     async drop() {
-      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      const a = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
       try {
         await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {

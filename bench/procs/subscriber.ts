@@ -6,7 +6,8 @@
  */
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
+import { openPostgres } from '../../server/db/client.js';
 import { serve } from '../lib/ipc.js';
 
 let client: Client | null = null;
@@ -22,7 +23,7 @@ serve({
     recordedAt = new Map();
     arrivedAt = new Map();
     errors = [];
-    listener = postgres(arg.databaseUrl, { max: 1, onnotice: () => {} });
+    listener = openPostgres(arg.databaseUrl, { max: 1, onnotice: () => {} });
     const handle = await listener.listen('webhooks_attempts', (payload) => {
       try {
         for (const s of JSON.parse(payload) as { id: string; recordedAtMs: number }[]) recordedAt.set(s.id, s.recordedAtMs);

@@ -50,10 +50,26 @@ export interface ConnectOptions {
   applicationName?: string;
 }
 
-/** Opens the two pools (raw and drizzle); no query is sent yet. */
+/**
+ * Opens a postgres.js client for `url`. A Unix-socket URL in libpq's form
+ * (`postgres://user@localhost/db?host=/var/run/postgresql`, which pg-boss's driver reads as is)
+ * is turned into postgres.js's `path` option: on one machine a socket costs Postgres and us
+ * noticeably less CPU per query than loopback TCP.
+ */
+export function openPostgres(url: string, options: postgres.Options<Record<string, postgres.PostgresType>> = {}): Sql {
+  const parsed = new URL(url);
+  const socketDir = parsed.searchParams.get('host');
+  if (socketDir?.startsWith('/')) {
+    parsed.searchParams.delete('host');
+    return postgres(parsed.toString(), { ...options, path: `${socketDir}/.s.PGSQL.${parsed.port || 5432}` });
+  }
+  return postgres(url, options);
+}
+
+/** Opens the pools (raw, worker and drizzle); no query is sent yet. */
 export function connectDatabase(options: ConnectOptions): Database {
   const open = (max: number, suffix: string, settings: Record<string, string> = {}) =>
-    postgres(options.url, {
+    openPostgres(options.url, {
       max,
       idle_timeout: 60,
       connect_timeout: 10,
@@ -99,7 +115,7 @@ const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export async function runMigrations(database: Database): Promise<void> {
   // drizzle's migrator has no lock of its own; a session advisory lock on a dedicated
   // connection keeps processes that start at the same time from migrating twice.
-  const lockSql = postgres(database.url, { max: 1, onnotice: () => {} });
+  const lockSql = openPostgres(database.url, { max: 1, onnotice: () => {} });
   try {
     await lockSql`SELECT pg_advisory_lock(7164021, 1)`;
     await migrate(drizzle(lockSql), { migrationsFolder, migrationsSchema: 'webhooks_meta' });
@@ -150,7 +166,7 @@ export async function startEmbeddedPostgres(options: {
 }
 
 async function canConnect(url: string): Promise<boolean> {
-  const probe = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  const probe = openPostgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
   try {
     await probe`SELECT 1`;
     return true;

@@ -11,6 +11,8 @@ export const CHANNELS = {
   endpointChanged: 'webhooks_endpoint_changed',
   /** Attempts just recorded (JSON AttemptSummary[]). */
   attempts: 'webhooks_attempts',
+  /** An API key was revoked (its id): every process drops it from its authentication cache. */
+  apiKeyRevoked: 'webhooks_api_key_revoked',
   /** Breaker or enable/disable changes (JSON EndpointHealthChange[]). */
   endpointHealth: 'webhooks_endpoint_health',
 } as const;

@@ -1,4 +1,5 @@
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
+import { openPostgres } from '../db/client.js';
 import type { Logger } from '../logger.js';
 
 /** Endpoints are spread over this many slots; each slot is owned by exactly one worker. */
@@ -45,7 +46,7 @@ export function createOwnership(deps: { url: string; log: Logger; hooks: Ownersh
   let connected = false;
 
   function open(): Sql {
-    return postgres(deps.url, {
+    return openPostgres(deps.url, {
       max: 1,
       idle_timeout: 0,
       max_lifetime: null,

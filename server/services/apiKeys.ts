@@ -6,6 +6,7 @@ import { badInput, notFound } from '../domain/errors.js';
 import type { ApiKeyRole } from '../domain/roles.js';
 import { newId } from '../crypto/random.js';
 import type { Publisher } from '../engine/publish.js';
+import { CHANNELS } from '../db/notifications.js';
 import { generateApiKey } from './apiKeyTokens.js';
 import type { Viewer } from './auth.js';
 
@@ -42,7 +43,12 @@ export async function issueApiKey(
 }
 
 /** API key management for admins. */
-export function createApiKeyService(deps: { database: Database; publisher: Publisher }) {
+export function createApiKeyService(deps: {
+  database: Database;
+  publisher: Publisher;
+  /** Drops a revoked key from this process's authentication cache at once. */
+  onRevoked: (apiKeyId: string) => void;
+}) {
   const repo = createApiKeysRepo(deps.database.db);
 
   return {
@@ -56,15 +62,20 @@ export function createApiKeyService(deps: { database: Database; publisher: Publi
 
     /** Revokes a key at once; refuses to revoke the organization's last admin key. */
     async revoke(viewer: Viewer, id: string): Promise<ApiKeyRow> {
-      return inTransaction(deps.database, async ({ db: tx }) => {
+      const revoked = await inTransaction(deps.database, async ({ db: tx, sql }) => {
         const existing = await repo.findForOrg(viewer.orgId, id);
         if (!existing) throw notFound('API key', id);
         if (existing.revokedAt) return existing;
         if (existing.role === 'admin' && (await repo.countActiveAdmins(viewer.orgId, tx)) <= 1) {
           throw badInput('This is the last admin key of the organization; create another admin key before revoking it.', 'id');
         }
-        return (await repo.revoke(viewer.orgId, id, tx))!;
+        const row = (await repo.revoke(viewer.orgId, id, tx))!;
+        // Every process drops the key from its authentication cache (see services/auth.ts).
+        await sql`SELECT pg_notify(${CHANNELS.apiKeyRevoked}, ${row.id})`;
+        return row;
       });
+      deps.onRevoked(revoked.id);
+      return revoked;
     },
   };
 }

@@ -1,6 +1,8 @@
+import type { Sql } from 'postgres';
 import { DomainError } from '../domain/errors.js';
+import { CHANNELS } from '../db/notifications.js';
 import type { ApiKeyRole } from '../domain/roles.js';
-import type { ApiKeysRepo } from '../db/repos/apiKeys.js';
+import { findApiKeyByHash } from '../db/repos/apiKeys.js';
 import type { Organization } from '../db/schema.js';
 import { bearerToken, hashApiKey } from './apiKeyTokens.js';
 
@@ -15,13 +17,32 @@ export interface Viewer {
 }
 
 const TOUCH_INTERVAL_MS = 60_000;
+/** How long a verified key is trusted without asking the database again. */
+const CACHE_TTL_MS = 30_000;
+const CACHE_MAX = 10_000;
 
-/** Resolves `Authorization` headers to a Viewer or an UNAUTHENTICATED DomainError. */
-export function createAuthenticator(deps: { apiKeys: ApiKeysRepo; onTouchError?: (err: unknown) => void }) {
+interface Cached {
+  viewer: Viewer;
+  expiresAtMs: number;
+}
+
+/**
+ * Resolves `Authorization` headers to a Viewer or an UNAUTHENTICATED DomainError. Verified keys
+ * are cached for 30 s: every GraphQL request authenticates, and a database round trip per
+ * request was the largest part of a small publish. Revocation is still immediate: the revoking
+ * process drops the key at once and NOTIFYs `webhooks_api_key_revoked`, on which every process
+ * drops it too (the TTL only bounds a notification lost while a listener reconnects).
+ */
+export function createAuthenticator(deps: { sql: Sql; onTouchError?: (err: unknown) => void }) {
   // last_used_at is informative; writing it on every request would add a row update per call.
   const lastTouched = new Map<string, number>();
+  const cache = new Map<string, Cached>();
 
-  return async function authenticate(authorization: string | null | undefined): Promise<Viewer> {
+  function forgetKey(apiKeyId: string): void {
+    for (const [hash, entry] of cache) if (entry.viewer.apiKeyId === apiKeyId) cache.delete(hash);
+  }
+
+  async function authenticate(authorization: string | null | undefined): Promise<Viewer> {
     const token = bearerToken(authorization);
     if (!token) {
       throw new DomainError('UNAUTHENTICATED', 'Missing API key: send the header "Authorization: Bearer whk_...".');
@@ -29,22 +50,26 @@ export function createAuthenticator(deps: { apiKeys: ApiKeysRepo; onTouchError?:
     if (!token.startsWith('whk_')) {
       throw new DomainError('UNAUTHENTICATED', 'Malformed API key: keys start with "whk_".');
     }
-    const found = await deps.apiKeys.findByHash(hashApiKey(token));
+    const hash = hashApiKey(token);
+    const now = Date.now();
+    const hit = cache.get(hash);
+    if (hit && hit.expiresAtMs > now) return hit.viewer;
+    const found = await findApiKeyByHash(deps.sql, hash);
     if (!found) {
       throw new DomainError('UNAUTHENTICATED', 'Unknown API key: check that it was copied whole and not deleted.');
     }
     if (found.key.revokedAt) {
+      cache.delete(hash);
       throw new DomainError(
         'UNAUTHENTICATED',
         `This API key was revoked on ${found.key.revokedAt.toISOString()}; ask an admin for a new one.`,
       );
     }
-    const now = Date.now();
     if ((lastTouched.get(found.key.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
       lastTouched.set(found.key.id, now);
-      deps.apiKeys.touchLastUsed(found.key.id).catch((err) => deps.onTouchError?.(err));
+      deps.sql`UPDATE api_keys SET last_used_at = now() WHERE id = ${found.key.id}`.catch((err) => deps.onTouchError?.(err));
     }
-    return {
+    const viewer: Viewer = {
       orgId: found.org.id,
       orgName: found.org.name,
       plan: found.org.plan,
@@ -52,6 +77,19 @@ export function createAuthenticator(deps: { apiKeys: ApiKeysRepo; onTouchError?:
       apiKeyId: found.key.id,
       apiKeyName: found.key.name,
     };
-  };
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(hash, { viewer, expiresAtMs: now + CACHE_TTL_MS });
+    return viewer;
+  }
+
+  return Object.assign(authenticate, {
+    /** Listens for revocations made by any process. */
+    async start(): Promise<() => Promise<void>> {
+      const { unlisten } = await deps.sql.listen(CHANNELS.apiKeyRevoked, (apiKeyId) => forgetKey(apiKeyId));
+      return unlisten;
+    },
+    /** Drops a key from this process's cache (the revoking process calls it before answering). */
+    forgetKey,
+  });
 }
 export type Authenticate = ReturnType<typeof createAuthenticator>;
