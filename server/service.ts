@@ -11,7 +11,6 @@ import { createSecretBox } from './crypto/secretBox.js';
 import { newId } from './crypto/random.js';
 import { createEngine, type Engine } from './engine/index.js';
 import { createServices, type Services } from './services/index.js';
-import { buildSchema } from './graphql/schema.js';
 import { buildApp, type App } from './app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createLivePubSub, type LivePubSub } from './graphql/pubsub.js';
@@ -121,14 +120,21 @@ export async function startService(config: Config, log: Logger): Promise<Running
       : undefined,
     live: live ? () => live.stats() : undefined,
   });
+  // Loaded only where it is served: a worker-only process never pays for the schema and yoga.
+  const graphql = config.roles.has('api')
+    ? (await import('./graphql/server.js')).createGraphQLServer({
+        schema: (await import('./graphql/schema.js')).buildSchema(),
+        services,
+        log,
+        live,
+        onOperation: metrics.graphqlOperation,
+      })
+    : null;
   const app = buildApp({
-    roles: config.roles,
-    schema: buildSchema(),
+    graphql,
     services,
     metrics: metrics.registry,
     log,
-    live,
-    onOperation: metrics.graphqlOperation,
     consoleDir: path.join(projectRoot, 'client', 'dist'),
     readiness: async () => {
       const checks: Record<string, string> = {};

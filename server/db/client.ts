@@ -26,9 +26,6 @@ export interface Database {
    *   moves on. At-least-once still holds: a commit lost to a Postgres crash leaves the job leased
    *   or waiting, so the delivery is sent again (a duplicate, never a loss). Publishing, which
    *   must be durable before it returns, stays on `sql`.
-   * - `plan_cache_mode = force_custom_plan`: the queue statements target one partition of
-   *   pg-boss's job table (one per endpoint); a generic plan would open and lock every partition
-   *   on each execution, which costs more than planning for the one partition each time.
    * - `enable_sort = off`: a lease must walk job_fifo_idx in order and stop after `limit` rows.
    *   On a partition whose statistics lag behind its size (a new queue, a backlog that grew
    *   faster than autovacuum analyzes), the planner otherwise picks pg-boss's (name, start_after)
@@ -81,7 +78,6 @@ export function connectDatabase(options: ConnectOptions): Database {
   // postgres.js pipelines queries on busy connections, so a few connections serve the worker.
   const workerSql = open(Math.max(2, Math.ceil(options.poolSize / 2)), ':worker', {
     synchronous_commit: 'off',
-    plan_cache_mode: 'force_custom_plan',
     enable_sort: 'off',
   });
   return {

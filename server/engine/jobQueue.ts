@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
 import { pooledRandom } from '../crypto/random.js';
 import { DELIVERY_QUEUE_OPTIONS, DELIVERY_QUEUE_PREFIX, deliveryQueueName, endpointIdOfQueue, type DeliveryJobData } from './jobs.js';
@@ -104,15 +105,15 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
    * them along job_fifo_idx, `<alias>` marks them active and returns (name, id, data, retry_count).
    * The queue name must be a parameter or literal (not a join): see the module comment.
    */
-  function leaseCtes(alias: string, nameParam: string, limitParam: string): string {
+  function leaseCtes(alias: string, nameParam: string, limitParam: string, table = job): string {
     return `${alias}_next AS (
-        SELECT id FROM ${job}
+        SELECT id FROM ${table}
         WHERE name = ${nameParam} AND state < 'active' AND start_after <= now()
         ORDER BY created_on, id
         LIMIT ${limitParam}
         FOR UPDATE SKIP LOCKED
       ), ${alias} AS (
-        UPDATE ${job} j SET
+        UPDATE ${table} j SET
           state = 'active',
           started_on = now(),
           retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
@@ -122,14 +123,32 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
   }
 
   /** The DELETE of finished jobs of one queue (name and job ids as parameters). */
-  function removeSql(nameParam: string, idsParam: string): string {
-    return `DELETE FROM ${job} WHERE name = ${nameParam} AND id = ANY(${idsParam}::uuid[])`;
+  function removeSql(nameParam: string, idsParam: string, table = job): string {
+    return `DELETE FROM ${table} WHERE name = ${nameParam} AND id = ANY(${idsParam}::uuid[])`;
+  }
+
+  const partitions = new Map<string, string>();
+  /**
+   * The partition table of an endpoint's queue, named like pg-boss's create_queue names it
+   * ('j' || sha224 of the queue name, hex). Statements on the partition itself are plain
+   * single-table statements: prepared once, planned once, with none of the per-execution
+   * partition pruning and locking that statements on the partitioned parent pay.
+   */
+  function partitionTable(endpointId: string): string {
+    let table = partitions.get(endpointId);
+    if (table === undefined) {
+      table = `${schema}."j${createHash('sha224').update(deliveryQueueName(endpointId)).digest('hex')}"`;
+      partitions.set(endpointId, table);
+    }
+    return table;
   }
 
   /** Deletes finished jobs of one endpoint in the caller's transaction. */
   async function remove(tx: Executor, endpointId: string, jobIds: string[]): Promise<number> {
     if (jobIds.length === 0) return 0;
-    const result = await tx.unsafe(removeSql('$1', '$2'), [deliveryQueueName(endpointId), jobIds] as never[], { prepare: true });
+    const result = await tx.unsafe(removeSql('$1', '$2', partitionTable(endpointId)), [deliveryQueueName(endpointId), jobIds] as never[], {
+      prepare: true,
+    });
     return result.count;
   }
 
@@ -195,6 +214,11 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
 
     removeSql,
 
+    partitionTable,
+
+    /** Forgets cached names of a deleted endpoint's partition. */
+    forgetPartition: (endpointId: string) => partitions.delete(endpointId),
+
     /** Leases up to `limit` due jobs of one endpoint, oldest first. */
     async fetch(endpointId: string, limit: number): Promise<FetchedJob[]> {
       const rows = await sql.unsafe<LeasedRow[]>(`WITH ${leaseCtes('leased', '$1', '$2')} SELECT name, id, data, retry_count FROM leased`, [
@@ -224,7 +248,7 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
       const counts = await Promise.all(
         [...groups].map(async ([endpointId, g]) => {
           const result = await tx.unsafe(
-            `UPDATE ${job} j SET state = 'retry', start_after = x.start_after
+            `UPDATE ${partitionTable(endpointId)} j SET state = 'retry', start_after = x.start_after
              FROM unnest($2::uuid[], $3::timestamptz[]) AS x(id, start_after)
              WHERE j.name = $1 AND j.id = x.id AND j.state = 'active'`,
             [deliveryQueueName(endpointId), g.ids, g.at] as never[],
@@ -255,10 +279,12 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
         const chunk = endpointIds.slice(i, i + 32);
         const rows = await sql.unsafe<{ i: number; due: Date | null }[]>(
           chunk
-            .map((_, n) => `SELECT ${n} AS i, (SELECT start_after FROM ${job} WHERE name = $${n + 1} AND state < 'active' ORDER BY start_after LIMIT 1) AS due`)
+            .map(
+              (id, n) =>
+                `SELECT ${n} AS i, (SELECT start_after FROM ${partitionTable(id)} WHERE name = $${n + 1} AND state < 'active' ORDER BY start_after LIMIT 1) AS due`,
+            )
             .join(' UNION ALL '),
           chunk.map(deliveryQueueName),
-          { prepare: true },
         );
         for (const r of rows) if (r.due) result.set(chunk[r.i]!, new Date(r.due));
       }

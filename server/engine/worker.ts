@@ -9,7 +9,7 @@ import type { HttpSender } from './httpSender.js';
 import { executeAttempt, type LoadedDelivery } from './dispatcher.js';
 import type { Recorder, RecordEntry } from './recorder.js';
 import { createOwnership, slotOf } from './ownership.js';
-import { createRoundFetcher, ROUND_ENDPOINTS_MAX, type RoundJob } from './fetchRound.js';
+import { createRoundFetcher, type RoundJob } from './fetchRound.js';
 
 /** Hooks for metrics; the engine works without them. */
 export interface EngineObserver {
@@ -407,19 +407,21 @@ export function createWorker(deps: WorkerDeps) {
     const got = new Map<EndpointState, number>();
     const leased: RoundJob[] = [];
     results.forEach((result, i) => {
-      const chunk = round.slice(i * ROUND_ENDPOINTS_MAX, (i + 1) * ROUND_ENDPOINTS_MAX);
+      const r = round[i]!;
       if (result.status === 'rejected') {
-        log.warn({ err: (result.reason as Error).message, endpoints: chunk.length }, 'fetch failed; retrying soon');
-        for (const r of chunk) {
-          const ids = done.get(r.s.id);
-          if (ids) r.s.done.push(...ids);
-          setTimer(r.s, Date.now() + 1000);
+        const reason = result.reason as Error & { leased?: FetchedJob[] };
+        log.warn({ err: reason.message, endpointId: r.s.id }, 'fetch failed; retrying soon');
+        // Leased but not loaded: hand the jobs back rather than wait for their lease to expire.
+        for (const job of reason.leased ?? []) {
+          recorder.add({ requeueJob: { endpointId: job.endpointId, jobId: job.id, startAfter: new Date(Date.now() + 1000) } });
         }
+        const ids = done.get(r.s.id);
+        if (ids) r.s.done.push(...ids);
+        setTimer(r.s, Date.now() + 1000);
         return;
       }
       for (const w of result.value) {
-        const s = states.get(w.job.endpointId);
-        if (s) got.set(s, (got.get(s) ?? 0) + 1);
+        got.set(r.s, (got.get(r.s) ?? 0) + 1);
         leased.push(w);
       }
     });
@@ -750,6 +752,7 @@ export function createWorker(deps: WorkerDeps) {
         if (s) {
           retire(s);
           sender.forgetEndpoint(change.endpointId);
+          fetchRound.forget(change.endpointId);
           if (s.inFlight === 0) states.delete(change.endpointId);
         }
         continue;

@@ -44,7 +44,7 @@ describe('endpoint lifecycle under concurrency', () => {
     const byStatus = Object.fromEntries(statuses.map((s) => [s.status, s.n]));
     expect(byStatus.PENDING ?? 0).toBe(0);
     expect(byStatus.CANCELLED).toBeGreaterThan(0);
-    expect((byStatus.SUCCEEDED ?? 0) + byStatus.CANCELLED).toBe(300);
+    expect((byStatus.SUCCEEDED ?? 0) + (byStatus.CANCELLED ?? 0)).toBe(300);
     const queues = await service.database.sql`SELECT 1 FROM pgboss.queue WHERE name = ${`deliver_${endpoint.id}`}`;
     expect(queues).toHaveLength(0);
     const sent = receiver.requests.filter((r) => r.path === '/busy').length;

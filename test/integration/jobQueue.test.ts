@@ -4,6 +4,7 @@ import postgres, { type Sql } from 'postgres';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createJobQueue, timeOrderedUuid, type JobQueue } from '../../server/engine/jobQueue.js';
 import { DELIVERY_QUEUE_OPTIONS } from '../../server/engine/jobs.js';
+import { createRoundFetcher } from '../../server/engine/fetchRound.js';
 
 // pg-boss's own maintenance statement, to check our jobs live by pg-boss's lease rules.
 const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { failJobsByTimeout(schema: string): string };
@@ -99,5 +100,72 @@ describe('delivery queue on pg-boss tables', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('fetch rounds on queue partitions', () => {
+  it('names each endpoint queue partition as pg-boss created it', async () => {
+    await sql.begin((tx) => queue.createEndpointQueue(tx, 'ep_p'));
+    const [row] = await sql`SELECT c.oid::regclass::text AS t FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+      JOIN pg_namespace n ON n.oid = p.relnamespace
+      WHERE n.nspname = 'pgboss' AND p.relname = 'job' AND pg_get_expr(c.relpartbound, c.oid) LIKE '%deliver_ep_p%'`;
+    expect(queue.partitionTable('ep_p').replaceAll('"', '')).toBe(row!.t);
+  });
+
+  it('leases per endpoint in order, deletes finished jobs, and answers one result per request', async () => {
+    await sql.begin(async (tx) => {
+      await queue.createEndpointQueue(tx, 'ep_r1');
+      await queue.createEndpointQueue(tx, 'ep_r2');
+    });
+    await sql.begin((tx) => queue.enqueue(tx, [job('ep_r1', 41), job('ep_r2', 42), job('ep_r1', 43), job('ep_r1', 44)]));
+    const fetchRound = createRoundFetcher({ sql, jobQueue: queue });
+    const first = await fetchRound(
+      [
+        { endpointId: 'ep_r1', limit: 2 },
+        { endpointId: 'ep_r2', limit: 5 },
+      ],
+      new Map(),
+    );
+    expect(first.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const [r1, r2] = first.map((r) => (r as PromiseFulfilledResult<{ job: { deliveryId: string; id: string }; delivery: unknown }[]>).value);
+    expect(r1!.map((w) => w.job.deliveryId)).toEqual(['dlv_41', 'dlv_43']);
+    expect(r2!.map((w) => w.job.deliveryId)).toEqual(['dlv_42']);
+    // No delivery rows exist for these jobs: the round says so rather than inventing one.
+    expect(r1!.every((w) => w.delivery === null)).toBe(true);
+
+    // The next round deletes what finished and leases what is left.
+    const second = await fetchRound([{ endpointId: 'ep_r1', limit: 5 }], new Map([['ep_r1', r1!.map((w) => w.job.id)]]));
+    const rest = (second[0] as PromiseFulfilledResult<{ job: { deliveryId: string } }[]>).value;
+    expect(rest.map((w) => w.job.deliveryId)).toEqual(['dlv_44']);
+    const [left] = await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'deliver_ep_r1'`;
+    expect(left!.n).toBe(1);
+  });
+
+  it('reports a failed load per endpoint with that endpoint\'s own leased jobs', async () => {
+    await sql.begin(async (tx) => {
+      await queue.createEndpointQueue(tx, 'ep_f1');
+      await queue.createEndpointQueue(tx, 'ep_f2');
+    });
+    await sql.begin((tx) => queue.enqueue(tx, [job('ep_f1', 51), job('ep_f2', 52), job('ep_f2', 53)]));
+    const fetchRound = createRoundFetcher({ sql, jobQueue: queue });
+    await sql`ALTER TABLE deliveries RENAME TO deliveries_away`;
+    let results;
+    try {
+      results = await fetchRound(
+        [
+          { endpointId: 'ep_f1', limit: 5 },
+          { endpointId: 'ep_f2', limit: 5 },
+        ],
+        new Map(),
+      );
+    } finally {
+      await sql`ALTER TABLE deliveries_away RENAME TO deliveries`;
+    }
+    const leased = results.map((r) => {
+      expect(r.status).toBe('rejected');
+      return ((r as PromiseRejectedResult).reason as { leased: { deliveryId: string }[] }).leased.map((j) => j.deliveryId).sort();
+    });
+    expect(leased).toEqual([['dlv_51'], ['dlv_52', 'dlv_53']]);
   });
 });
