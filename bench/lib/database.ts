@@ -44,6 +44,10 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
     await admin.unsafe(`CREATE DATABASE "${name}"`);
     // A debugging aid: every statement of the run, with its duration, in the server's log.
     if (process.env.BENCH_LOG_STATEMENTS === '1') await admin.unsafe(`ALTER DATABASE "${name}" SET log_min_duration_statement = 0`);
+    if (process.env.BENCH_AUTO_EXPLAIN) {
+      await admin.unsafe(`ALTER DATABASE "${name}" SET session_preload_libraries = 'auto_explain'`);
+      await admin.unsafe(`ALTER DATABASE "${name}" SET auto_explain.log_min_duration = '${process.env.BENCH_AUTO_EXPLAIN}'`);
+    }
   } finally {
     await admin.end();
   }

@@ -120,7 +120,7 @@ export function createRecorder(deps: {
           ${change.disable ? tx`, active = false, disabled_reason = ${change.disable.reason}, disabled_at = now()` : tx``}
         WHERE id = ${change.endpointId} AND deleted_at IS NULL`);
     }
-    if (parks.length) pending.push(tx`UPDATE deliveries SET parked = true WHERE id = ANY(${parks.sort()}::text[]) AND status = 'PENDING'`);
+    if (parks.length) pending.push(tx`UPDATE deliveries SET parked = true WHERE id = ANY(${parks.sort()}::text[]) AND status::text = 'PENDING'`);
     const nowMs = Date.now();
     const notifications: { channel: string; payload: string }[] = [];
     const due = enqueue.filter((j) => !j.startAfter || j.startAfter.getTime() <= nowMs);

@@ -25,18 +25,34 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
       return ids.map((id) => groups.get(id) ?? []);
     });
 
-  return {
+  // Built on first use: a live subscription renews its loaders for every message it sends, and
+  // most messages touch one or two of them.
+  return lazily({
     /** Endpoints by id, deleted ones included (delivery history still points at them). */
-    endpoint: byId<EndpointRow>((ids) => endpointsRepo.findByIds(ids)),
-    patterns: new DataLoader<string, string[]>(async (ids) => {
-      const map = await endpointsRepo.patternsFor(ids);
-      return ids.map((id) => map.get(id) ?? []);
-    }),
-    event: byId<EventRow>((ids) => events.findByIds(ids)),
-    delivery: byId<DeliveryRow>((ids) => deliveries.findByIds(ids)),
-    attempt: byId<AttemptRow>((ids) => deliveries.attemptsByIds(ids)),
-    attemptsOfDelivery: groupBy<AttemptRow>((ids) => deliveries.attemptsOf(ids), (a) => a.deliveryId),
-    deliveriesOfEvent: groupBy<DeliveryRow>((ids) => deliveries.byEvents(ids), (d) => d.eventId),
-  };
+    endpoint: () => byId<EndpointRow>((ids) => endpointsRepo.findByIds(ids)),
+    patterns: () =>
+      new DataLoader<string, string[]>(async (ids) => {
+        const map = await endpointsRepo.patternsFor(ids);
+        return ids.map((id) => map.get(id) ?? []);
+      }),
+    event: () => byId<EventRow>((ids) => events.findByIds(ids)),
+    delivery: () => byId<DeliveryRow>((ids) => deliveries.findByIds(ids)),
+    attempt: () => byId<AttemptRow>((ids) => deliveries.attemptsByIds(ids)),
+    attemptsOfDelivery: () => groupBy<AttemptRow>((ids) => deliveries.attemptsOf(ids), (a) => a.deliveryId),
+    deliveriesOfEvent: () => groupBy<DeliveryRow>((ids) => deliveries.byEvents(ids), (d) => d.eventId),
+  });
+}
+
+/** An object whose properties are made by their factory on first read, then kept. */
+function lazily<T extends Record<string, () => unknown>>(factories: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const made: Partial<Record<keyof T, unknown>> = {};
+  const result = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const key of Object.keys(factories) as (keyof T)[]) {
+    Object.defineProperty(result, key, {
+      enumerable: true,
+      get: () => (key in made ? made[key] : (made[key] = factories[key]!())),
+    });
+  }
+  return result;
 }
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -104,9 +104,15 @@ export function updateDeliveriesSql(param: string): string {
       parked = false
     FROM jsonb_to_recordset(${param}::text::jsonb) AS x(id text, status text, attempt_count int, next_attempt_at timestamptz,
       last_attempt_at timestamptz, last_attempt_id text, completed_at timestamptz)
-    -- Only a pending delivery moves on: one cancelled meanwhile (its endpoint deleted) stays
-    -- cancelled; the attempt itself is still recorded.
-    WHERE d.id = x.id AND d.status = 'PENDING'`;
+    -- The ids again as an array: an index condition on the primary key, so the rows are found
+    -- by key whatever the statistics say. With only the join, a table that grew faster than
+    -- autovacuum analyzes was believed tiny and scanned whole on every batch (measured 12 ms
+    -- per statement after 30 s at 1,000 events/s on a new database).
+    WHERE d.id = ANY(ARRAY(SELECT jsonb_array_elements(${param}::text::jsonb) ->> 'id')) AND d.id = x.id
+      -- Only a pending delivery moves on: one cancelled meanwhile (its endpoint deleted) stays
+      -- cancelled; the attempt itself is still recorded. Compared as text so that no plan
+      -- drives the update from the status index instead.
+      AND d.status::text = 'PENDING'`;
 }
 
 /** Inserts attempts in one statement. */
