@@ -1,3 +1,4 @@
+import './productionDefaults.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';

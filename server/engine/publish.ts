@@ -289,16 +289,16 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
 }
 export type Publisher = ReturnType<typeof createPublisher>;
 
-/**
- * The batch as one JSON document, the payloads spliced in as the JSON text already validated:
- * no second serialisation, and no per-quote escaping of a text array by postgres.js (which for
- * 1,000 1 KiB payloads cost more than the insert itself).
- */
 /** Deliveries as JSON: id, event, endpoint, its job's id (time-ordered) and its place in publish order. */
 function deliveriesJson(deliveries: { id: string; event: PreparedEvent; endpointId: string }[]): string {
   return JSON.stringify(deliveries.map((d, n) => ({ i: d.id, e: d.event.id, p: d.endpointId, j: timeOrderedUuid(), n })));
 }
 
+/**
+ * The batch as one JSON document, the payloads spliced in as the JSON text already validated:
+ * no second serialisation, and no per-quote escaping of a text array by postgres.js (which for
+ * 1,000 1 KiB payloads cost more than the insert itself).
+ */
 function eventsJson(events: PreparedEvent[]): string {
   const rows: string[] = [];
   for (const e of events) {
