@@ -3,9 +3,6 @@ import { deliveryQueueName } from './jobs.js';
 import { leasedJob, type FetchedJob, type JobQueue, type LeasedRow } from './jobQueue.js';
 import type { LoadedDelivery } from './dispatcher.js';
 
-/** Most endpoints whose leases share one load query. */
-export const ROUND_ENDPOINTS_MAX = 64;
-
 export interface RoundRequest {
   endpointId: string;
   limit: number;

@@ -111,8 +111,8 @@ interface EndpointState {
  * only what that endpoint may take now: free maxInFlight slots, rate-limit tokens, nothing while
  * its breaker is open, one probe when half-open. Fetches are woken by NOTIFY (new jobs), by
  * timers (retries it scheduled, cooldowns) and by a periodic sweep; never by polling sleeps.
- * The endpoints woken in the same tick form a round, leased and loaded by one statement per 16
- * endpoints (fetchRound.ts). Results go to the recorder, which commits them in batches; a
+ * The endpoints woken in the same tick form a round: one lease statement per endpoint on its own
+ * queue partition (pipelined), then one query loading everything leased (fetchRound.ts). Results go to the recorder, which commits them in batches; a
  * finished job is deleted after its outcome commits, with the next lease of its endpoint.
  */
 export function createWorker(deps: WorkerDeps) {
