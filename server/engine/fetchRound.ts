@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import { deliveryQueueName } from './jobs.js';
-import { leasedJob, type FetchedJob, type JobQueue, type LeasedRow } from './jobQueue.js';
+import { isMissingTable, leasedJob, type FetchedJob, type JobQueue, type LeasedRow } from './jobQueue.js';
 import type { LoadedDelivery } from './dispatcher.js';
 
 export interface RoundRequest {
@@ -76,8 +76,14 @@ export function createRoundFetcher(deps: { sql: Sql; jobQueue: JobQueue }) {
   async function lease(request: RoundRequest, done: string[] | undefined): Promise<FetchedJob[]> {
     const params: unknown[] = [deliveryQueueName(request.endpointId), request.limit];
     if (done?.length) params.push(done);
-    const rows = await sql.unsafe<LeasedRow[]>(leaseText(request.endpointId, !!done?.length), params as never[], { prepare: true });
-    return rows.map(leasedJob);
+    try {
+      const rows = await sql.unsafe<LeasedRow[]>(leaseText(request.endpointId, !!done?.length), params as never[], { prepare: true });
+      return rows.map(leasedJob);
+    } catch (err) {
+      // The endpoint was deleted and its queue dropped: nothing to lease, nothing left to delete.
+      if (isMissingTable(err)) return [];
+      throw err;
+    }
   }
 
   async function load(jobs: FetchedJob[]): Promise<Map<string, LoadedDelivery>> {

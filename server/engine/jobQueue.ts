@@ -143,13 +143,21 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
     return table;
   }
 
-  /** Deletes finished jobs of one endpoint in the caller's transaction. */
-  async function remove(tx: Executor, endpointId: string, jobIds: string[]): Promise<number> {
+  /**
+   * Deletes finished jobs of one endpoint (outside a transaction: on a queue dropped meanwhile
+   * the statement fails, which here means there is nothing left to delete).
+   */
+  async function remove(sqlOutsideTx: Sql, endpointId: string, jobIds: string[]): Promise<number> {
     if (jobIds.length === 0) return 0;
-    const result = await tx.unsafe(removeSql('$1', '$2', partitionTable(endpointId)), [deliveryQueueName(endpointId), jobIds] as never[], {
-      prepare: true,
-    });
-    return result.count;
+    try {
+      const result = await sqlOutsideTx.unsafe(removeSql('$1', '$2', partitionTable(endpointId)), [deliveryQueueName(endpointId), jobIds] as never[], {
+        prepare: true,
+      });
+      return result.count;
+    } catch (err) {
+      if (isMissingTable(err)) return 0;
+      throw err;
+    }
   }
 
   return {
@@ -180,6 +188,12 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
         await tx.unsafe(`SELECT pg_advisory_xact_lock(${QUEUE_DDL_LOCK[0]}, ${QUEUE_DDL_LOCK[1]})`);
         const [exists] = await tx.unsafe(`SELECT 1 FROM ${queue} WHERE name = $1`, [name]);
         if (!exists) return;
+        // Dropping a partition takes an exclusive lock on the parent table. Taken last (by the
+        // DROP), it waited on a publish that, at its commit, waited for the queue row this
+        // transaction had deleted (the deferred foreign key): a deadlock, and a failed publish.
+        // Taken first (the parent alone, ONLY), publishes wait a moment instead.
+        await tx.unsafe(`SET LOCAL lock_timeout = '10s'`);
+        await tx.unsafe(`LOCK TABLE ONLY ${job} IN ACCESS EXCLUSIVE MODE`);
         // pg-boss's delete_queue fails while jobs still reference the queue (ON DELETE RESTRICT).
         await tx.unsafe(`DELETE FROM ${job} WHERE name = $1`, [name]);
         await tx.unsafe(`SELECT ${schema}.delete_queue($1)`, [name]);
@@ -231,8 +245,8 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
     remove,
 
     /** Deletes finished jobs of several endpoints: one pipelined statement per endpoint. */
-    async removeMany(tx: Executor, jobs: { endpointId: string; jobId: string }[]): Promise<number> {
-      const counts = await Promise.all([...byEndpoint(jobs)].map(([endpointId, ids]) => remove(tx, endpointId, ids)));
+    async removeMany(sqlOutsideTx: Sql, jobs: { endpointId: string; jobId: string }[]): Promise<number> {
+      const counts = await Promise.all([...byEndpoint(jobs)].map(([endpointId, ids]) => remove(sqlOutsideTx, endpointId, ids)));
       return counts.reduce((a, b) => a + b, 0);
     },
 
@@ -247,8 +261,10 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
       }
       const counts = await Promise.all(
         [...groups].map(async ([endpointId, g]) => {
+          // On the parent table: inside the recorder's transaction a queue dropped meanwhile must
+          // mean no rows, not an error (a partition statement would fail and abort the batch).
           const result = await tx.unsafe(
-            `UPDATE ${partitionTable(endpointId)} j SET state = 'retry', start_after = x.start_after
+            `UPDATE ${job} j SET state = 'retry', start_after = x.start_after
              FROM unnest($2::uuid[], $3::timestamptz[]) AS x(id, start_after)
              WHERE j.name = $1 AND j.id = x.id AND j.state = 'active'`,
             [deliveryQueueName(endpointId), g.ids, g.at] as never[],
@@ -275,8 +291,7 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
       const result = new Map<string, Date>();
       // One branch per queue, each naming it (planned for its one partition) and reading the
       // first entry of its (name, start_after) index rather than aggregating a whole backlog.
-      for (let i = 0; i < endpointIds.length; i += 32) {
-        const chunk = endpointIds.slice(i, i + 32);
+      const query = async (chunk: string[]) => {
         const rows = await sql.unsafe<{ i: number; due: Date | null }[]>(
           chunk
             .map(
@@ -287,6 +302,16 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
           chunk.map(deliveryQueueName),
         );
         for (const r of rows) if (r.due) result.set(chunk[r.i]!, new Date(r.due));
+      };
+      for (let i = 0; i < endpointIds.length; i += 32) {
+        const chunk = endpointIds.slice(i, i + 32);
+        try {
+          await query(chunk);
+        } catch (err) {
+          if (!isMissingTable(err)) throw err;
+          // A queue of the chunk was dropped meanwhile (its endpoint deleted): ask one by one.
+          for (const id of chunk) await query([id]).catch((e) => (isMissingTable(e) ? undefined : Promise.reject(e)));
+        }
       }
       return result;
     },
@@ -364,4 +389,9 @@ export function timeOrderedUuid(): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Postgres's undefined_table: a statement naming the partition of a queue dropped meanwhile. */
+export function isMissingTable(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === '42P01';
 }

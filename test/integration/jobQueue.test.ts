@@ -51,7 +51,7 @@ describe('delivery queue on pg-boss tables', () => {
     expect(await queue.fetch('ep_a', 10)).toEqual([]);
     const due = await queue.nextDue(['ep_a']);
     expect(due.get('ep_a')!.getTime()).toBeGreaterThan(Date.now() + 50_000);
-    await sql.begin((tx) => queue.removeMany(tx, [...first, ...rest].map((j) => ({ endpointId: 'ep_a', jobId: j.id }))));
+    await queue.removeMany(sql, [...first, ...rest].map((j) => ({ endpointId: 'ep_a', jobId: j.id })));
   });
 
   it('gives a leased job back by pg-boss lease expiry, by takeover, and by requeue', async () => {
@@ -167,5 +167,40 @@ describe('fetch rounds on queue partitions', () => {
       return ((r as PromiseRejectedResult).reason as { leased: { deliveryId: string }[] }).leased.map((j) => j.deliveryId).sort();
     });
     expect(leased).toEqual([['dlv_51'], ['dlv_52', 'dlv_53']]);
+  });
+});
+
+describe('queues dropped while in use', () => {
+  it('answers empty, not an error, for a queue dropped meanwhile', async () => {
+    await sql.begin((tx) => queue.createEndpointQueue(tx, 'ep_gone'));
+    await sql.begin((tx) => queue.enqueue(tx, [job('ep_gone', 60)]));
+    const fetchRound = createRoundFetcher({ sql, jobQueue: queue });
+    const [leased] = await fetchRound([{ endpointId: 'ep_gone', limit: 5 }], new Map());
+    const ids = (leased as PromiseFulfilledResult<{ job: { id: string } }[]>).value.map((w) => w.job.id);
+    expect(ids).toHaveLength(1);
+    await queue.dropEndpointQueue('ep_gone');
+    const again = await fetchRound([{ endpointId: 'ep_gone', limit: 5 }], new Map([['ep_gone', ids]]));
+    expect(again[0]).toEqual({ status: 'fulfilled', value: [] });
+    expect(await queue.remove(sql, 'ep_gone', ids)).toBe(0);
+    expect(await queue.nextDue(['ep_a', 'ep_gone'])).toBeInstanceOf(Map);
+    await sql.begin((tx) => queue.requeue(tx, [{ endpointId: 'ep_gone', jobId: ids[0]!, startAfter: new Date() }]));
+  });
+
+  it('drops a queue while a publish into it is still open, without a deadlock', async () => {
+    await sql.begin((tx) => queue.createEndpointQueue(tx, 'ep_busy'));
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    // A publish: writes a job for the endpoint, its foreign-key check deferred to commit.
+    const publish = sql.begin(async (tx) => {
+      await queue.enqueue(tx, [job('ep_busy', 70)]);
+      await committed;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const drop = queue.dropEndpointQueue('ep_busy');
+    await new Promise((r) => setTimeout(r, 300));
+    commit();
+    await expect(publish).resolves.toBeUndefined();
+    await expect(drop).resolves.toBeUndefined();
+    expect(await sql`SELECT 1 FROM pgboss.queue WHERE name = 'deliver_ep_busy'`).toHaveLength(0);
   });
 });
