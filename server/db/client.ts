@@ -39,6 +39,12 @@ export interface Database {
    *   database at 1,000 events/s, the round's load read all of `deliveries` on each execution.
    *   The statements also give every table they read a key condition (`id = ANY(...)`), so
    *   ruling out the sequential scan leaves the key lookup as the plan.
+   * - `plan_cache_mode = force_custom_plan`: a generic plan is made once, from the statistics of
+   *   that moment, and kept. The lease statement of a queue prepared while its partition held a
+   *   few jobs kept deleting finished jobs by scanning the whole partition (`id = ANY` left as a
+   *   filter), which at 10,000 jobs per queue halved the backlog drain rate (measured: 0.49 of
+   *   the empty-queue rate against 1.0). A custom plan sees the current sizes; planning a
+   *   statement on one partition costs a fraction of a millisecond.
    */
   workerSql: Sql;
   /** drizzle, on its own pool: drizzle rewires its client's date parsers, which would break raw queries. */
@@ -92,6 +98,7 @@ export function connectDatabase(options: ConnectOptions): Database {
     synchronous_commit: 'off',
     enable_sort: 'off',
     enable_seqscan: 'off',
+    plan_cache_mode: 'force_custom_plan',
   });
   return {
     sql,
