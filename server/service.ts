@@ -15,6 +15,9 @@ import { buildApp, type App } from './app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createLivePubSub, type LivePubSub } from './graphql/pubsub.js';
 import { createStatsRepo } from './db/repos/stats.js';
+
+/** How long /readyz waits for the database before reporting it unreachable. */
+const READINESS_DB_TIMEOUT_MS = 1_500;
 import { parseCidrList } from './domain/addressGuard.js';
 
 export interface RunningService {
@@ -138,11 +141,21 @@ export async function startService(config: Config, log: Logger): Promise<Running
     consoleDir: path.join(projectRoot, 'client', 'dist'),
     readiness: async () => {
       const checks: Record<string, string> = {};
+      // Bounded: while Postgres is down a query waits for a connection (up to the pool's 10 s
+      // connect timeout), and a readiness probe must answer within its own timeout.
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await database.sql`SELECT 1`.execute();
+        await Promise.race([
+          database.sql`SELECT 1`.execute(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${READINESS_DB_TIMEOUT_MS} ms`)), READINESS_DB_TIMEOUT_MS);
+          }),
+        ]);
         checks.database = 'ok';
       } catch (err) {
         checks.database = `unreachable: ${(err as Error).message}`;
+      } finally {
+        clearTimeout(timer);
       }
       const running = engine.worker();
       if (running) checks.worker = running.ownership.healthy() ? 'ok' : 'not holding its endpoint slots (database connection lost?)';

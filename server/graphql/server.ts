@@ -14,6 +14,7 @@ import { toClientError } from './errors.js';
 import type { LivePubSub } from './pubsub.js';
 import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
+import { createBodyLimitPlugin } from './bodyLimit.js';
 
 export interface GraphQLServerDeps {
   schema: GraphQLSchema;
@@ -65,7 +66,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   // from the viewer resolved once in connection_init.
   const yoga = createYoga<{ requestId?: string; wsViewer?: Viewer; trace?: OperationTrace }>({
     schema: deps.schema,
-    plugins: [requestLog.plugin, createInputGuardPlugin()],
+    plugins: [requestLog.plugin, createInputGuardPlugin(), createBodyLimitPlugin(maxBody)],
+    maxRequestBodySize: false,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'Org webhooks GraphQL', subscriptionsProtocol: 'WS' },
@@ -85,6 +87,13 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
 
   let wsServer: WebSocketServer | null = null;
   let wsCleanup: { dispose: () => void | Promise<void> } | null = null;
+  // Open sockets by the API key they authenticated with: revoking a key (here or on another
+  // process) closes its sockets at once, ending their live streams.
+  const socketsByKey = new Map<string, Set<{ close(code: number, reason: string): void }>>();
+  const stopWatchingRevocations = services.authenticate.onRevoked((apiKeyId) => {
+    for (const socket of socketsByKey.get(apiKeyId) ?? []) socket.close(4401, 'This API key was revoked; ask an admin for a new one.');
+    socketsByKey.delete(apiKeyId);
+  });
 
   return {
     async handle(req, res) {
@@ -133,6 +142,10 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
           try {
             ctx.extra.authorization = typeof authorization === 'string' ? authorization : null;
             ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
+            const apiKeyId = ctx.extra.viewer.apiKeyId;
+            let sockets = socketsByKey.get(apiKeyId);
+            if (!sockets) socketsByKey.set(apiKeyId, (sockets = new Set()));
+            sockets.add(ctx.extra.socket);
             return true;
           } catch (err) {
             if (err instanceof DomainError) {
@@ -193,6 +206,10 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
           if (trace) requestLog.finish(trace);
         },
         onClose: (ctx) => {
+          const apiKeyId = ctx.extra.viewer?.apiKeyId;
+          const sockets = apiKeyId ? socketsByKey.get(apiKeyId) : undefined;
+          sockets?.delete(ctx.extra.socket);
+          if (apiKeyId && sockets?.size === 0) socketsByKey.delete(apiKeyId);
           // Operations graphql-ws ended without `complete` (e.g. "Unable to identify operation").
           for (const trace of tracesOf(ctx.extra).values()) requestLog.finish(trace);
           tracesOf(ctx.extra).clear();
@@ -203,6 +220,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     },
 
     async stop() {
+      stopWatchingRevocations();
       await wsCleanup?.dispose();
       for (const client of wsServer?.clients ?? []) client.terminate();
       wsServer?.close();

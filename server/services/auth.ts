@@ -38,8 +38,11 @@ export function createAuthenticator(deps: { sql: Sql; onTouchError?: (err: unkno
   const lastTouched = new Map<string, number>();
   const cache = new Map<string, Cached>();
 
+  const revocationListeners = new Set<(apiKeyId: string) => void>();
+
   function forgetKey(apiKeyId: string): void {
     for (const [hash, entry] of cache) if (entry.viewer.apiKeyId === apiKeyId) cache.delete(hash);
+    for (const listener of revocationListeners) listener(apiKeyId);
   }
 
   async function authenticate(authorization: string | null | undefined): Promise<Viewer> {
@@ -90,6 +93,15 @@ export function createAuthenticator(deps: { sql: Sql; onTouchError?: (err: unkno
     },
     /** Drops a key from this process's cache (the revoking process calls it before answering). */
     forgetKey,
+    /**
+     * Calls `listener` with the id of every key revoked from now on, by this process or another
+     * (what holds a key open beyond one request, like a WebSocket, must let it go). Returns the
+     * function that stops listening.
+     */
+    onRevoked(listener: (apiKeyId: string) => void): () => void {
+      revocationListeners.add(listener);
+      return () => revocationListeners.delete(listener);
+    },
   });
 }
 export type Authenticate = ReturnType<typeof createAuthenticator>;
