@@ -129,94 +129,94 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
       // The HTTP server reports listen errors (port in use); the WebSocket server re-emits them.
       wsServer.on('error', () => {});
-    // Operations of one socket being traced, by graphql-ws operation id.
-    const tracesOf = (extra: { traces?: Map<string, OperationTrace> }) => (extra.traces ??= new Map());
-    wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; authorization?: string | null; traces?: Map<string, OperationTrace> }>(
-      {
-        execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-        subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-        // A missing or bad key closes the socket with 4401 and the reason, before any operation.
-        onConnect: async (ctx) => {
-          const params = ctx.connectionParams ?? {};
-          const authorization = params.authorization ?? params.Authorization;
-          try {
-            ctx.extra.authorization = typeof authorization === 'string' ? authorization : null;
-            ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
-            const apiKeyId = ctx.extra.viewer.apiKeyId;
-            let sockets = socketsByKey.get(apiKeyId);
-            if (!sockets) socketsByKey.set(apiKeyId, (sockets = new Set()));
-            sockets.add(ctx.extra.socket);
-            return true;
-          } catch (err) {
-            if (err instanceof DomainError) {
-              log.info({ code: err.code }, 'graphql-ws connection refused');
-              ctx.extra.socket.close(4401, err.message.slice(0, 120));
+      // Operations of one socket being traced, by graphql-ws operation id.
+      const tracesOf = (extra: { traces?: Map<string, OperationTrace> }) => (extra.traces ??= new Map());
+      wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; authorization?: string | null; traces?: Map<string, OperationTrace> }>(
+        {
+          execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+          subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+          // A missing or bad key closes the socket with 4401 and the reason, before any operation.
+          onConnect: async (ctx) => {
+            const params = ctx.connectionParams ?? {};
+            const authorization = params.authorization ?? params.Authorization;
+            try {
+              ctx.extra.authorization = typeof authorization === 'string' ? authorization : null;
+              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
+              const apiKeyId = ctx.extra.viewer.apiKeyId;
+              let sockets = socketsByKey.get(apiKeyId);
+              if (!sockets) socketsByKey.set(apiKeyId, (sockets = new Set()));
+              sockets.add(ctx.extra.socket);
+              return true;
+            } catch (err) {
+              if (err instanceof DomainError) {
+                log.info({ code: err.code }, 'graphql-ws connection refused');
+                ctx.extra.socket.close(4401, err.message.slice(0, 120));
+                return false;
+              }
+              // Not the caller's fault (database down): 4500, which clients retry, not 4401.
+              log.error({ err }, 'graphql-ws authentication failed');
+              ctx.extra.socket.close(4500, 'Internal error; try again.');
               return false;
             }
-            // Not the caller's fault (database down): 4500, which clients retry, not 4401.
-            log.error({ err }, 'graphql-ws authentication failed');
-            ctx.extra.socket.close(4500, 'Internal error; try again.');
-            return false;
-          }
+          },
+          onSubscribe: async (ctx, id, payload) => {
+            // The key is checked again for every operation: one revoked while the socket was open
+            // starts nothing more (the console keeps its socket for hours).
+            try {
+              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
+            } catch (err) {
+              const known = err instanceof DomainError;
+              if (!known) log.error({ err }, 'graphql-ws authentication failed');
+              ctx.extra.socket.close(known ? 4401 : 4500, known ? err.message.slice(0, 120) : 'Internal error; try again.');
+              return [new GraphQLError(known ? err.message : 'Internal error.', { extensions: { code: known ? err.code : 'INTERNAL_SERVER_ERROR' } })];
+            }
+            const trace = requestLog.start(randomUUID(), 'ws');
+            const enveloped = yoga.getEnveloped({ wsViewer: ctx.extra.viewer, params: payload, requestId: trace.requestId, trace });
+            const args = {
+              schema: enveloped.schema,
+              operationName: payload.operationName,
+              document: enveloped.parse(payload.query),
+              variableValues: payload.variables,
+              contextValue: await enveloped.contextFactory(),
+              rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+            };
+            const errors = enveloped.validate(args.schema, args.document);
+            if (errors.length) {
+              // graphql-ws answers these with an error message and no `complete`: the line is written now.
+              const clientErrors = errors.map((e: GraphQLError) => toClientError(e, undefined, () => {}));
+              requestLog.addErrors(trace, clientErrors);
+              requestLog.finish(trace);
+              return clientErrors;
+            }
+            tracesOf(ctx.extra).set(id, trace);
+            return args;
+          },
+          onNext: (ctx, id, _payload, _args, result) => {
+            const trace = tracesOf(ctx.extra).get(id);
+            if (!trace) return;
+            trace.messages++;
+            requestLog.addErrors(trace, result.errors);
+          },
+          onError: (ctx, id, _payload, errors) => {
+            requestLog.addErrors(tracesOf(ctx.extra).get(id), errors);
+          },
+          onComplete: (ctx, id) => {
+            const trace = tracesOf(ctx.extra).get(id);
+            tracesOf(ctx.extra).delete(id);
+            if (trace) requestLog.finish(trace);
+          },
+          onClose: (ctx) => {
+            const apiKeyId = ctx.extra.viewer?.apiKeyId;
+            const sockets = apiKeyId ? socketsByKey.get(apiKeyId) : undefined;
+            sockets?.delete(ctx.extra.socket);
+            if (apiKeyId && sockets?.size === 0) socketsByKey.delete(apiKeyId);
+            // Operations graphql-ws ended without `complete` (e.g. "Unable to identify operation").
+            for (const trace of tracesOf(ctx.extra).values()) requestLog.finish(trace);
+            tracesOf(ctx.extra).clear();
+          },
         },
-        onSubscribe: async (ctx, id, payload) => {
-          // The key is checked again for every operation: one revoked while the socket was open
-          // starts nothing more (the console keeps its socket for hours).
-          try {
-            ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
-          } catch (err) {
-            const known = err instanceof DomainError;
-            if (!known) log.error({ err }, 'graphql-ws authentication failed');
-            ctx.extra.socket.close(known ? 4401 : 4500, known ? err.message.slice(0, 120) : 'Internal error; try again.');
-            return [new GraphQLError(known ? err.message : 'Internal error.', { extensions: { code: known ? err.code : 'INTERNAL_SERVER_ERROR' } })];
-          }
-          const trace = requestLog.start(randomUUID(), 'ws');
-          const enveloped = yoga.getEnveloped({ wsViewer: ctx.extra.viewer, params: payload, requestId: trace.requestId, trace });
-          const args = {
-            schema: enveloped.schema,
-            operationName: payload.operationName,
-            document: enveloped.parse(payload.query),
-            variableValues: payload.variables,
-            contextValue: await enveloped.contextFactory(),
-            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-          };
-          const errors = enveloped.validate(args.schema, args.document);
-          if (errors.length) {
-            // graphql-ws answers these with an error message and no `complete`: the line is written now.
-            const clientErrors = errors.map((e: GraphQLError) => toClientError(e, undefined, () => {}));
-            requestLog.addErrors(trace, clientErrors);
-            requestLog.finish(trace);
-            return clientErrors;
-          }
-          tracesOf(ctx.extra).set(id, trace);
-          return args;
-        },
-        onNext: (ctx, id, _payload, _args, result) => {
-          const trace = tracesOf(ctx.extra).get(id);
-          if (!trace) return;
-          trace.messages++;
-          requestLog.addErrors(trace, result.errors);
-        },
-        onError: (ctx, id, _payload, errors) => {
-          requestLog.addErrors(tracesOf(ctx.extra).get(id), errors);
-        },
-        onComplete: (ctx, id) => {
-          const trace = tracesOf(ctx.extra).get(id);
-          tracesOf(ctx.extra).delete(id);
-          if (trace) requestLog.finish(trace);
-        },
-        onClose: (ctx) => {
-          const apiKeyId = ctx.extra.viewer?.apiKeyId;
-          const sockets = apiKeyId ? socketsByKey.get(apiKeyId) : undefined;
-          sockets?.delete(ctx.extra.socket);
-          if (apiKeyId && sockets?.size === 0) socketsByKey.delete(apiKeyId);
-          // Operations graphql-ws ended without `complete` (e.g. "Unable to identify operation").
-          for (const trace of tracesOf(ctx.extra).values()) requestLog.finish(trace);
-          tracesOf(ctx.extra).clear();
-        },
-      },
-      wsServer,
-    );
+        wsServer,
+      );
     },
 
     async stop() {
