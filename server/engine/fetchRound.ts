@@ -45,14 +45,15 @@ const LOAD_SQL = `
 
 /**
  * One fetch round of the worker: per endpoint one statement on its queue's own partition that
- * deletes the finished jobs whose attempts are committed and leases the due ones (prepared and
- * planned once per partition; postgres.js pipelines them on the pool's connections), then one
- * query loading the deliveries and events of everything leased.
+ * deletes the finished jobs whose attempts are committed and leases the due ones (prepared once
+ * per partition and planned for each execution, see Database.workerSql; postgres.js pipelines
+ * them on the pool's connections), then one query loading the deliveries and events of
+ * everything leased.
  *
  * Why per partition: a statement on pg-boss's partitioned `job` table pays for partition pruning
- * on every execution (a custom plan, ~0.3 ms for a few hundred queues, milliseconds when one
- * statement leases for many endpoints) or, with a generic plan, locks every partition. On the
- * partition itself it is an ordinary single-table statement.
+ * on every execution (~0.3 ms for a few hundred queues, milliseconds when one statement leases
+ * for many endpoints) or, with a generic plan, locks every partition. On the partition itself it
+ * is an ordinary single-table statement, cheap to plan.
  */
 export function createRoundFetcher(deps: { sql: Sql; jobQueue: JobQueue }) {
   const { sql, jobQueue } = deps;

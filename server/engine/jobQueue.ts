@@ -131,8 +131,8 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
   /**
    * The partition table of an endpoint's queue, named like pg-boss's create_queue names it
    * ('j' || sha224 of the queue name, hex). Statements on the partition itself are plain
-   * single-table statements: prepared once, planned once, with none of the per-execution
-   * partition pruning and locking that statements on the partitioned parent pay.
+   * single-table statements, cheap to plan, with none of the partition pruning and locking that
+   * statements on the partitioned parent pay on every execution.
    */
   function partitionTable(endpointId: string): string {
     let table = partitions.get(endpointId);
