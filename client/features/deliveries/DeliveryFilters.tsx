@@ -1,14 +1,13 @@
 import { useQuery } from 'urql';
-import { shortUrl } from '../../shared/format';
+import { EndpointSelect } from '../../shared/EndpointSelect';
 import { Button } from '../../shared/ui';
-import { DELIVERY_STATUSES, ENDPOINT_OPTIONS_QUERY, EVENT_TYPE_OPTIONS_QUERY, type DeliveryStatus } from './queries';
+import { DELIVERY_STATUSES, EVENT_TYPE_OPTIONS_QUERY, type DeliveryStatus } from './queries';
 import type { useDeliveryFilter } from './useDeliveryFilter';
 
 const STATUS_LABELS: Record<DeliveryStatus, string> = { PENDING: 'Pending', SUCCEEDED: 'Succeeded', DEAD: 'Dead', CANCELLED: 'Cancelled' };
 
 /** Endpoint, status, event type and time window (all sent to the API as DeliveryFilter). */
 export function DeliveryFilters({ state, fixedStatuses }: { state: ReturnType<typeof useDeliveryFilter>; fixedStatuses: boolean }) {
-  const [endpoints] = useQuery<{ endpoints: { edges: { node: { id: string; url: string; description: string } }[] } }>({ query: ENDPOINT_OPTIONS_QUERY });
   const [types] = useQuery<{ eventTypes: { edges: { node: { id: string; name: string } }[] } }>({ query: EVENT_TYPE_OPTIONS_QUERY });
   const { raw } = state;
   const toggleStatus = (s: DeliveryStatus): void => {
@@ -16,18 +15,7 @@ export function DeliveryFilters({ state, fixedStatuses }: { state: ReturnType<ty
   };
   return (
     <div className="toolbar" role="search" aria-label="Filter deliveries">
-      <label className="toolbar__field">
-        <span>Endpoint</span>
-        <select value={raw.endpointId} onChange={(e) => state.set({ endpoint: e.target.value || null })}>
-          <option value="">All endpoints</option>
-          {endpoints.data?.endpoints.edges.map(({ node }) => (
-            <option key={node.id} value={node.id}>
-              {node.description ? `${node.description} — ` : ''}
-              {shortUrl(node.url, 50)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <EndpointSelect value={raw.endpointId} onChange={(endpoint) => state.set({ endpoint })} />
       <label className="toolbar__field">
         <span>Event type</span>
         <select value={raw.eventType} onChange={(e) => state.set({ type: e.target.value || null })}>

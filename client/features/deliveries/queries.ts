@@ -103,12 +103,6 @@ export const ENDPOINT_ATTEMPTS_SUBSCRIPTION = /* GraphQL */ `
   }
 `;
 
-export const ENDPOINT_OPTIONS_QUERY = /* GraphQL */ `
-  query DeliveryEndpointOptions {
-    endpoints(first: 500) { edges { node { id url description } } }
-  }
-`;
-
 export const EVENT_TYPE_OPTIONS_QUERY = /* GraphQL */ `
   query DeliveryEventTypeOptions {
     eventTypes(first: 500) { edges { node { id name } } }

@@ -1,11 +1,10 @@
 import { useState } from 'react';
-import { useQuery } from 'urql';
-import { shortUrl } from '../../shared/format';
+import { EndpointSelect } from '../../shared/EndpointSelect';
 import { useSearchParams } from '../../shared/router';
 import { Button, EmptyState, ErrorMessage, PageHeader } from '../../shared/ui';
 import { AttemptTable } from './AttemptTable';
 import { LiveIndicator } from './LiveIndicator';
-import { ENDPOINT_OPTIONS_QUERY, type DeliveryStatus } from './queries';
+import type { DeliveryStatus } from './queries';
 import { useAttemptStream } from './useAttemptStream';
 
 const OUTCOMES: Record<string, { label: string; statuses: DeliveryStatus[] | null }> = {
@@ -26,7 +25,6 @@ export function LiveStream() {
   const outcome = params.get('outcome') ?? 'any';
   const [typeFilter, setTypeFilter] = useState('');
   const [paused, setPaused] = useState(false);
-  const [endpoints] = useQuery<{ endpoints: { edges: { node: { id: string; url: string; description: string } }[] } }>({ query: ENDPOINT_OPTIONS_QUERY });
   const stream = useAttemptStream({ endpointId: endpointId || null, statuses: OUTCOMES[outcome]?.statuses ?? null, paused });
 
   // Rows received under an earlier filter stay in memory but are shown only if they match.
@@ -57,18 +55,7 @@ export function LiveStream() {
         }
       />
       <div className="toolbar" role="search" aria-label="Filter the live stream">
-        <label className="toolbar__field">
-          <span>Endpoint</span>
-          <select value={endpointId} onChange={(e) => setParams({ endpoint: e.target.value || null })}>
-            <option value="">All endpoints</option>
-            {endpoints.data?.endpoints.edges.map(({ node }) => (
-              <option key={node.id} value={node.id}>
-                {node.description ? `${node.description} — ` : ''}
-                {shortUrl(node.url, 50)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <EndpointSelect value={endpointId} onChange={(endpoint) => setParams({ endpoint })} />
         <label className="toolbar__field">
           <span>Outcome</span>
           <select value={outcome} onChange={(e) => setParams({ outcome: e.target.value === 'any' ? null : e.target.value })}>

@@ -25,9 +25,3 @@ export const ATTEMPTS_SUBSCRIPTION = /* GraphQL */ `
     }
   }
 `;
-
-export const ENDPOINT_OPTIONS_QUERY = /* GraphQL */ `
-  query LiveEndpointOptions {
-    endpoints(first: 500) { edges { node { id url description } } }
-  }
-`;
