@@ -1,11 +1,6 @@
 import { useQuery } from 'urql';
 import { shortUrl } from './format';
-
-const ENDPOINT_OPTIONS_QUERY = /* GraphQL */ `
-  query EndpointOptions {
-    endpoints(first: 500) { edges { node { id url description } } }
-  }
-`;
+import { ENDPOINT_OPTIONS_QUERY } from './queries';
 
 /** The "Endpoint" field of a filter bar: every endpoint of the organization, or all of them (''). */
 export function EndpointSelect({ value, onChange }: { value: string; onChange: (endpointId: string | null) => void }) {

@@ -1,6 +1,7 @@
 /**
  * The console's contract with the API and its layout rules, without a browser:
- * - every GraphQL document in client/features/* /queries.ts is valid against the server's schema
+ * - every GraphQL document in client/features/* /queries.ts and client/shared/queries.ts is valid
+ *   against the server's schema
  *   (a renamed field fails here, not in a user's browser);
  * - features import only from client/shared (DESIGN.md convention 8), never each other or the server.
  */
@@ -25,9 +26,11 @@ function filesUnder(dir: string): string[] {
 
 async function documents(): Promise<{ file: string; name: string; source: string }[]> {
   const out: { file: string; name: string; source: string }[] = [];
-  for (const feature of readdirSync(FEATURES)) {
-    const file = path.join(FEATURES, feature, 'queries.ts');
-    if (!statSync(path.join(FEATURES, feature)).isDirectory()) continue;
+  const files = readdirSync(FEATURES)
+    .filter((feature) => statSync(path.join(FEATURES, feature)).isDirectory())
+    .map((feature) => path.join(FEATURES, feature, 'queries.ts'));
+  files.push(path.join(CLIENT, 'shared', 'queries.ts'));
+  for (const file of files) {
     // A computed specifier: loaded by Vite at run time, not followed by the server's tsconfig.
     const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(mod)) {
