@@ -77,7 +77,7 @@ export function createRecorder(deps: {
 
   const recordSql = `
     WITH recorded_attempts AS (${insertAttemptsSql('$1')}),
-         updated_deliveries AS (${updateDeliveriesSql('$2')}),
+         updated_deliveries AS (${updateDeliveriesSql('$2', '$5')}),
          retry_jobs AS (${jobQueue.enqueueSql('$3')})
     SELECT count(pg_notify(n.channel, n.payload)) FROM jsonb_to_recordset($4::text::jsonb) AS n(channel text, payload text)`;
 
@@ -130,9 +130,11 @@ export function createRecorder(deps: {
     }
     if (health.length) for (const payload of jsonPayloads(health)) notifications.push({ channel: CHANNELS.endpointHealth, payload });
     pending.push(
-      tx.unsafe(recordSql, [attemptsJson(attempts), deliveryUpdatesJson(updates), jobQueue.enqueueJson(enqueue), JSON.stringify(notifications)], {
-        prepare: true,
-      }),
+      tx.unsafe(
+        recordSql,
+        [attemptsJson(attempts), deliveryUpdatesJson(updates), jobQueue.enqueueJson(enqueue), JSON.stringify(notifications), updates.map((u) => u.id)] as never[],
+        { prepare: true },
+      ),
     );
     if (requeues.length) pending.push(jobQueue.requeue(tx, requeues));
     await Promise.all(pending);
