@@ -76,6 +76,12 @@ export function createMetrics() {
     labelNames: ['topic'] as const,
     registers: [registry],
   });
+  const liveRowLoads = new Counter({
+    name: 'webhooks_live_row_loads_total',
+    help: 'Queries live streams made for fields their notifications did not carry (at most one per notification batch and kind of row), by rows (attempts|endpoints).',
+    labelNames: ['rows'] as const,
+    registers: [registry],
+  });
   const liveLag = new Histogram({
     name: 'webhooks_live_lag_seconds',
     help: 'Attempt recorded (worker commit) to handed to subscribers on this api process.',
@@ -202,6 +208,9 @@ export function createMetrics() {
     },
     dropped(topic, count) {
       liveDropped.inc({ topic }, count);
+    },
+    rowsLoaded(rows) {
+      liveRowLoads.inc({ rows });
     },
   };
 

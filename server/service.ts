@@ -13,7 +13,7 @@ import { createEngine, type Engine } from './engine/index.js';
 import { createServices, type Services } from './services/index.js';
 import { buildApp, type App } from './app.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createLivePubSub, type LivePubSub } from './graphql/pubsub.js';
+import { createLivePubSub, type LivePubSub } from './graphql/liveTopics.js';
 import { createStatsRepo } from './db/repos/stats.js';
 
 /** How long /readyz waits for the database before reporting it unreachable. */

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import type { AttemptRecord } from './repos/attempts.js';
 
 /**
  * Cross-process signals over Postgres LISTEN/NOTIFY. Payloads stay small and never carry event
@@ -41,10 +42,45 @@ export interface AttemptSummary {
   succeeded: boolean;
   responseStatus: number | null;
   errorClass: string | null;
+  /** Absent when longer than SUMMARY_ERROR_MESSAGE_CHARS: live streams then read the stored attempt. */
+  errorMessage?: string | null;
   /** Status of the delivery after this attempt. */
   deliveryStatus: 'PENDING' | 'SUCCEEDED' | 'DEAD' | 'CANCELLED';
   /** When the attempt was recorded (ms since epoch), to measure live latency. */
   recordedAtMs: number;
+}
+
+/**
+ * Longest error message a summary carries. Ours are one line (status, timeout, refused...), so
+ * live streams almost never query for them; a long TLS or DNS diagnosis stays out of the payload.
+ */
+export const SUMMARY_ERROR_MESSAGE_CHARS = 300;
+
+/** The summary of an attempt just made (`recordedAtMs` is stamped when the batch is written). */
+export function summarizeAttempt(
+  attempt: AttemptRecord,
+  delivery: { eventId: string; status: AttemptSummary['deliveryStatus'] },
+  recordedAtMs = 0,
+): AttemptSummary {
+  const message = attempt.errorMessage;
+  return {
+    id: attempt.id,
+    orgId: attempt.orgId,
+    deliveryId: attempt.deliveryId,
+    endpointId: attempt.endpointId,
+    eventId: delivery.eventId,
+    eventType: attempt.eventType,
+    attemptNumber: attempt.attemptNumber,
+    trigger: attempt.trigger,
+    startedAt: attempt.startedAt.toISOString(),
+    durationMs: attempt.durationMs,
+    succeeded: attempt.succeeded,
+    responseStatus: attempt.responseStatus,
+    errorClass: attempt.errorClass,
+    ...(message === null || message.length <= SUMMARY_ERROR_MESSAGE_CHARS ? { errorMessage: message } : {}),
+    deliveryStatus: delivery.status,
+    recordedAtMs,
+  };
 }
 
 export interface EndpointHealthChange {

@@ -2,7 +2,7 @@ import type { Sql } from 'postgres';
 import { notFound } from '../domain/errors.js';
 import { newId } from '../crypto/random.js';
 import { insertAttempts, updateDeliveries, type AttemptRecord } from '../db/repos/attempts.js';
-import { CHANNELS, notifyJson, type AttemptSummary } from '../db/notifications.js';
+import { CHANNELS, notifyJson, summarizeAttempt } from '../db/notifications.js';
 import type { RuntimeLoader } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
 import { executeAttempt } from './dispatcher.js';
@@ -64,23 +64,7 @@ export function createTestSender(deps: { sql: Sql; loadRuntimes: RuntimeLoader; 
           completedAt: new Date(),
         },
       ]);
-      const summary: AttemptSummary = {
-        id: attempt.id,
-        orgId,
-        deliveryId,
-        endpointId,
-        eventId,
-        eventType: 'webhook.test',
-        attemptNumber: 1,
-        trigger: 'TEST',
-        startedAt: attempt.startedAt.toISOString(),
-        durationMs: attempt.durationMs,
-        succeeded: attempt.succeeded,
-        responseStatus: attempt.responseStatus,
-        errorClass: attempt.errorClass,
-        deliveryStatus: status,
-        recordedAtMs: Date.now(),
-      };
+      const summary = summarizeAttempt(attempt, { eventId, status }, Date.now());
       await notifyJson(tx, CHANNELS.attempts, [summary]);
     });
     return attempt;

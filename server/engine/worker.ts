@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import type { Logger } from '../logger.js';
-import { CHANNELS, parseJsonPayload, type EndpointChanged, type EndpointHealthChange } from '../db/notifications.js';
+import { CHANNELS, parseJsonPayload, summarizeAttempt, type EndpointChanged, type EndpointHealthChange } from '../db/notifications.js';
 import { breakerGate, recordFailure, recordSuccess, type BreakerState } from '../domain/circuitBreaker.js';
 import type { AttemptRecord } from '../db/repos/attempts.js';
 import type { FetchedJob, JobQueue } from './jobQueue.js';
@@ -561,23 +561,7 @@ export function createWorker(deps: WorkerDeps) {
         lastAttemptId: attempt.id,
         completedAt: step.status === 'PENDING' ? null : new Date(nowMs),
       },
-      summary: {
-        id: attempt.id,
-        orgId: delivery.orgId,
-        deliveryId: delivery.id,
-        endpointId: s.id,
-        eventId: delivery.eventId,
-        eventType: delivery.eventType,
-        attemptNumber: attempt.attemptNumber,
-        trigger: attempt.trigger,
-        startedAt: attempt.startedAt.toISOString(),
-        durationMs: attempt.durationMs,
-        succeeded: attempt.succeeded,
-        responseStatus: attempt.responseStatus,
-        errorClass: attempt.errorClass,
-        deliveryStatus: step.status,
-        recordedAtMs: 0,
-      },
+      summary: summarizeAttempt(attempt, { eventId: delivery.eventId, status: step.status }),
       removeJob: { endpointId: s.id, jobId: job.id },
       enqueue:
         step.status === 'PENDING'

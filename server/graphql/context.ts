@@ -2,7 +2,7 @@ import { DomainError } from '../domain/errors.js';
 import type { Viewer } from '../services/auth.js';
 import type { Services } from '../services/index.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { LivePubSub } from './pubsub.js';
+import type { LivePubSub } from './liveTopics.js';
 
 /** What every resolver receives: the caller, and the services it may call. */
 export interface GraphQLContext {

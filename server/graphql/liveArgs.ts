@@ -1,6 +1,6 @@
 import { notFound } from '../domain/errors.js';
 import type { GraphQLContext } from './context.js';
-import type { LivePubSub } from './pubsub.js';
+import type { LivePubSub } from './liveTopics.js';
 
 /** The live topics of this process (subscriptions are served only where the api role runs). */
 export function liveOf(ctx: GraphQLContext): LivePubSub {

@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
 import type { Logger } from '../logger.js';
-import type { Database } from '../db/client.js';
-import { CHANNELS, parseJsonPayload, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
-import { deliveries, deliveryAttempts, endpoints, type AttemptRow, type DeliveryRow, type EndpointRow } from '../db/schema.js';
+import { parseJsonPayload } from '../db/notifications.js';
 
 /**
  * A topic: a NOTIFY channel whose payloads are JSON arrays of org-scoped records, and how to turn
@@ -15,8 +12,10 @@ export interface TopicSpec<Raw extends { orgId: string }, Out> {
   /**
    * Runs once per notification batch per process, shared by every subscriber, and only for the
    * records at least one subscriber accepts; answers one value per record (null drops it).
+   * `needs` is the union of what the batch's subscribers declared they will read (see
+   * `subscribe`): a hint to fetch it now, in one query for the batch, rather than on demand.
    */
-  load(records: Raw[]): Promise<(Out | null)[]>;
+  load(records: Raw[], needs: ReadonlySet<string>): Promise<(Out | null)[]>;
 }
 
 type AnyTopic = TopicSpec<{ orgId: string }, unknown>;
@@ -29,6 +28,8 @@ export interface PubSubObserver {
   delivered?(topic: string, raw: { orgId: string; recordedAtMs?: number }, subscribers: number): void;
   /** Messages dropped because a subscriber (or the process) fell too far behind. */
   dropped?(topic: string, count: number): void;
+  /** A topic queried rows its notifications did not carry (see liveTopics.ts). */
+  rowsLoaded?(rows: 'attempts' | 'endpoints'): void;
 }
 
 /** An async iterator over one subscriber's messages; `return()` unsubscribes at once. */
@@ -39,6 +40,7 @@ export interface LiveIterator<T> extends AsyncIterableIterator<T> {
 interface Subscriber {
   orgId: string;
   accept(raw: unknown): boolean;
+  needs: ReadonlySet<string>;
   queue: unknown[];
   waiting: ((result: IteratorResult<unknown>) => void) | null;
   close(): void;
@@ -135,7 +137,7 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
         if (batch.length === 0) continue;
         let values: unknown[];
         try {
-          values = await topic.spec.load(batch);
+          values = await topic.spec.load(batch, needsOf(topic, batch));
         } catch (err) {
           log.warn({ err: (err as Error).message, topic: name, records: batch.length }, 'could not load live records; they are skipped');
           drop(name, batch.length);
@@ -149,6 +151,15 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
     } finally {
       topic.draining = false;
     }
+  }
+
+  /** What the subscribers receiving `batch` declared they will read. */
+  function needsOf(topic: TopicState, batch: { orgId: string }[]): ReadonlySet<string> {
+    const needs = new Set<string>();
+    for (const orgId of new Set(batch.map((r) => r.orgId))) {
+      for (const s of topic.byOrg.get(orgId) ?? []) for (const need of s.needs) needs.add(need);
+    }
+    return needs;
   }
 
   function fanOut(name: string, topic: TopicState, raw: { orgId: string }, value: unknown): void {
@@ -240,7 +251,8 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
     },
 
     /**
-     * Messages of `topic` for organization `orgId` that `accept` lets through, from now on.
+     * Messages of `topic` for organization `orgId` that `accept` lets through, from now on;
+     * `needs` tells the topic's `load` what this subscriber will read of each message.
      * Cleanup is `return()` (graphql-ws calls it on `complete` and on socket close), which also
      * ends a pending `next()` at once: no listener outlives its client.
      */
@@ -248,12 +260,14 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
       name: K,
       orgId: string,
       accept: (raw: RawOf<Topics[K]>) => boolean = () => true,
+      needs: ReadonlySet<string> = new Set(),
     ): LiveIterator<OutOf<Topics[K]>> {
       const topic = topicOf(name);
       let closed = false;
       const sub: Subscriber = {
         orgId,
         accept: accept as (raw: unknown) => boolean,
+        needs,
         queue: [],
         waiting: null,
         close() {
@@ -322,81 +336,3 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
     },
   };
 }
-
-/** An attempt as live subscribers receive it: the stored row, with its delivery and endpoint. */
-export interface LiveAttempt {
-  summary: AttemptSummary;
-  attempt: AttemptRow;
-  delivery: DeliveryRow | null;
-  endpoint: EndpointRow | null;
-}
-
-/** A breaker or enable/disable change, with the endpoint as stored after it. */
-export interface LiveHealthChange {
-  change: EndpointHealthChange;
-  endpoint: EndpointRow | null;
-}
-
-/**
- * The service's two live topics. Each batch costs one query for the attempts (joined with their
- * deliveries, so `delivery { status }` needs nothing more) and one for the distinct endpoints,
- * whatever the number of subscribers. Both are drizzle prepared queries: built once, not per
- * batch (building them cost ~0.7 ms of CPU per batch, more than running them).
- */
-export function createLiveTopics(database: Database) {
-  const attemptsByIds = database.db
-    .select({ attempt: deliveryAttempts, delivery: deliveries })
-    .from(deliveryAttempts)
-    .leftJoin(deliveries, eq(deliveries.id, deliveryAttempts.deliveryId))
-    .where(sql`${deliveryAttempts.id} = ANY(${sql.placeholder('ids')}::text[])`)
-    .prepare('live_attempts_by_ids');
-  const endpointsByIdsQuery = database.db
-    .select()
-    .from(endpoints)
-    .where(sql`${endpoints.id} = ANY(${sql.placeholder('ids')}::text[])`)
-    .prepare('live_endpoints_by_ids');
-  const endpointsById = async (ids: Iterable<string>) =>
-    new Map((await endpointsByIdsQuery.execute({ ids: [...new Set(ids)] })).map((e) => [e.id, e]));
-
-  const attempts: TopicSpec<AttemptSummary, LiveAttempt> = {
-    channel: CHANNELS.attempts,
-    async load(summaries) {
-      const [rows, endpoints] = await Promise.all([
-        attemptsByIds.execute({ ids: summaries.map((s) => s.id) }),
-        endpointsById(summaries.map((s) => s.endpointId)),
-      ]);
-      const byId = new Map(rows.map((r) => [r.attempt.id, r]));
-      return summaries.map((summary) => {
-        const row = byId.get(summary.id);
-        // The org check is belt and braces: the summary came from our own NOTIFY.
-        if (!row || row.attempt.orgId !== summary.orgId) return null;
-        return { summary, attempt: row.attempt, delivery: row.delivery, endpoint: endpoints.get(summary.endpointId) ?? null };
-      });
-    },
-  };
-
-  const endpointHealth: TopicSpec<EndpointHealthChange, LiveHealthChange> = {
-    channel: CHANNELS.endpointHealth,
-    async load(changes) {
-      const endpoints = await endpointsById(changes.map((c) => c.endpointId));
-      return changes.map((change) => {
-        const endpoint = endpoints.get(change.endpointId) ?? null;
-        return endpoint && endpoint.orgId !== change.orgId ? null : { change, endpoint };
-      });
-    },
-  };
-
-  return { attempts, endpointHealth };
-}
-
-/** The pubsub of an api process: `attempts` and `endpointHealth`. */
-export function createLivePubSub(deps: { database: Database; log: Logger; observer?: PubSubObserver; healthCheckMs?: number }) {
-  return createPubSub({
-    sql: deps.database.sql,
-    log: deps.log,
-    topics: createLiveTopics(deps.database),
-    observer: deps.observer,
-    healthCheckMs: deps.healthCheckMs,
-  });
-}
-export type LivePubSub = ReturnType<typeof createLivePubSub>;

@@ -11,7 +11,7 @@ import type { Viewer } from '../services/auth.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { createLoaders } from './loaders.js';
 import { toClientError } from './errors.js';
-import type { LivePubSub } from './pubsub.js';
+import type { LivePubSub } from './liveTopics.js';
 import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
 import { createBodyLimitPlugin } from './bodyLimit.js';

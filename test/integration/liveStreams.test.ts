@@ -14,6 +14,7 @@ import { liveSubscribe, wsClient, type LiveSubscription } from '../helpers/live.
 import { spawnServiceProcess, type ServiceProcess } from '../helpers/processes.js';
 import { graphqlClient, type GraphQLClient } from '../helpers/graphql.js';
 import { scrape } from '../helpers/prometheus.js';
+import { ATTEMPTS_SUBSCRIPTION as CONSOLE_ATTEMPTS } from '../../client/features/live/queries.js';
 
 const ATTEMPTS = `subscription($endpointId: ID, $statuses: [DeliveryStatus!]) {
   deliveryAttempts(endpointId: $endpointId, statuses: $statuses) {
@@ -233,6 +234,73 @@ describe('deliveryAttempts', () => {
       await subscribed('attempts', 0);
     } finally {
       await flaky.close();
+    }
+  }, 60_000);
+
+  it('answers from the notification alone when it can, and loads other fields once per batch, equal to the stored attempt', async () => {
+    const failing = await startReceiver({ respond: () => ({ status: 502, headers: { 'x-upstream': 'down' }, body: 'bad gateway' }) });
+    try {
+      const endpoint = await createEndpoint(admin, { url: `${failing.url}/fields`, patterns: ['security.api_key.created'], retryPolicy: { maxAttempts: 1 } });
+      const loads = async () => {
+        const metrics = await scrape(api.url);
+        return { attempts: metrics.value('webhooks_live_row_loads_total', { rows: 'attempts' }), endpoints: metrics.value('webhooks_live_row_loads_total', { rows: 'endpoints' }) };
+      };
+      const SUMMARY_ONLY = `subscription($id: ID) { deliveryAttempts(endpointId: $id) {
+        id attemptNumber trigger startedAt durationMs succeeded responseStatus errorClass errorMessage eventType
+        delivery { id status }
+      } }`;
+      const c = client(viewerKey);
+      const summaryOnly = liveSubscribe(c, SUMMARY_ONLY, { id: endpoint.id });
+      await subscribed('attempts', 1);
+      const before = await loads();
+      await publish(admin, { type: 'security.api_key.created', data: { n: 1 } });
+      await publish(admin, { type: 'security.api_key.created', data: { n: 2 } });
+      await summaryOnly.waitFor(2, 20_000);
+      expect(await loads()).toEqual(before);
+
+      // The console's table needs the endpoint's URL (one endpoints query per batch); the
+      // details need the stored attempt and delivery (one query per batch for both).
+      const consoleStream = liveSubscribe(c, CONSOLE_ATTEMPTS, { endpointId: endpoint.id });
+      const details = liveSubscribe(c, `subscription($id: ID) { deliveryAttempts(endpointId: $id) {
+        id requestHeaders responseHeaders responseBody delivery { attemptCount isTest createdAt completedAt }
+      } }`, { id: endpoint.id });
+      await subscribed('attempts', 3);
+      const event = await publish(admin, { type: 'security.api_key.created', data: { n: 3 } });
+      const [, , live] = await summaryOnly.waitFor(3, 20_000);
+      const [shown] = await consoleStream.waitFor(1, 20_000);
+      const [detail] = await details.waitFor(1, 20_000);
+      const after = await loads();
+      expect(after.attempts - before.attempts).toBe(1);
+      expect(after.endpoints - before.endpoints).toBe(1);
+
+      const stored = (
+        await admin.data(
+          `query($id: ID!) { event(id: $id) { deliveries { id status attempts {
+            id attemptNumber trigger startedAt durationMs succeeded responseStatus errorClass errorMessage eventType
+            requestHeaders responseHeaders responseBody endpoint { id url }
+          } attemptCount isTest createdAt completedAt } } }`,
+          { id: event.event.id },
+        )
+      ).event.deliveries[0];
+      const attempt = stored.attempts[0];
+      expect(live).toEqual({
+        ...Object.fromEntries(Object.entries(attempt).filter(([k]) => !['requestHeaders', 'responseHeaders', 'responseBody', 'endpoint'].includes(k))),
+        delivery: { id: stored.id, status: 'DEAD' },
+      });
+      expect(live).toMatchObject({ succeeded: false, responseStatus: 502, errorClass: 'HTTP_STATUS', errorMessage: expect.any(String) });
+      expect(shown).toMatchObject({ id: attempt.id, errorMessage: attempt.errorMessage, endpoint: attempt.endpoint, delivery: { status: 'DEAD' } });
+      expect(detail).toEqual({
+        id: attempt.id,
+        requestHeaders: attempt.requestHeaders,
+        responseHeaders: attempt.responseHeaders,
+        responseBody: 'bad gateway',
+        delivery: { attemptCount: 1, isTest: false, createdAt: stored.createdAt, completedAt: stored.completedAt },
+      });
+      expect(detail.responseHeaders['x-upstream']).toBe('down');
+      for (const sub of [summaryOnly, consoleStream, details]) sub.unsubscribe();
+      await subscribed('attempts', 0);
+    } finally {
+      await failing.close();
     }
   }, 60_000);
 

@@ -39,6 +39,7 @@ describe('/metrics', () => {
       webhooks_live_messages_total: 'counter',
       webhooks_live_dropped_total: 'counter',
       webhooks_live_lag_seconds: 'histogram',
+      webhooks_live_row_loads_total: 'counter',
       webhooks_graphql_request_duration_seconds: 'histogram',
       webhooks_metrics_sample_errors_total: 'counter',
       webhooks_queue_waiting_jobs: 'gauge',

@@ -27,14 +27,16 @@ const opened: { sql: Sql; stop: () => Promise<void> }[] = [];
 function makeProcess(name: string, options: { maxQueue?: number; healthCheckMs?: number } = {}) {
   const sql = postgres(db.url, { max: 3, onnotice: () => {}, connection: { application_name: name } });
   const loads: Msg[][] = [];
+  const needs: string[][] = [];
   const pubsub = createPubSub({
     sql,
     log,
     topics: {
       messages: {
         channel: CHANNEL,
-        async load(records: Msg[]) {
+        async load(records: Msg[], wanted: ReadonlySet<string>) {
           loads.push(records);
+          needs.push([...wanted].sort());
           return records.map((r) => ({ ...r, loadedBy: name }));
         },
       },
@@ -43,7 +45,7 @@ function makeProcess(name: string, options: { maxQueue?: number; healthCheckMs?:
     healthCheckMs: options.healthCheckMs ?? 0,
   });
   opened.push({ sql, stop: () => pubsub.stop() });
-  return { sql, pubsub, loads };
+  return { sql, pubsub, loads, needs };
 }
 
 async function notify(records: Msg[]): Promise<void> {
@@ -134,6 +136,25 @@ describe('pubsub over LISTEN/NOTIFY', () => {
     expect(a.loads).toHaveLength(1);
     await a.pubsub.stop();
     await b.pubsub.stop();
+  });
+
+  it('tells load what the subscribers of the batch\'s organizations will read, and nothing for others', async () => {
+    const p = makeProcess('pubsub-needs');
+    await p.pubsub.start();
+    const reader = p.pubsub.subscribe('messages', 'org_1', () => true, new Set(['rows']));
+    const plain = p.pubsub.subscribe('messages', 'org_1');
+    const elsewhere = p.pubsub.subscribe('messages', 'org_2', () => true, new Set(['endpoints']));
+    await notify([{ orgId: 'org_1', n: 1 }]);
+    await take(reader, 1);
+    await take(plain, 1);
+    await notify([{ orgId: 'org_2', n: 2 }]);
+    await take(elsewhere, 1);
+    await reader.return();
+    await notify([{ orgId: 'org_1', n: 3 }]);
+    await take(plain, 1);
+    expect(p.needs).toEqual([['rows'], ['endpoints'], []]);
+    for (const it of [plain, elsewhere]) await it.return();
+    await p.pubsub.stop();
   });
 
   it('keeps one listener connection per process whatever the number of subscribers', async () => {

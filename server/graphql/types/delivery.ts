@@ -1,47 +1,55 @@
 import { builder } from '../builder.js';
 import type { DeliveryRow } from '../../db/schema.js';
+import { rowField, rowResolvers } from '../liveRows.js';
+import { LiveDelivery } from '../liveTopics.js';
 import { pageArgs, toConnection } from '../connection.js';
 import { DeliveryStatusEnum } from './enums.js';
 import { EventRef } from './event.js';
 import { EndpointRef } from './endpoint.js';
 import { DeliveryAttemptRef } from './deliveryAttempt.js';
 
-export const DeliveryRef = builder.objectRef<DeliveryRow>('Delivery');
+const from = rowResolvers<DeliveryRow>();
+
+export const DeliveryRef = builder.objectRef<DeliveryRow | LiveDelivery>('Delivery');
 DeliveryRef.implement({
   description: 'One event to one endpoint: PENDING until an attempt succeeds (SUCCEEDED) or attempts run out (DEAD).',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    status: t.expose('status', { type: DeliveryStatusEnum }),
+    id: t.id({ resolve: (d) => d.id }),
+    status: t.field({ type: DeliveryStatusEnum, resolve: from('status') }),
     event: t.field({
       type: EventRef,
-      resolve: async (d, _args, ctx) => (await ctx.loaders.event.load(d.eventId))!,
+      resolve: async (d, _args, ctx) => (await ctx.loaders.event.load(await rowField(d, 'eventId')))!,
     }),
     endpoint: t.field({
       type: EndpointRef,
       description: 'The endpoint, even if it was deleted since (see Endpoint.deletedAt).',
-      resolve: async (d, _args, ctx) => (await ctx.loaders.endpoint.load(d.endpointId))!,
+      resolve: async (d, _args, ctx) => (d instanceof LiveDelivery ? await d.endpoint() : await ctx.loaders.endpoint.load(d.endpointId))!,
     }),
-    eventType: t.exposeString('eventType'),
-    orderingKey: t.exposeString('orderingKey', { nullable: true }),
-    attemptCount: t.exposeInt('attemptCount'),
-    nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true }),
-    lastAttemptAt: t.expose('lastAttemptAt', { type: 'DateTime', nullable: true }),
+    eventType: t.string({ resolve: from('eventType') }),
+    orderingKey: t.string({ nullable: true, resolve: from('orderingKey') }),
+    attemptCount: t.int({ resolve: from('attemptCount') }),
+    nextAttemptAt: t.field({ type: 'DateTime', nullable: true, resolve: from('nextAttemptAt') }),
+    lastAttemptAt: t.field({ type: 'DateTime', nullable: true, resolve: from('lastAttemptAt') }),
     lastAttempt: t.field({
       type: DeliveryAttemptRef,
       nullable: true,
-      resolve: (d, _args, ctx) => (d.lastAttemptId ? ctx.loaders.attempt.load(d.lastAttemptId) : null),
+      resolve: async (d, _args, ctx) => {
+        const id = await rowField(d, 'lastAttemptId');
+        return id ? ctx.loaders.attempt.load(id) : null;
+      },
     }),
     attempts: t.field({
       type: [DeliveryAttemptRef],
       description: 'Every attempt, oldest first.',
       resolve: (d, _args, ctx) => ctx.loaders.attemptsOfDelivery.load(d.id),
     }),
-    parked: t.exposeBoolean('parked', {
+    parked: t.boolean({
       description: 'STRICT ordering: waiting behind an earlier delivery with the same orderingKey.',
+      resolve: from('parked'),
     }),
-    isTest: t.exposeBoolean('isTest'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+    isTest: t.boolean({ resolve: from('isTest') }),
+    createdAt: t.field({ type: 'DateTime', resolve: from('createdAt') }),
+    completedAt: t.field({ type: 'DateTime', nullable: true, resolve: from('completedAt') }),
   }),
 });
 

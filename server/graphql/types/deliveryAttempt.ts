@@ -1,32 +1,42 @@
 import { builder } from '../builder.js';
 import type { AttemptRow } from '../../db/schema.js';
+import { rowResolvers } from '../liveRows.js';
+import { LiveAttempt } from '../liveTopics.js';
 import { AttemptTriggerEnum, ErrorClassEnum } from './enums.js';
 import { DeliveryRef } from './delivery.js';
 import { EndpointRef } from './endpoint.js';
 
-export const DeliveryAttemptRef = builder.objectRef<AttemptRow>('DeliveryAttempt');
+const from = rowResolvers<AttemptRow>();
+
+export const DeliveryAttemptRef = builder.objectRef<AttemptRow | LiveAttempt>('DeliveryAttempt');
 DeliveryAttemptRef.implement({
   description: 'One HTTP request to an endpoint and what came back.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    delivery: t.field({ type: DeliveryRef, resolve: async (a, _args, ctx) => (await ctx.loaders.delivery.load(a.deliveryId))! }),
-    endpoint: t.field({ type: EndpointRef, resolve: async (a, _args, ctx) => (await ctx.loaders.endpoint.load(a.endpointId))! }),
-    eventType: t.exposeString('eventType'),
-    attemptNumber: t.exposeInt('attemptNumber'),
-    trigger: t.expose('trigger', { type: AttemptTriggerEnum }),
-    startedAt: t.expose('startedAt', { type: 'DateTime' }),
-    durationMs: t.exposeInt('durationMs'),
-    succeeded: t.exposeBoolean('succeeded'),
+    id: t.id({ resolve: (a) => a.id }),
+    delivery: t.field({
+      type: DeliveryRef,
+      resolve: async (a, _args, ctx) => (a instanceof LiveAttempt ? a.delivery : (await ctx.loaders.delivery.load(a.deliveryId))!),
+    }),
+    endpoint: t.field({
+      type: EndpointRef,
+      resolve: async (a, _args, ctx) => (a instanceof LiveAttempt ? await a.endpoint() : await ctx.loaders.endpoint.load(a.endpointId))!,
+    }),
+    eventType: t.string({ resolve: from('eventType') }),
+    attemptNumber: t.int({ resolve: from('attemptNumber') }),
+    trigger: t.field({ type: AttemptTriggerEnum, resolve: from('trigger') }),
+    startedAt: t.field({ type: 'DateTime', resolve: from('startedAt') }),
+    durationMs: t.int({ resolve: from('durationMs') }),
+    succeeded: t.boolean({ resolve: from('succeeded') }),
     requestHeaders: t.field({
       type: 'JSON',
       description: 'Headers sent (custom header values masked).',
-      resolve: (a) => a.requestHeaders,
+      resolve: from('requestHeaders'),
     }),
-    responseStatus: t.exposeInt('responseStatus', { nullable: true }),
-    responseHeaders: t.field({ type: 'JSON', nullable: true, resolve: (a) => a.responseHeaders }),
-    responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 4 KiB of the response body.' }),
-    errorClass: t.expose('errorClass', { type: ErrorClassEnum, nullable: true }),
-    errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    responseStatus: t.int({ nullable: true, resolve: from('responseStatus') }),
+    responseHeaders: t.field({ type: 'JSON', nullable: true, resolve: from('responseHeaders') }),
+    responseBody: t.string({ nullable: true, description: 'The first 4 KiB of the response body.', resolve: from('responseBody') }),
+    errorClass: t.field({ type: ErrorClassEnum, nullable: true, resolve: from('errorClass') }),
+    errorMessage: t.string({ nullable: true, resolve: from('errorMessage') }),
   }),
 });
 

@@ -1,7 +1,8 @@
 import { builder } from '../builder.js';
 import { renewLoaders } from '../context.js';
 import { endpointArg, liveOf } from '../liveArgs.js';
-import type { LiveHealthChange } from '../pubsub.js';
+import { healthStreamNeeds, type LiveHealthChange } from '../liveTopics.js';
+import { selectedPaths } from '../selection.js';
 import { CircuitStateEnum } from './enums.js';
 import { EndpointRef } from './endpoint.js';
 
@@ -18,7 +19,7 @@ EndpointHealthEventRef.implement({
     endpoint: t.field({
       type: EndpointRef,
       description: 'The endpoint as stored right after the change.',
-      resolve: async (e, _args, ctx) => e.endpoint ?? (await ctx.loaders.endpoint.load(e.change.endpointId))!,
+      resolve: async (e) => (await e.endpoint())!,
     }),
   }),
 });
@@ -29,10 +30,15 @@ builder.subscriptionField('endpointHealth', (t) =>
     authScopes: { can: 'read' },
     description: 'Circuit breaker transitions and enable/disable changes of the organization\'s endpoints, as they happen.',
     args: { endpointId: t.arg.id({ description: 'Only changes of this endpoint.' }) },
-    subscribe: async (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx, info) => {
       const viewer = ctx.requireViewer();
       const endpointId = await endpointArg(ctx, args.endpointId);
-      return liveOf(ctx).subscribe('endpointHealth', viewer.orgId, (c) => endpointId === null || c.endpointId === endpointId);
+      return liveOf(ctx).subscribe(
+        'endpointHealth',
+        viewer.orgId,
+        (c) => endpointId === null || c.endpointId === endpointId,
+        healthStreamNeeds(selectedPaths(info)),
+      );
     },
     resolve: (event: LiveHealthChange, _args, ctx) => {
       renewLoaders(ctx);

@@ -1,7 +1,8 @@
 import { builder } from '../builder.js';
 import { renewLoaders } from '../context.js';
 import { endpointArg, liveOf } from '../liveArgs.js';
-import type { LiveAttempt } from '../pubsub.js';
+import { attemptStreamNeeds, type LiveAttempt } from '../liveTopics.js';
+import { selectedPaths } from '../selection.js';
 import { DeliveryStatusEnum } from './enums.js';
 import { DeliveryAttemptRef } from './deliveryAttempt.js';
 
@@ -19,7 +20,7 @@ builder.subscriptionField('deliveryAttempts', (t) =>
         description: 'Only attempts after which the delivery is in one of these statuses (e.g. [DEAD] for attempts that killed their delivery).',
       }),
     },
-    subscribe: async (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx, info) => {
       const viewer = ctx.requireViewer();
       const endpointId = await endpointArg(ctx, args.endpointId);
       const statuses = args.statuses?.length ? new Set<string>(args.statuses) : null;
@@ -27,16 +28,15 @@ builder.subscriptionField('deliveryAttempts', (t) =>
         'attempts',
         viewer.orgId,
         (s) => (endpointId === null || s.endpointId === endpointId) && (statuses === null || statuses.has(s.deliveryStatus)),
+        attemptStreamNeeds(selectedPaths(info)),
       );
     },
+    // Fields the notification carried resolve without a query; the rest load once per
+    // notification batch for every subscriber of this process (see liveTopics.ts), as the
+    // batch arrives when the subscription's selection asks for them.
     resolve: (live: LiveAttempt, _args, ctx) => {
-      // The rows were loaded once for every subscriber of this process: hand them to the
-      // nested fields instead of querying again per subscriber.
-      const loaders = renewLoaders(ctx);
-      const orgId = ctx.requireViewer().orgId;
-      if (live.delivery?.orgId === orgId) loaders.delivery.prime(live.delivery.id, live.delivery);
-      if (live.endpoint?.orgId === orgId) loaders.endpoint.prime(live.endpoint.id, live.endpoint);
-      return live.attempt;
+      renewLoaders(ctx);
+      return live;
     },
   }),
 );
