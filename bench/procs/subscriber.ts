@@ -1,6 +1,6 @@
 /**
  * The live-stream observer, a process of its own: a graphql-ws client subscribed to
- * `deliveryAttempts` (the console's live stream), plus a raw LISTEN on `webhooks_attempts`
+ * `deliveryAttempts` with the console's own live-table document (every field the table shows), plus a raw LISTEN on `webhooks_attempts`
  * that yields each attempt's `recordedAtMs` (the GraphQL type does not expose it). Live latency
  * of an attempt = when its GraphQL message arrived here − when the worker recorded it.
  */
@@ -9,6 +9,7 @@ import { createClient, type Client } from 'graphql-ws';
 import type { Sql } from 'postgres';
 import { openPostgres } from '../../server/db/client.js';
 import { serve } from '../lib/ipc.js';
+import { ATTEMPTS_SUBSCRIPTION } from '../../client/features/live/queries.js';
 
 let client: Client | null = null;
 let listener: Sql | null = null;
@@ -42,7 +43,7 @@ serve({
     await new Promise<void>((resolve, reject) => {
       let acked = false;
       unsubscribe = client!.subscribe<{ deliveryAttempts: { id: string } }>(
-        { query: 'subscription { deliveryAttempts { id } }' },
+        { query: ATTEMPTS_SUBSCRIPTION },
         {
           next: (result) => {
             const id = result.data?.deliveryAttempts.id;
@@ -63,8 +64,14 @@ serve({
       });
     });
   },
-  /** Latencies (ms) of attempts seen both ways, and counts of each side. */
-  async stop() {
+  /**
+   * Latencies (ms) of attempts seen both ways and recorded inside [fromMs, toMs) (the measured
+   * window: the warm-up's first plans, connections and JIT stay out, as for the other figures),
+   * and counts of each side.
+   */
+  async stop(arg: { fromMs?: number; toMs?: number } = {}) {
+    const fromMs = arg.fromMs ?? -Infinity;
+    const toMs = arg.toMs ?? Infinity;
     unsubscribe?.();
     await client?.dispose();
     await unlisten?.().catch(() => {});
@@ -72,7 +79,7 @@ serve({
     const latencies: number[] = [];
     for (const [id, at] of arrivedAt) {
       const rec = recordedAt.get(id);
-      if (rec !== undefined) latencies.push(at - rec);
+      if (rec !== undefined && rec >= fromMs && rec < toMs) latencies.push(at - rec);
     }
     return { latencies, messages: arrivedAt.size, notifications: recordedAt.size, errors: errors.slice(0, 5) };
   },
