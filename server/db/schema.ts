@@ -30,6 +30,12 @@ export const organizations = pgTable('organizations', {
   id: text('id').primaryKey(),
   name: text('name').notNull().unique(),
   plan: plan('plan').notNull().default('enterprise'),
+  /**
+   * Bumped by triggers (drizzle/0001) whenever what publishing looks up changes: the org's
+   * active endpoints, their event subscriptions, or the event-type catalog. Publishers cache
+   * the lookup and their publish statement writes nothing if this moved meanwhile.
+   */
+  catalogVersion: bigint('catalog_version', { mode: 'number' }).notNull().default(0),
   createdAt: createdAt(),
 });
 
@@ -237,7 +243,8 @@ export const deliveryAttempts = pgTable(
   ],
 );
 
-export type Organization = typeof organizations.$inferSelect;
+/** An organization as the services see it (catalogVersion is publishing's cache key, nothing more). */
+export type Organization = Omit<typeof organizations.$inferSelect, 'catalogVersion'>;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type EndpointRow = typeof endpoints.$inferSelect;
 export type EventTypeRow = typeof eventTypes.$inferSelect;

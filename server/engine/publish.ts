@@ -26,11 +26,24 @@ export interface PublishOutcome {
 }
 
 export const MAX_BATCH = 1000;
+/** Organizations whose publish lookup a process keeps (each a few KiB). */
+const MAX_CACHED_CATALOGS = 10_000;
+/** Publish statements tried before giving up on an organization whose catalog keeps changing. */
+const MAX_STALE_ATTEMPTS = 5;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 const MAX_KEY_LENGTH = 255;
 
 /** What publishing needs of a catalog entry. */
 type CatalogType = Pick<EventTypeRow, 'id' | 'name' | 'schema' | 'deprecated' | 'deprecatedAt'>;
+
+/** An organization's publish lookup as of `version` (organizations.catalog_version). */
+interface OrgCatalog {
+  version: number;
+  /** Event types by name; null: no such type (as of `version`). */
+  types: Map<string, CatalogType | null>;
+  /** Active endpoints and what they subscribe to. */
+  endpoints: { id: string; matches: (type: string) => boolean }[];
+}
 
 interface PreparedEvent {
   index: number;
@@ -51,10 +64,15 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
   const { database, jobQueue } = deps;
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
-    WITH written AS (
+    WITH catalog_unchanged AS (
+      -- The lookup this publish was planned with is still what the organization has (its
+      -- endpoints, their subscriptions, the event types): otherwise nothing is written.
+      SELECT 1 FROM organizations WHERE id = $1 AND catalog_version = $6::bigint
+    ), written AS (
       INSERT INTO events (id, org_id, type, data, idempotency_key, ordering_key, created_at)
       SELECT x.id, $1, x.type, x.data, x.ikey, x.okey, $2::timestamptz
       FROM jsonb_to_recordset($3::text::jsonb) AS x(id text, type text, data jsonb, ikey text, okey text)
+      WHERE EXISTS (SELECT 1 FROM catalog_unchanged)
       ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id, type, ordering_key
     ), planned AS (
@@ -78,7 +96,8 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
     )
     SELECT 'event' AS kind, id FROM written
     UNION ALL SELECT 'cancelled', id FROM planned WHERE queue IS NULL
-    UNION ALL SELECT 'wake', NULL FROM woken`;
+    UNION ALL SELECT 'wake', NULL FROM woken
+    UNION ALL SELECT 'stale', NULL WHERE NOT EXISTS (SELECT 1 FROM catalog_unchanged)`;
   // Schemas of custom types never change after creation, so validators are cached by type id.
   const validators = new Map<string, PayloadValidator>();
 
@@ -152,12 +171,14 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
 
   /**
    * The catalog entries the batch names and the organization's active endpoints with their
-   * patterns, in one round trip (publishing is a hot path: a platform may call it a hundred
-   * times a second with a few events each).
+   * patterns, in one round trip, with the catalog version they were read at.
    */
-  async function lookup(sql: Sql | TransactionSql, orgId: string, names: string[]) {
-    const [row] = await sql<{ types: (Omit<CatalogType, 'deprecatedAt'> & { deprecatedAt: string | null })[]; endpoints: { id: string; patterns: string[] }[] }[]>`
+  async function lookup(sql: Sql | TransactionSql, orgId: string, names: string[]): Promise<OrgCatalog> {
+    const [row] = await sql<
+      { version: string | null; types: (Omit<CatalogType, 'deprecatedAt'> & { deprecatedAt: string | null })[]; endpoints: { id: string; patterns: string[] }[] }[]
+    >`
       SELECT
+        (SELECT catalog_version FROM organizations WHERE id = ${orgId}) AS version,
         (SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name, 'schema', t.schema, 'deprecated', t.deprecated,
                                                     'deprecatedAt', t.deprecated_at)), '[]'::json)
          FROM event_types t WHERE (t.org_id IS NULL OR t.org_id = ${orgId}) AND t.name = ANY(${names}::text[])) AS types,
@@ -166,15 +187,49 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
                FROM endpoints e JOIN event_subscriptions s ON s.endpoint_id = e.id
                WHERE e.org_id = ${orgId} AND e.active AND e.deleted_at IS NULL
                GROUP BY e.id) x) AS endpoints`;
+    const types = new Map<string, CatalogType | null>(names.map((n) => [n, null]));
+    for (const t of row!.types) types.set(t.name, { ...t, deprecatedAt: t.deprecatedAt ? new Date(t.deprecatedAt) : null });
     return {
-      types: row!.types.map((t): CatalogType => ({ ...t, deprecatedAt: t.deprecatedAt ? new Date(t.deprecatedAt) : null })),
+      // An organization that does not exist has no version: every publish re-reads (and the
+      // statement writes nothing for it, as the API never publishes for a missing org anyway).
+      version: row!.version === null ? -1 : Number(row!.version),
+      types,
       endpoints: row!.endpoints.map((e) => ({ id: e.id, matches: compileMatcher(e.patterns) })),
     };
   }
 
-  async function checkTypes(orgId: string, events: PreparedEvent[], types: CatalogType[], fieldPrefix: (i: number) => string): Promise<void> {
+  /**
+   * Per organization, the last lookup, reused while its version is current: publishing is a hot
+   * path (a platform may call it a hundred times a second with a few events each) and the
+   * lookup was a round trip and ~0.6 ms of Postgres per call. The publish statement checks the
+   * version, so a catalog changed by any process (a new endpoint, a pause, a 410 disable by a
+   * worker, a deprecated type) is never published against.
+   */
+  const catalogs = new Map<string, OrgCatalog>();
+
+  /** The catalog to publish against, and whether it came from the cache (so may be out of date). */
+  async function catalogFor(
+    sql: Sql | TransactionSql,
+    orgId: string,
+    names: string[],
+    fresh: boolean,
+    inTx: boolean,
+  ): Promise<{ catalog: OrgCatalog; cached: boolean }> {
+    // Inside a caller's transaction the lookup may see that transaction's own uncommitted
+    // changes (the version is bumped at commit): neither served from nor kept in the cache.
+    if (inTx) return { catalog: await lookup(sql, orgId, names), cached: false };
+    const cached = fresh ? undefined : catalogs.get(orgId);
+    if (cached && names.every((n) => cached.types.has(n))) return { catalog: cached, cached: true };
+    // Names the cache has not seen yet are read with everything else: one version for all of it.
+    const looked = await lookup(sql, orgId, cached ? [...new Set([...cached.types.keys(), ...names])] : names);
+    catalogs.delete(orgId);
+    if (catalogs.size >= MAX_CACHED_CATALOGS) catalogs.delete(catalogs.keys().next().value!);
+    catalogs.set(orgId, looked);
+    return { catalog: looked, cached: false };
+  }
+
+  async function checkTypes(orgId: string, events: PreparedEvent[], byName: Map<string, CatalogType | null>, fieldPrefix: (i: number) => string): Promise<void> {
     // An org's own type never shares a name with a built-in one (rejected at creation).
-    const byName = new Map(types.map((r) => [r.name, r]));
     const problems: InputProblem[] = [];
     let catalog: string[] | null = null;
     for (const event of events) {
@@ -215,11 +270,11 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
       inTx?: TransactionSql,
     ): Promise<PublishOutcome[]> {
       const events = prepare(inputs, fieldPrefix);
-      const { types, endpoints } = await lookup(inTx ?? database.sql, orgId, [...new Set(events.map((e) => e.type))]);
-      await checkTypes(orgId, events, types, fieldPrefix);
+      const names = [...new Set(events.map((e) => e.type))];
       const createdAt = new Date();
 
-      const write = async (sql: Sql | TransactionSql) => {
+      /** The outcomes, or null when the catalog changed since `catalog` was read (nothing written). */
+      const write = async (sql: Sql | TransactionSql, { version, endpoints }: OrgCatalog): Promise<PublishOutcome[] | null> => {
         // Every delivery the batch may need, made up front: which events are written (and not
         // idempotent repeats) is only known inside the statement, which keeps the rest.
         const deliveries: { id: string; event: PreparedEvent; endpointId: string }[] = [];
@@ -234,11 +289,12 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
         // the events, their deliveries, a job per delivery whose endpoint queue exists (deleted
         // meanwhile: the delivery is written CANCELLED), and the wake-up of the workers.
-        const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake'; id: string | null }[]>(
+        const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake' | 'stale'; id: string | null }[]>(
           publishSql,
-          [orgId, createdAt.toISOString(), eventsJson(events), deliveriesJson(deliveries), JSON.stringify(idPayloads(wake))],
+          [orgId, createdAt.toISOString(), eventsJson(events), deliveriesJson(deliveries), JSON.stringify(idPayloads(wake)), version],
           { prepare: true },
         );
+        if (rows.some((r) => r.kind === 'stale')) return null;
         const inserted = new Set<string>();
         const cancelled = new Set<string>();
         for (const r of rows) {
@@ -283,7 +339,25 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
           };
         });
       };
-      return write(inTx ?? database.sql);
+      const sql = inTx ?? database.sql;
+      let fresh = false;
+      for (let attempt = 1; ; attempt++) {
+        const { catalog, cached } = await catalogFor(sql, orgId, names, fresh, inTx !== undefined);
+        // From here on, the catalog is read again: it changed under this attempt, or a type the
+        // cache says is unknown or deprecated may not be any more.
+        fresh = true;
+        try {
+          await checkTypes(orgId, events, catalog.types, fieldPrefix);
+        } catch (err) {
+          if (cached) continue;
+          throw err;
+        }
+        const outcomes = await write(sql, catalog);
+        if (outcomes) return outcomes;
+        if (attempt === MAX_STALE_ATTEMPTS) {
+          throw new Error(`the event catalog of ${orgId} changed during each of ${MAX_STALE_ATTEMPTS} publish attempts`);
+        }
+      }
     },
   };
 }
