@@ -160,7 +160,13 @@ export async function startService(config: Config, log: Logger): Promise<Running
         clearTimeout(timer);
       }
       const running = engine.worker();
-      if (running) checks.worker = running.ownership.healthy() ? 'ok' : 'not holding its endpoint slots (database connection lost?)';
+      if (running) {
+        checks.worker = !running.ownership.healthy()
+          ? 'not holding its endpoint slots (database connection lost?)'
+          : !running.listening()
+            ? 'not receiving notifications (new jobs and endpoint changes wait for the sweep)'
+            : 'ok';
+      }
       if (live) checks.liveListener = live.stats().listening ? 'ok' : 'not receiving notifications (live subscriptions would miss attempts)';
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },

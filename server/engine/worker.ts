@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import type { Logger } from '../logger.js';
+import { createListener } from '../db/listener.js';
 import { CHANNELS, parseJsonPayload, summarizeAttempt, type EndpointChanged, type EndpointHealthChange } from '../db/notifications.js';
 import { breakerGate, recordFailure, recordSuccess, type BreakerState } from '../domain/circuitBreaker.js';
 import type { AttemptRecord } from '../db/repos/attempts.js';
@@ -49,6 +50,8 @@ export interface WorkerDeps {
     /** Safety-net scan for due jobs nobody announced (other processes, expired leases). */
     sweepIntervalMs?: number;
     rebalanceMs?: number;
+    /** How often the LISTEN connection proves it receives (see db/listener.ts). */
+    listenerCheckMs?: number;
     /**
      * Stop fetching while this many results wait to be recorded (each holds its attempt record,
      * headers included, until committed: the bound keeps the worker's memory flat when Postgres
@@ -127,7 +130,6 @@ export function createWorker(deps: WorkerDeps) {
   let fetchScheduled = false;
   let stopped = false;
   let sweepTimer: NodeJS.Timeout | null = null;
-  let unlisten: (() => Promise<void>)[] = [];
   const idleWaiters = new Set<() => void>();
   const reloadDone = new Map<EndpointState, () => void>();
 
@@ -727,6 +729,47 @@ export function createWorker(deps: WorkerDeps) {
     }, sweepIntervalMs);
   }
 
+  const listener = createListener({
+    sql,
+    log,
+    name: 'worker',
+    channels: {
+      [CHANNELS.wake]: (payload) => {
+        for (const id of payload.split(',')) {
+          const s = states.get(id);
+          if (s) wakeUp(s);
+        }
+      },
+      [CHANNELS.endpointChanged]: (payload) => {
+        onEndpointChanged(parseJsonPayload<EndpointChanged>(payload)).catch((err) =>
+          log.warn({ err: (err as Error).message }, 'could not apply an endpoint change'),
+        );
+      },
+    },
+    onGap: () => {
+      resync().catch((err) => log.warn({ err: (err as Error).message }, 'could not catch up after a listener gap'));
+    },
+    healthCheckMs: deps.options?.listenerCheckMs,
+  });
+
+  /**
+   * Catches up on what the listener may have missed while it was away: endpoints changed,
+   * created or deleted (settings reloaded, new ones of our slots adopted, deleted ones retired)
+   * and jobs announced (every endpoint fetches).
+   */
+  async function resync(): Promise<void> {
+    if (stopped) return;
+    const alive = new Set((await sql<{ id: string }[]>`SELECT id FROM endpoints WHERE deleted_at IS NULL`).map((r) => r.id));
+    const changes: EndpointChanged[] = [];
+    for (const s of states.values()) {
+      if (!s.retired) changes.push({ orgId: s.runtime?.orgId ?? '', endpointId: s.id, deleted: !alive.has(s.id) });
+    }
+    for (const id of alive) if (!states.has(id) && ownership.ownsEndpoint(id)) changes.push({ orgId: '', endpointId: id });
+    await onEndpointChanged(changes);
+    for (const s of states.values()) wakeUp(s);
+    log.info({ endpoints: changes.length }, 'caught up after a listener gap');
+  }
+
   async function onEndpointChanged(changes: EndpointChanged[]): Promise<void> {
     const reload: EndpointState[] = [];
     const added: string[] = [];
@@ -772,18 +815,7 @@ export function createWorker(deps: WorkerDeps) {
   return {
     ownership,
     async start(): Promise<void> {
-      const wake = await sql.listen(CHANNELS.wake, (payload) => {
-        for (const id of payload.split(',')) {
-          const s = states.get(id);
-          if (s) wakeUp(s);
-        }
-      });
-      const changed = await sql.listen(CHANNELS.endpointChanged, (payload) => {
-        onEndpointChanged(parseJsonPayload<EndpointChanged>(payload)).catch((err) =>
-          log.warn({ err: (err as Error).message }, 'could not apply an endpoint change'),
-        );
-      });
-      unlisten = [wake.unlisten, changed.unlisten];
+      await listener.start();
       await ownership.start();
       scheduleSweep();
     },
@@ -798,10 +830,12 @@ export function createWorker(deps: WorkerDeps) {
       await recorder.drain();
       await flushDone();
       if (doneTimer) clearTimeout(doneTimer);
-      await Promise.all(unlisten.map((u) => u().catch(() => {})));
+      await listener.stop();
     },
     /** Endpoints this worker currently delivers for (tests and metrics). */
     ownedEndpoints: () => [...states.values()].filter((s) => !s.retired).map((s) => s.id),
+    /** False while the LISTEN connection is known not to receive (readiness). */
+    listening: () => listener.listening(),
     inFlight: () => [...states.values()].reduce((n, s) => n + s.inFlight, 0),
   };
 }

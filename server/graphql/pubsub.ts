@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Sql } from 'postgres';
 import type { Logger } from '../logger.js';
 import { parseJsonPayload } from '../db/notifications.js';
+import { createListener } from '../db/listener.js';
 
 /**
  * A topic: a NOTIFY channel whose payloads are JSON arrays of org-scoped records, and how to turn
@@ -52,7 +52,6 @@ interface TopicState {
   count: number;
   pending: { orgId: string }[];
   draining: boolean;
-  unlisten: (() => Promise<void>) | null;
 }
 
 export interface PubSubOptions<Topics extends Record<string, AnyTopic>> {
@@ -80,19 +79,20 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
   const { sql, log, observer } = options;
   const maxQueue = options.maxQueue ?? 10_000;
   const maxPending = options.maxPending ?? 50_000;
-  const healthCheckMs = options.healthCheckMs ?? 10_000;
   const topics = new Map<string, TopicState>(
-    Object.entries(options.topics).map(([name, spec]) => [name, { spec, byOrg: new Map(), count: 0, pending: [], draining: false, unlisten: null }]),
+    Object.entries(options.topics).map(([name, spec]) => [name, { spec, byOrg: new Map(), count: 0, pending: [], draining: false }]),
   );
-  // A channel only this process listens to: receiving our own NOTIFY proves the listener works.
-  const pingChannel = `webhooks_live_ping_${randomBytes(6).toString('hex')}`;
-  let unlistenPing: (() => Promise<void>) | null = null;
-  let outstandingPing: string | null = null;
-  let listening = false;
+  // Live only: what was sent while the listener was away is not replayed (the listener logs the
+  // gap; clients read history through queries).
+  const listener = createListener({
+    sql,
+    log,
+    name: 'live',
+    channels: Object.fromEntries([...topics].map(([name, topic]) => [topic.spec.channel, (payload: string) => onPayload(name, payload)])),
+    healthCheckMs: options.healthCheckMs,
+  });
   let started = false;
   let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let listens = 0;
   const totals = { delivered: 0, dropped: 0 };
 
   function topicOf(name: string): TopicState {
@@ -188,66 +188,12 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
     observer?.dropped?.(name, count);
   }
 
-  async function listenAll(): Promise<void> {
-    for (const [name, topic] of topics) {
-      await topic.unlisten?.().catch(() => {});
-      const handle = await sql.listen(topic.spec.channel, (payload) => onPayload(name, payload), onListen);
-      topic.unlisten = handle.unlisten;
-    }
-    await unlistenPing?.().catch(() => {});
-    const ping = await sql.listen(pingChannel, (payload) => {
-      if (payload === outstandingPing) {
-        outstandingPing = null;
-        if (!listening) log.info('live listener receives notifications again');
-        listening = true;
-      }
-    });
-    unlistenPing = ping.unlisten;
-    listening = true;
-  }
-
-  function onListen(): void {
-    // postgres.js LISTENs again by itself after its listener connection drops; what was
-    // NOTIFYed in between is lost, which is why the log says so.
-    listens++;
-    if (listens > topics.size) log.info('live listener reconnected; notifications sent while it was down were not received');
-  }
-
-  async function checkListener(): Promise<void> {
-    if (outstandingPing !== null) {
-      // The last ping never came back: the listener is gone without postgres.js noticing, or
-      // it failed to LISTEN again after a reconnect. Start over.
-      if (listening) log.warn('live listener stopped receiving notifications; listening again');
-      listening = false;
-      try {
-        await listenAll();
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'could not listen again; retrying');
-      }
-    }
-    const token = randomBytes(8).toString('hex');
-    outstandingPing = token;
-    // A failed send leaves the ping outstanding: the next check treats the listener as lost.
-    await sql`SELECT pg_notify(${pingChannel}, ${token})`.catch(() => {});
-  }
-
-  function scheduleCheck(): void {
-    if (stopped || healthCheckMs <= 0) return;
-    timer = setTimeout(() => {
-      checkListener()
-        .catch((err) => log.warn({ err: (err as Error).message }, 'live listener check failed'))
-        .finally(scheduleCheck);
-    }, healthCheckMs);
-    timer.unref();
-  }
-
   return {
     /** LISTENs on every topic's channel (and the health ping) before resolving. */
     async start(): Promise<void> {
       if (started) return;
       started = true;
-      await listenAll();
-      scheduleCheck();
+      await listener.start();
     },
 
     /**
@@ -319,20 +265,16 @@ export function createPubSub<Topics extends Record<string, AnyTopic>>(options: P
     stats() {
       const subscribers: Record<string, number> = {};
       for (const [name, topic] of topics) subscribers[name] = topic.count;
-      return { subscribers, listening: started && listening, delivered: totals.delivered, dropped: totals.dropped };
+      return { subscribers, listening: started && listener.listening(), delivered: totals.delivered, dropped: totals.dropped };
     },
 
     /** Ends every subscription and stops listening. */
     async stop(): Promise<void> {
       stopped = true;
-      if (timer) clearTimeout(timer);
       for (const topic of topics.values()) {
         for (const set of [...topic.byOrg.values()]) for (const s of [...set]) s.close();
-        await topic.unlisten?.().catch(() => {});
-        topic.unlisten = null;
       }
-      await unlistenPing?.().catch(() => {});
-      listening = false;
+      await listener.stop();
     },
   };
 }
