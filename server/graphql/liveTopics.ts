@@ -121,6 +121,10 @@ export interface LiveHealthChange {
   endpoint(): Promise<EndpointRow | null>;
 }
 
+/** How old an endpoint row in a live attempt message may be (see createLiveTopics). */
+export const ENDPOINT_ROW_MAX_AGE_MS = 1000;
+const MAX_RECENT_ENDPOINTS = 10_000;
+
 /** The service's two live topics, over one database's pools. */
 export function createLiveTopics(database: Database, observer?: PubSubObserver) {
   // Drizzle prepared queries: built once, not per batch (building them cost ~0.7 ms of CPU per
@@ -136,10 +140,30 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
     .from(endpoints)
     .where(sql`${endpoints.id} = ANY(${sql.placeholder('ids')}::text[])`)
     .prepare('live_endpoints_by_ids');
-  const loadEndpoints = (ids: string[]) =>
+  // Endpoint rows read for live messages, by id, with when they were read. Attempt messages
+  // reuse a row up to ENDPOINT_ROW_MAX_AGE_MS old: the console's table shows each attempt's
+  // endpoint URL, and a query per notification batch (a hundred a second under load) was a
+  // database round trip on every message's way to the browser. Health changes always read anew.
+  const recentEndpoints = new Map<string, { row: EndpointRow; readAtMs: number }>();
+  const loadEndpoints = (ids: string[], maxAgeMs: number) =>
     once(async () => {
+      const nowMs = Date.now();
+      const rows = new Map<string, EndpointRow>();
+      const stale: string[] = [];
+      for (const id of new Set(ids)) {
+        const recent = recentEndpoints.get(id);
+        if (recent && nowMs - recent.readAtMs <= maxAgeMs) rows.set(id, recent.row);
+        else stale.push(id);
+      }
+      if (stale.length === 0) return rows;
       observer?.rowsLoaded?.('endpoints');
-      return new Map((await endpointsByIds.execute({ ids: [...new Set(ids)] })).map((e) => [e.id, e]));
+      const read = await endpointsByIds.execute({ ids: stale });
+      if (recentEndpoints.size + read.length > MAX_RECENT_ENDPOINTS) recentEndpoints.clear();
+      for (const row of read) {
+        rows.set(row.id, row);
+        recentEndpoints.set(row.id, { row, readAtMs: nowMs });
+      }
+      return rows;
     });
 
   const attempts: TopicSpec<AttemptSummary, LiveAttempt> = {
@@ -150,7 +174,7 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
           observer?.rowsLoaded?.('attempts');
           return new Map((await attemptsByIds.execute({ ids: summaries.map((s) => s.id) })).map((r) => [r.attempt.id, r]));
         }),
-        endpoints: loadEndpoints(summaries.map((s) => s.endpointId)),
+        endpoints: loadEndpoints(summaries.map((s) => s.endpointId), ENDPOINT_ROW_MAX_AGE_MS),
       };
       await Promise.all([needs.has('attempts') && rows.attempts(), needs.has('endpoints') && rows.endpoints()]);
       return summaries.map((summary) => new LiveAttempt(summary, rows));
@@ -160,7 +184,7 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
   const endpointHealth: TopicSpec<EndpointHealthChange, LiveHealthChange> = {
     channel: CHANNELS.endpointHealth,
     async load(changes, needs) {
-      const rows = loadEndpoints(changes.map((c) => c.endpointId));
+      const rows = loadEndpoints(changes.map((c) => c.endpointId), 0);
       if (needs.has('endpoints')) await rows();
       return changes.map((change) => ({
         change,

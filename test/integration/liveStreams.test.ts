@@ -15,6 +15,7 @@ import { spawnServiceProcess, type ServiceProcess } from '../helpers/processes.j
 import { graphqlClient, type GraphQLClient } from '../helpers/graphql.js';
 import { scrape } from '../helpers/prometheus.js';
 import { ATTEMPTS_SUBSCRIPTION as CONSOLE_ATTEMPTS } from '../../client/features/live/queries.js';
+import { createLiveTopics, ENDPOINT_ROW_MAX_AGE_MS } from '../../server/graphql/liveTopics.js';
 
 const ATTEMPTS = `subscription($endpointId: ID, $statuses: [DeliveryStatus!]) {
   deliveryAttempts(endpointId: $endpointId, statuses: $statuses) {
@@ -303,6 +304,31 @@ describe('deliveryAttempts', () => {
       await failing.close();
     }
   }, 60_000);
+
+  it('reuses an endpoint row for a second in attempt messages, and reads it anew for health changes', async () => {
+    const endpoint = await createEndpoint(admin, { url: `${receiver.url}/recent`, patterns: ['pipeline.run.cancelled'] });
+    const loaded: string[] = [];
+    const topics = createLiveTopics(api.engine.database, { rowsLoaded: (rows) => loaded.push(rows) });
+    const summary = {
+      id: 'att_none', orgId: api.orgId, deliveryId: 'dlv_none', endpointId: endpoint.id, eventId: 'evt_none', eventType: 'pipeline.run.cancelled',
+      attemptNumber: 1, trigger: 'SCHEDULED' as const, startedAt: new Date().toISOString(), durationMs: 1, succeeded: true,
+      responseStatus: 200, errorClass: null, errorMessage: null, deliveryStatus: 'SUCCEEDED' as const, recordedAtMs: Date.now(),
+    };
+    const needs = new Set(['endpoints']);
+    const [first] = await topics.attempts.load([summary], needs);
+    expect((await first!.endpoint())?.url).toBe(`${receiver.url}/recent`);
+    await admin.data(`mutation($id: ID!) { updateEndpoint(id: $id, input: { description: "renamed" }) { id } }`, { id: endpoint.id });
+    const [second] = await topics.attempts.load([summary], needs);
+    expect((await second!.endpoint())?.description).not.toBe('renamed'); // the row read a moment ago
+    expect(loaded).toEqual(['endpoints']);
+    const change = { orgId: api.orgId, endpointId: endpoint.id, circuitState: 'CLOSED' as const, active: true, disabledReason: null, reason: 'test', at: new Date().toISOString() };
+    const [health] = await topics.endpointHealth.load([change], needs);
+    expect((await health!.endpoint())?.description).toBe('renamed');
+    expect(loaded).toEqual(['endpoints', 'endpoints']);
+    await new Promise((r) => setTimeout(r, ENDPOINT_ROW_MAX_AGE_MS + 50));
+    const [later] = await topics.attempts.load([summary], needs);
+    expect((await later!.endpoint())?.description).toBe('renamed');
+  });
 
   it('frees the subscriber when the client unsubscribes or disconnects', async () => {
     const c = client(viewerKey);

@@ -12,7 +12,8 @@ builder.subscriptionField('deliveryAttempts', (t) =>
     authScopes: { can: 'read' },
     description:
       'Every attempt of the organization as it is recorded, by any worker process: scheduled, manual and test. ' +
-      'Live only (nothing is replayed on connect; read history with `deliveries`).',
+      'Live only (nothing is replayed on connect; read history with `deliveries`). ' +
+      "In a message, `delivery.status` is the status right after that attempt, and `endpoint` is as stored at most a second earlier.",
     args: {
       endpointId: t.arg.id({ description: 'Only attempts to this endpoint.' }),
       statuses: t.arg({
