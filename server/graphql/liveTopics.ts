@@ -51,7 +51,7 @@ export function healthStreamNeeds(paths: ReadonlySet<string>): Set<LiveNeed> {
   return new Set(paths.has('endpoint') ? ['endpoints'] : []);
 }
 
-/** A live attempt's delivery: as it was right after the attempt (its status is the one the `statuses` filter saw). */
+/** A live attempt's delivery: its status as right after the attempt (what the `statuses` filter saw), other fields as stored, on demand. */
 export class LiveDelivery extends LiveRow<DeliveryRow> {
   constructor(
     known: LiveRow<DeliveryRow>['known'],
