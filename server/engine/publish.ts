@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import { createEventTypesRepo } from '../db/repos/eventTypes.js';
 import { CHANNELS, idPayloads } from '../db/notifications.js';
 import type { EventRow, EventTypeRow } from '../db/schema.js';
-import { assertNoProblems, badInput, DomainError, type InputProblem } from '../domain/errors.js';
+import { assertNoProblems, badInput, DomainError, notFound, type InputProblem } from '../domain/errors.js';
 import { closestNames, compileMatcher } from '../domain/eventPatterns.js';
 import { compilePayloadSchema, type PayloadValidator } from '../domain/payloadSchema.js';
 import { newId } from '../crypto/random.js';
@@ -190,8 +190,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
     const types = new Map<string, CatalogType | null>(names.map((n) => [n, null]));
     for (const t of row!.types) types.set(t.name, { ...t, deprecatedAt: t.deprecatedAt ? new Date(t.deprecatedAt) : null });
     return {
-      // An organization that does not exist has no version: every publish re-reads (and the
-      // statement writes nothing for it, as the API never publishes for a missing org anyway).
+      // No organization, no version (the API only publishes for the caller's own organization).
       version: row!.version === null ? -1 : Number(row!.version),
       types,
       endpoints: row!.endpoints.map((e) => ({ id: e.id, matches: compileMatcher(e.patterns) })),
@@ -224,7 +223,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
     const looked = await lookup(sql, orgId, cached ? [...new Set([...cached.types.keys(), ...names])] : names);
     catalogs.delete(orgId);
     if (catalogs.size >= MAX_CACHED_CATALOGS) catalogs.delete(catalogs.keys().next().value!);
-    catalogs.set(orgId, looked);
+    if (looked.version !== -1) catalogs.set(orgId, looked);
     return { catalog: looked, cached: false };
   }
 
@@ -343,6 +342,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
       let fresh = false;
       for (let attempt = 1; ; attempt++) {
         const { catalog, cached } = await catalogFor(sql, orgId, names, fresh, inTx !== undefined);
+        if (catalog.version === -1) throw notFound('organization', orgId);
         // From here on, the catalog is read again: it changed under this attempt, or a type the
         // cache says is unknown or deprecated may not be any more.
         fresh = true;

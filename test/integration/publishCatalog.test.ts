@@ -99,6 +99,14 @@ describe('the publish lookup cache', () => {
     }
   });
 
+  it('answers NOT_FOUND for an organization that does not exist, and writes nothing', async () => {
+    const failure = (await elsewhere.publish('org_missing', [{ type: 'pipeline.run.started', data: {} }]).catch((e: unknown) => e)) as DomainError;
+    expect(failure).toBeInstanceOf(DomainError);
+    expect(failure.code).toBe('NOT_FOUND');
+    const [row] = await api.engine.database.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events WHERE org_id = 'org_missing'`;
+    expect(row!.n).toBe(0);
+  });
+
   it('does not cache what it read inside a caller\'s transaction', async () => {
     const endpointCount = async () => deliveriesFor('security.api_key.created');
     const before = await endpointCount();
