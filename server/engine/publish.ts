@@ -220,7 +220,9 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
     const cached = fresh ? undefined : catalogs.get(orgId);
     if (cached && names.every((n) => cached.types.has(n))) return { catalog: cached, cached: true };
     // Names the cache has not seen yet are read with everything else: one version for all of it.
-    const looked = await lookup(sql, orgId, cached ? [...new Set([...cached.types.keys(), ...names])] : names);
+    // Names that were unknown are not carried over, so rejected ones cannot pile up.
+    const known = cached ? [...cached.types].filter(([, type]) => type !== null).map(([name]) => name) : [];
+    const looked = await lookup(sql, orgId, [...new Set([...known, ...names])]);
     catalogs.delete(orgId);
     if (catalogs.size >= MAX_CACHED_CATALOGS) catalogs.delete(catalogs.keys().next().value!);
     if (looked.version !== -1) catalogs.set(orgId, looked);
