@@ -1,6 +1,8 @@
 import type { Sql } from 'postgres';
 import { DomainError } from '../domain/errors.js';
 import { CHANNELS } from '../db/notifications.js';
+import { createListener } from '../db/listener.js';
+import type { Logger } from '../logger.js';
 import type { ApiKeyRole } from '../domain/roles.js';
 import { findApiKeyByHash } from '../db/repos/apiKeys.js';
 import type { Organization } from '../db/schema.js';
@@ -31,9 +33,9 @@ interface Cached {
  * are cached for 30 s: every GraphQL request authenticates, and a database round trip per
  * request was the largest part of a small publish. Revocation is still immediate: the revoking
  * process drops the key at once and NOTIFYs `webhooks_api_key_revoked`, on which every process
- * drops it too (the TTL only bounds a notification lost while a listener reconnects).
+ * drops it too. A notification lost while the listener was away is caught up on (see start).
  */
-export function createAuthenticator(deps: { sql: Sql; onTouchError?: (err: unknown) => void }) {
+export function createAuthenticator(deps: { sql: Sql; log: Logger; onTouchError?: (err: unknown) => void }) {
   // last_used_at is informative; writing it on every request would add a row update per call.
   const lastTouched = new Map<string, number>();
   const cache = new Map<string, Cached>();
@@ -86,10 +88,33 @@ export function createAuthenticator(deps: { sql: Sql; onTouchError?: (err: unkno
   }
 
   return Object.assign(authenticate, {
-    /** Listens for revocations made by any process. */
+    /**
+     * Listens for revocations made by any process. After a gap in listening, every key revoked
+     * since the last catch-up (a minute of margin: revoked_at is the revoking transaction's
+     * start) is forgotten again, so open WebSockets of a key revoked meanwhile close too.
+     */
     async start(): Promise<() => Promise<void>> {
-      const { unlisten } = await deps.sql.listen(CHANNELS.apiKeyRevoked, (apiKeyId) => forgetKey(apiKeyId));
-      return unlisten;
+      let caughtUpAt: Date | null = null;
+      const catchUp = async () => {
+        const [row] = await deps.sql<{ at: Date; ids: string[] }[]>`
+          SELECT now() AS at,
+                 ARRAY(SELECT id FROM api_keys WHERE revoked_at >= ${caughtUpAt ?? new Date(0)}::timestamptz - interval '1 minute') AS ids`;
+        caughtUpAt = row!.at;
+        for (const id of row!.ids) forgetKey(id);
+      };
+      const listener = createListener({
+        sql: deps.sql,
+        log: deps.log,
+        name: 'auth',
+        channels: { [CHANNELS.apiKeyRevoked]: (apiKeyId) => forgetKey(apiKeyId) },
+        onGap: () => {
+          catchUp().catch((err) => deps.log.warn({ err: (err as Error).message }, 'could not catch up on API key revocations'));
+        },
+      });
+      await listener.start();
+      // Only the starting point: nothing is open or cached yet.
+      caughtUpAt = (await deps.sql<{ at: Date }[]>`SELECT now() AS at`)[0]!.at;
+      return () => listener.stop();
     },
     /** Drops a key from this process's cache (the revoking process calls it before answering). */
     forgetKey,

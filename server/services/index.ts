@@ -24,6 +24,7 @@ export function createServices(deps: ServiceDeps) {
   const { database, engine, log } = deps;
   const authenticate = createAuthenticator({
     sql: database.sql,
+    log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
   });
   return {

@@ -134,6 +134,26 @@ describe('graphql-ws authentication', () => {
     expect(first.messages).toHaveLength(0);
   });
 
+  it('closes the socket of a key revoked while the api was not listening, once it listens again', async () => {
+    const created = (await admin.data(`mutation { createApiKey(role: VIEWER, name: "revoked unheard") { key apiKey { id } } }`)).createApiKey;
+    const open = liveSubscribe(client(created.key), HEALTH);
+    await subscribed('endpointHealth', 1);
+    // Revoked without the notification (as if it had been sent while the listener was away)...
+    await api.database.sql`UPDATE api_keys SET revoked_at = now() WHERE id = ${created.apiKey.id}`;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(open.failure).toBeNull();
+    // ...then the api's listener connection drops and comes back: it catches up.
+    await api.database.sql`
+      SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'org-webhooks:api' AND query ILIKE 'listen %'`;
+    await open.ended(15_000);
+    expect(open.failure).toMatchObject({ code: 4401 });
+    expect((open.failure as { reason: string }).reason).toMatch(/revoked/);
+    const again = liveSubscribe(client(created.key), HEALTH);
+    await again.ended();
+    expect(again.failure).toMatchObject({ code: 4401 });
+  });
+
   it('answers FORBIDDEN to a role that cannot read, and NOT_FOUND for another organization\'s endpoint', async () => {
     const forbidden = liveSubscribe(client(publisherKey), ATTEMPTS);
     await forbidden.ended();
