@@ -316,10 +316,13 @@ async function main(): Promise<void> {
           ['  of which: publish call (scheduled → answered)', latency.events, latency.publishCall.p50, null, latency.publishCall.p99, null],
           ['  of which: answered → receipt', latency.received, latency.afterAccept.p50, null, latency.afterAccept.p99, null],
           ['attempt recorded → live message', latency.live.messages, latency.live.p50, null, latency.live.p99, latency.live.max],
+          ['  of which: recorded → notification at a plain LISTEN', latency.live.messages, latency.live.toNotification.p50, null, latency.live.toNotification.p99, null],
+          ['  of which: notification → GraphQL message', latency.live.messages, latency.live.afterNotification.p50, null, latency.live.afterNotification.p99, null],
         ],
         [
           `${latency.missing} of ${latency.events} events not received (counted as infinitely late); ${latency.late} publish ticks late; ${latency.publishErrors} publish errors.`,
           `CPU over the window (% of one core): worker ${latency.cpu.worker.toFixed(0)}, api ${latency.cpu.api.toFixed(0)}, postgres ${latency.cpu.postgres.toFixed(0)}.`,
+          `Postgres background during the window: autovacuum in ${latency.background.autovacuumSamples} of ${latency.background.samples} samples${latency.background.autovacuumTables.length ? ` (${latency.background.autovacuumTables.join('; ')})` : ''}, ${latency.background.checkpoints} checkpoint(s) started.`,
           `live: ${latency.live.via}${latency.live.errors.length ? `; errors: ${latency.live.errors.join('; ')}` : ''}`,
         ],
       );

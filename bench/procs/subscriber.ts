@@ -2,7 +2,9 @@
  * The live-stream observer, a process of its own: a graphql-ws client subscribed to
  * `deliveryAttempts` with the console's own live-table document (every field the table shows), plus a raw LISTEN on `webhooks_attempts`
  * that yields each attempt's `recordedAtMs` (the GraphQL type does not expose it). Live latency
- * of an attempt = when its GraphQL message arrived here − when the worker recorded it.
+ * of an attempt = when its GraphQL message arrived here − when the worker recorded it, split at
+ * the moment this process's own LISTEN got the notification (Postgres's part before it, the api's
+ * and the socket's after it).
  */
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
@@ -16,18 +18,25 @@ let listener: Sql | null = null;
 let unsubscribe: (() => void) | null = null;
 let unlisten: (() => Promise<void>) | null = null;
 let recordedAt = new Map<string, number>();
+/** When this process's own LISTEN got each attempt's notification: splits the latency in two. */
+let notifiedAt = new Map<string, number>();
 let arrivedAt = new Map<string, number>();
 let errors: string[] = [];
 
 serve({
   async start(arg: { apiUrl: string; apiKey: string; databaseUrl: string }) {
     recordedAt = new Map();
+    notifiedAt = new Map();
     arrivedAt = new Map();
     errors = [];
     listener = openPostgres(arg.databaseUrl, { max: 1, onnotice: () => {} });
     const handle = await listener.listen('webhooks_attempts', (payload) => {
       try {
-        for (const s of JSON.parse(payload) as { id: string; recordedAtMs: number }[]) recordedAt.set(s.id, s.recordedAtMs);
+        const at = Date.now();
+        for (const s of JSON.parse(payload) as { id: string; recordedAtMs: number }[]) {
+          recordedAt.set(s.id, s.recordedAtMs);
+          notifiedAt.set(s.id, at);
+        }
       } catch {
         /* not ours */
       }
@@ -77,10 +86,16 @@ serve({
     await unlisten?.().catch(() => {});
     await listener?.end({ timeout: 2 });
     const latencies: number[] = [];
+    const toNotification: number[] = [];
+    const afterNotification: number[] = [];
     for (const [id, at] of arrivedAt) {
       const rec = recordedAt.get(id);
-      if (rec !== undefined && rec >= fromMs && rec < toMs) latencies.push(at - rec);
+      if (rec !== undefined && rec >= fromMs && rec < toMs) {
+        latencies.push(at - rec);
+        toNotification.push(notifiedAt.get(id)! - rec);
+        afterNotification.push(at - notifiedAt.get(id)!);
+      }
     }
-    return { latencies, messages: arrivedAt.size, notifications: recordedAt.size, errors: errors.slice(0, 5) };
+    return { latencies, toNotification, afterNotification, messages: arrivedAt.size, notifications: recordedAt.size, errors: errors.slice(0, 5) };
   },
 });

@@ -24,7 +24,19 @@ export interface LatencyResult {
   afterAccept: { p50: number | null; p99: number | null };
   late: number;
   publishErrors: number;
-  live: { messages: number; p50: number | null; p99: number | null; max: number | null; errors: string[]; via: string };
+  live: {
+    messages: number;
+    p50: number | null;
+    p99: number | null;
+    max: number | null;
+    /** recorded → a plain LISTEN got the notification, and from there → the GraphQL message. */
+    toNotification: { p50: number | null; p99: number | null };
+    afterNotification: { p50: number | null; p99: number | null };
+    errors: string[];
+    via: string;
+  };
+  /** What Postgres did in the background during the window (the tail's usual suspects). */
+  background: { autovacuumTables: string[]; autovacuumSamples: number; samples: number; checkpoints: number };
   /** CPU % of one core over the window: worker process(es), api-only process(es), Postgres. */
   cpu: { worker: number; api: number; postgres: number };
 }
@@ -46,7 +58,7 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
     m.begin(pids);
     return [k, m];
   }));
-  await sleep(windowMs);
+  const background = await sampleBackground(ctx, windowMs);
   const cpu = { worker: meters.worker!.end(), api: meters.api!.end(), postgres: meters.postgres!.end() };
   const published = await ctx.loadgen.call<{
     scheduled: Map<string, number>;
@@ -66,7 +78,14 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
     await sleep(100);
   }
   await ctx.receiver.call('track', false);
-  const live = await ctx.subscriber.call<{ latencies: number[]; messages: number; notifications: number; errors: string[] }>('stop', {
+  const live = await ctx.subscriber.call<{
+    latencies: number[];
+    toNotification: number[];
+    afterNotification: number[];
+    messages: number;
+    notifications: number;
+    errors: string[];
+  }>('stop', {
     fromMs: windowStart,
     toMs: windowEnd,
   });
@@ -99,6 +118,7 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
     publishCall: { p50: percentile(publishCall, 0.5), p99: percentile(publishCall, 0.99) },
     afterAccept: { p50: percentile(afterAccept, 0.5), p99: percentile(afterAccept, 0.99) },
     late: published.late,
+    background,
     publishErrors: published.errors,
     cpu,
     live: {
@@ -106,8 +126,33 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
       p50: percentile(live.latencies, 0.5),
       p99: percentile(live.latencies, 0.99),
       max: live.latencies.length ? Math.max(...live.latencies) : null,
+      toNotification: { p50: percentile(live.toNotification, 0.5), p99: percentile(live.toNotification, 0.99) },
+      afterNotification: { p50: percentile(live.afterNotification, 0.5), p99: percentile(live.afterNotification, 0.99) },
       errors: live.errors,
       via: 'graphql-ws subscription deliveryAttempts with the console live table\'s document (recordedAtMs from a LISTEN on webhooks_attempts)',
     },
   };
+}
+
+/**
+ * Sleeps through the window while sampling, twice a second, which autovacuum workers run on the
+ * bench database, and counts the checkpoints that started meanwhile.
+ */
+async function sampleBackground(ctx: Context, windowMs: number): Promise<LatencyResult['background']> {
+  const checkpoints = async () =>
+    Number((await ctx.sql<{ n: string }[]>`SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter`)[0]!.n);
+  const before = await checkpoints();
+  const tables = new Set<string>();
+  let samples = 0;
+  let withAutovacuum = 0;
+  const end = nowMs() + windowMs;
+  while (nowMs() < end) {
+    const rows = await ctx.sql<{ query: string }[]>`
+      SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = current_database()`;
+    samples++;
+    if (rows.length) withAutovacuum++;
+    for (const r of rows) tables.add(r.query.replace(/^autovacuum:\s*/, ''));
+    await sleep(Math.min(500, Math.max(0, end - nowMs())));
+  }
+  return { autovacuumTables: [...tables], autovacuumSamples: withAutovacuum, samples, checkpoints: (await checkpoints()) - before };
 }
