@@ -15,6 +15,7 @@ import { nowMs, serve } from '../lib/ipc.js';
 import { payloadOf } from '../lib/payload.js';
 import { connectDatabase, type Database } from '../../server/db/client.js';
 import { createJobQueue } from '../../server/engine/jobQueue.js';
+import { createWakeSender } from '../../server/db/notifications.js';
 import { createPublisher, type Publisher } from '../../server/engine/publish.js';
 
 const PUBLISH = 'mutation($inputs: [PublishEventInput!]!) { publishEvents(inputs: $inputs) { deliveryCount event { id } } }';
@@ -308,7 +309,11 @@ serve({
   async bulk(spec: { type: string; deliveries: number; batchEvents: number; concurrency: number }) {
     if (!database) {
       database = connectDatabase({ url: databaseUrl, poolSize: 4, applicationName: 'bench-bulk' });
-      publisher = createPublisher({ database, jobQueue: createJobQueue(database.sql) });
+      publisher = createPublisher({
+        database,
+        jobQueue: createJobQueue(database.sql),
+        wake: createWakeSender(database.sql, (err) => process.stderr.write(`bulk: could not wake the workers: ${err.message}\n`)),
+      });
     }
     const data = payloadOf();
     let written = 0;

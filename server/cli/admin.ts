@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { connectDatabase, runMigrations, startEmbeddedPostgres } from '../db/client.js';
 import { createEventTypesRepo } from '../db/repos/eventTypes.js';
+import { createWakeSender } from '../db/notifications.js';
 import { createJobQueue } from '../engine/jobQueue.js';
 import { createPublisher } from '../engine/publish.js';
 import { DomainError } from '../domain/errors.js';
@@ -67,7 +68,11 @@ const database = connectDatabase({ url: config.databaseUrl ?? embedded!.url, poo
 try {
   await runMigrations(database);
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
-  const organizations = createOrganizationService({ database, publisher: createPublisher({ database, jobQueue: createJobQueue(database.sql) }) });
+  const organizations = createOrganizationService({ database, publisher: createPublisher({
+      database,
+      jobQueue: createJobQueue(database.sql),
+      wake: createWakeSender(database.sql, (err) => process.stderr.write(`could not wake the workers: ${err.message}\n`)),
+    }) });
   if (command === 'create-org') {
     if (!parsed.name) fail(`create-org needs --name.\n\n${USAGE}`);
     const { org, apiKey } = await organizations.createOrganization({ name: parsed.name, plan: parsed.plan });

@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../crypto/secretBox.js';
 import type { Cidr } from '../domain/addressGuard.js';
-import { CHANNELS, notifyIds, notifyJson, type EndpointChanged } from '../db/notifications.js';
+import { CHANNELS, createWakeSender, notifyIds, notifyJson, type EndpointChanged } from '../db/notifications.js';
 import { createJobQueue } from './jobQueue.js';
 import { createPublisher } from './publish.js';
 import { createHttpSender } from './httpSender.js';
@@ -35,7 +35,8 @@ export interface EngineDeps {
 export function createEngine(deps: EngineDeps) {
   const { database, log } = deps;
   const jobQueue = createJobQueue(database.sql);
-  const publisher = createPublisher({ database, jobQueue });
+  const wakeSender = createWakeSender(database.sql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their sweep will'));
+  const publisher = createPublisher({ database, jobQueue, wake: wakeSender });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
   const recovery = createRecovery({ sql: database.sql, jobQueue });
@@ -89,6 +90,7 @@ export function createEngine(deps: EngineDeps) {
     },
     worker: () => worker,
     async stop(): Promise<void> {
+      await wakeSender.settled();
       await worker?.stop();
       await sender.close();
     },

@@ -1,7 +1,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { Database } from '../db/client.js';
 import { createEventTypesRepo } from '../db/repos/eventTypes.js';
-import { CHANNELS, idPayloads } from '../db/notifications.js';
+import { CHANNELS, idPayloads, type WakeSender } from '../db/notifications.js';
 import type { EventRow, EventTypeRow } from '../db/schema.js';
 import { assertNoProblems, badInput, DomainError, notFound, type InputProblem } from '../domain/errors.js';
 import { closestNames, compileMatcher } from '../domain/eventPatterns.js';
@@ -60,8 +60,8 @@ interface PreparedEvent {
  * matching active endpoint and their jobs in one transaction, so a publish that returns is
  * durable and a publish that fails leaves nothing behind.
  */
-export function createPublisher(deps: { database: Database; jobQueue: JobQueue }) {
-  const { database, jobQueue } = deps;
+export function createPublisher(deps: { database: Database; jobQueue: JobQueue; wake: WakeSender }) {
+  const { database, jobQueue, wake } = deps;
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
     WITH catalog_unchanged AS (
@@ -92,6 +92,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
       ${jobQueue.insertJobsSql(`(SELECT job_id AS id, queue AS name, jsonb_build_object('d', id, 'e', event_id, 'a', 0) AS data,
                 NULL::timestamptz AS at FROM planned WHERE queue IS NOT NULL) AS x`)}
     ), woken AS (
+      -- Only inside a caller's transaction (its commit is not ours to follow): see WakeSender.
       SELECT pg_notify('${CHANNELS.wake}', p) FROM jsonb_array_elements_text($5::text::jsonb) AS p WHERE EXISTS (SELECT 1 FROM planned)
     )
     SELECT 'event' AS kind, id FROM written
@@ -279,20 +280,19 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
         // Every delivery the batch may need, made up front: which events are written (and not
         // idempotent repeats) is only known inside the statement, which keeps the rest.
         const deliveries: { id: string; event: PreparedEvent; endpointId: string }[] = [];
-        const wake = new Set<string>();
         for (const event of events) {
           for (const endpoint of endpoints) {
-            if (!endpoint.matches(event.type)) continue;
-            deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
-            wake.add(endpoint.id);
+            if (endpoint.matches(event.type)) deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
           }
         }
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
         // the events, their deliveries, a job per delivery whose endpoint queue exists (deleted
-        // meanwhile: the delivery is written CANCELLED), and the wake-up of the workers.
+        // meanwhile: the delivery is written CANCELLED) and, in a caller's transaction, the
+        // wake-up of the workers (at its commit). Otherwise the wake-up follows our commit.
+        const wakeInStatement = inTx ? idPayloads(new Set(deliveries.map((d) => d.endpointId))) : [];
         const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake' | 'stale'; id: string | null }[]>(
           publishSql,
-          [orgId, createdAt.toISOString(), eventsJson(events), deliveriesJson(deliveries), JSON.stringify(idPayloads(wake)), version],
+          [orgId, createdAt.toISOString(), eventsJson(events), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version],
           { prepare: true },
         );
         if (rows.some((r) => r.kind === 'stale')) return null;
@@ -303,9 +303,13 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue }
           else if (r.kind === 'cancelled') cancelled.add(r.id!);
         }
         const counts = new Map<string, number>();
+        const woken = new Set<string>();
         for (const d of deliveries) {
-          if (inserted.has(d.event.id) && !cancelled.has(d.id)) counts.set(d.event.id, (counts.get(d.event.id) ?? 0) + 1);
+          if (!inserted.has(d.event.id) || cancelled.has(d.id)) continue;
+          counts.set(d.event.id, (counts.get(d.event.id) ?? 0) + 1);
+          woken.add(d.endpointId);
         }
+        if (!inTx) wake.send(woken);
 
         // Events whose eventId was already used: answer with the first event, create nothing.
         const existing = new Map<string, EventRow>();

@@ -10,6 +10,7 @@ import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createEndpoint, waitUntil } from '../helpers/flows.js';
 import type { GraphQLClient } from '../helpers/graphql.js';
 import { createPublisher, type Publisher } from '../../server/engine/publish.js';
+import { createWakeSender } from '../../server/db/notifications.js';
 import { DomainError } from '../../server/domain/errors.js';
 
 let api: TestService;
@@ -36,7 +37,12 @@ beforeAll(async () => {
   api = await startTestService();
   receiver = await startReceiver({ respond: (req) => (req.path.includes('/gone') ? { status: 410 } : { status: 200 }) });
   admin = api.client();
-  elsewhere = createPublisher({ database: api.engine.database, jobQueue: api.engine.jobQueue });
+  const database = api.engine.database;
+  elsewhere = createPublisher({
+    database,
+    jobQueue: api.engine.jobQueue,
+    wake: createWakeSender(database.sql, (err) => console.error('wake-up failed', err)),
+  });
 }, 60_000);
 
 afterAll(async () => {
