@@ -121,8 +121,10 @@ export interface LiveHealthChange {
   endpoint(): Promise<EndpointRow | null>;
 }
 
-/** How old an endpoint row in a live attempt message may be (see createLiveTopics). */
-export const ENDPOINT_ROW_MAX_AGE_MS = 1000;
+/** Endpoint rows in live attempt messages: read again in the background once this old... */
+export const ENDPOINT_ROW_REFRESH_AFTER_MS = 1000;
+/** ...and waited for once this old (an endpoint that had no attempts for a while). See createLiveTopics. */
+export const ENDPOINT_ROW_MAX_AGE_MS = 2000;
 const MAX_RECENT_ENDPOINTS = 10_000;
 
 /** The service's two live topics, over one database's pools. */
@@ -140,31 +142,61 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
     .from(endpoints)
     .where(sql`${endpoints.id} = ANY(${sql.placeholder('ids')}::text[])`)
     .prepare('live_endpoints_by_ids');
-  // Endpoint rows read for live messages, by id, with when they were read. Attempt messages
-  // reuse a row up to ENDPOINT_ROW_MAX_AGE_MS old: the console's table shows each attempt's
-  // endpoint URL, and a query per notification batch (a hundred a second under load) was a
-  // database round trip on every message's way to the browser. Health changes always read anew.
+  // Endpoint rows read for live messages, by id, with when they were read. The console's table
+  // shows each attempt's endpoint URL, and a query on a message's way to the browser holds up
+  // every message behind it (the pubsub loads one batch at a time): under load that query is the
+  // slowest step of the path. So attempt messages use the row already read and, once it is
+  // ENDPOINT_ROW_REFRESH_AFTER_MS old, read it again in the background for the messages after
+  // them: with attempts flowing, rows stay about a second old and no message waits. A row past
+  // ENDPOINT_ROW_MAX_AGE_MS (or none) is waited for. Health changes, which are about the row
+  // itself, always wait for a fresh read, and what they read serves attempts too.
   const recentEndpoints = new Map<string, { row: EndpointRow; readAtMs: number }>();
-  const loadEndpoints = (ids: string[], maxAgeMs: number) =>
+  const refreshing = new Set<string>();
+  const readEndpoints = async (ids: string[]): Promise<EndpointRow[]> => {
+    observer?.rowsLoaded?.('endpoints');
+    const readAtMs = Date.now();
+    const read = await endpointsByIds.execute({ ids });
+    if (recentEndpoints.size + read.length > MAX_RECENT_ENDPOINTS) recentEndpoints.clear();
+    for (const row of read) {
+      const recent = recentEndpoints.get(row.id);
+      // A slower read that started earlier must not replace a newer row.
+      if (!recent || recent.readAtMs <= readAtMs) recentEndpoints.set(row.id, { row, readAtMs });
+    }
+    return read;
+  };
+  const refreshInBackground = (ids: string[]): void => {
+    const due = ids.filter((id) => !refreshing.has(id));
+    if (due.length === 0) return;
+    for (const id of due) refreshing.add(id);
+    readEndpoints(due)
+      // Harmless: the rows stay as they were, and the next message tries again.
+      .catch(() => {})
+      .finally(() => {
+        for (const id of due) refreshing.delete(id);
+      });
+  };
+  /** Endpoint rows for attempt messages: what is known now, waiting only for rows too old or never read. */
+  const endpointsForAttempts = (ids: string[]) =>
     once(async () => {
       const nowMs = Date.now();
       const rows = new Map<string, EndpointRow>();
-      const stale: string[] = [];
+      const missing: string[] = [];
+      const ageing: string[] = [];
       for (const id of new Set(ids)) {
         const recent = recentEndpoints.get(id);
-        if (recent && nowMs - recent.readAtMs <= maxAgeMs) rows.set(id, recent.row);
-        else stale.push(id);
+        const age = recent ? nowMs - recent.readAtMs : Infinity;
+        if (age > ENDPOINT_ROW_MAX_AGE_MS) missing.push(id);
+        else {
+          rows.set(id, recent!.row);
+          if (age > ENDPOINT_ROW_REFRESH_AFTER_MS) ageing.push(id);
+        }
       }
-      if (stale.length === 0) return rows;
-      observer?.rowsLoaded?.('endpoints');
-      const read = await endpointsByIds.execute({ ids: stale });
-      if (recentEndpoints.size + read.length > MAX_RECENT_ENDPOINTS) recentEndpoints.clear();
-      for (const row of read) {
-        rows.set(row.id, row);
-        recentEndpoints.set(row.id, { row, readAtMs: nowMs });
-      }
+      refreshInBackground(ageing);
+      if (missing.length) for (const row of await readEndpoints(missing)) rows.set(row.id, row);
       return rows;
     });
+  /** Endpoint rows read now, for health changes. */
+  const freshEndpoints = (ids: string[]) => once(async () => new Map((await readEndpoints([...new Set(ids)])).map((row) => [row.id, row])));
 
   const attempts: TopicSpec<AttemptSummary, LiveAttempt> = {
     channel: CHANNELS.attempts,
@@ -174,7 +206,7 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
           observer?.rowsLoaded?.('attempts');
           return new Map((await attemptsByIds.execute({ ids: summaries.map((s) => s.id) })).map((r) => [r.attempt.id, r]));
         }),
-        endpoints: loadEndpoints(summaries.map((s) => s.endpointId), ENDPOINT_ROW_MAX_AGE_MS),
+        endpoints: endpointsForAttempts(summaries.map((s) => s.endpointId)),
       };
       await Promise.all([needs.has('attempts') && rows.attempts(), needs.has('endpoints') && rows.endpoints()]);
       return summaries.map((summary) => new LiveAttempt(summary, rows));
@@ -184,7 +216,7 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
   const endpointHealth: TopicSpec<EndpointHealthChange, LiveHealthChange> = {
     channel: CHANNELS.endpointHealth,
     async load(changes, needs) {
-      const rows = loadEndpoints(changes.map((c) => c.endpointId), 0);
+      const rows = freshEndpoints(changes.map((c) => c.endpointId));
       if (needs.has('endpoints')) await rows();
       return changes.map((change) => ({
         change,

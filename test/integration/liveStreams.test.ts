@@ -15,7 +15,7 @@ import { spawnServiceProcess, type ServiceProcess } from '../helpers/processes.j
 import { graphqlClient, type GraphQLClient } from '../helpers/graphql.js';
 import { scrape } from '../helpers/prometheus.js';
 import { ATTEMPTS_SUBSCRIPTION as CONSOLE_ATTEMPTS } from '../../client/features/live/queries.js';
-import { createLiveTopics, ENDPOINT_ROW_MAX_AGE_MS } from '../../server/graphql/liveTopics.js';
+import { createLiveTopics, ENDPOINT_ROW_MAX_AGE_MS, ENDPOINT_ROW_REFRESH_AFTER_MS } from '../../server/graphql/liveTopics.js';
 
 const ATTEMPTS = `subscription($endpointId: ID, $statuses: [DeliveryStatus!]) {
   deliveryAttempts(endpointId: $endpointId, statuses: $statuses) {
@@ -325,7 +325,7 @@ describe('deliveryAttempts', () => {
     }
   }, 60_000);
 
-  it('reuses an endpoint row for a second in attempt messages, and reads it anew for health changes', async () => {
+  it('keeps endpoint rows of attempt messages about a second old without making a message wait, and reads them anew for health changes', async () => {
     const endpoint = await createEndpoint(admin, { url: `${receiver.url}/recent`, patterns: ['pipeline.run.cancelled'] });
     const loaded: string[] = [];
     const topics = createLiveTopics(api.engine.database, { rowsLoaded: (rows) => loaded.push(rows) });
@@ -335,19 +335,37 @@ describe('deliveryAttempts', () => {
       responseStatus: 200, errorClass: null, errorMessage: null, deliveryStatus: 'SUCCEEDED' as const, recordedAtMs: Date.now(),
     };
     const needs = new Set(['endpoints']);
+    const setDescription = (text: string) => admin.data(`mutation($id: ID!, $d: String!) { updateEndpoint(id: $id, input: { description: $d }) { id } }`, { id: endpoint.id, d: text });
+    const descriptionInMessage = async () => {
+      const [message] = await topics.attempts.load([summary], needs);
+      return (await message!.endpoint())?.description;
+    };
+    // First sight: read, and waited for.
     const [first] = await topics.attempts.load([summary], needs);
     expect((await first!.endpoint())?.url).toBe(`${receiver.url}/recent`);
-    await admin.data(`mutation($id: ID!) { updateEndpoint(id: $id, input: { description: "renamed" }) { id } }`, { id: endpoint.id });
-    const [second] = await topics.attempts.load([summary], needs);
-    expect((await second!.endpoint())?.description).not.toBe('renamed'); // the row read a moment ago
     expect(loaded).toEqual(['endpoints']);
+    await setDescription('renamed');
+    expect(await descriptionInMessage()).toBe(''); // the row read a moment ago
+    expect(loaded).toEqual(['endpoints']);
+    // A health change reads anew, and attempts use what it read.
     const change = { orgId: api.orgId, endpointId: endpoint.id, circuitState: 'CLOSED' as const, active: true, disabledReason: null, reason: 'test', at: new Date().toISOString() };
     const [health] = await topics.endpointHealth.load([change], needs);
     expect((await health!.endpoint())?.description).toBe('renamed');
+    expect(await descriptionInMessage()).toBe('renamed');
     expect(loaded).toEqual(['endpoints', 'endpoints']);
+    // Past the refresh age: the message gets the row in hand at once, and the row is read again
+    // in the background for the next ones.
+    await setDescription('renamed again');
+    await new Promise((r) => setTimeout(r, ENDPOINT_ROW_REFRESH_AFTER_MS + 50));
+    expect(await descriptionInMessage()).toBe('renamed');
+    expect(loaded).toEqual(['endpoints', 'endpoints', 'endpoints']);
+    await waitUntil('the background read', async () => (await descriptionInMessage()) === 'renamed again');
+    expect(loaded).toHaveLength(3);
+    // Past the maximum age (no attempts for a while): the message waits for a fresh row.
+    await setDescription('renamed a third time');
     await new Promise((r) => setTimeout(r, ENDPOINT_ROW_MAX_AGE_MS + 50));
-    const [later] = await topics.attempts.load([summary], needs);
-    expect((await later!.endpoint())?.description).toBe('renamed');
+    expect(await descriptionInMessage()).toBe('renamed a third time');
+    expect(loaded).toHaveLength(4);
   });
 
   it('frees the subscriber when the client unsubscribes or disconnects', async () => {
