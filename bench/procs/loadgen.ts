@@ -312,7 +312,7 @@ serve({
       publisher = createPublisher({
         database,
         jobQueue: createJobQueue(database.sql),
-        wake: createWakeSender(database.sql, (err) => process.stderr.write(`bulk: could not wake the workers: ${err.message}\n`)),
+        wake: createWakeSender(database.signalSql, (err) => process.stderr.write(`bulk: could not wake the workers: ${err.message}\n`)),
       });
     }
     const data = payloadOf();

@@ -71,7 +71,7 @@ try {
   const organizations = createOrganizationService({ database, publisher: createPublisher({
       database,
       jobQueue: createJobQueue(database.sql),
-      wake: createWakeSender(database.sql, (err) => process.stderr.write(`could not wake the workers: ${err.message}\n`)),
+      wake: createWakeSender(database.signalSql, (err) => process.stderr.write(`could not wake the workers: ${err.message}\n`)),
     }) });
   if (command === 'create-org') {
     if (!parsed.name) fail(`create-org needs --name.\n\n${USAGE}`);

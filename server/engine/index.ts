@@ -35,7 +35,7 @@ export interface EngineDeps {
 export function createEngine(deps: EngineDeps) {
   const { database, log } = deps;
   const jobQueue = createJobQueue(database.sql);
-  const wakeSender = createWakeSender(database.sql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their sweep will'));
+  const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their sweep will'));
   const publisher = createPublisher({ database, jobQueue, wake: wakeSender });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });

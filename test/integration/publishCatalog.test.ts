@@ -41,7 +41,7 @@ beforeAll(async () => {
   elsewhere = createPublisher({
     database,
     jobQueue: api.engine.jobQueue,
-    wake: createWakeSender(database.sql, (err) => console.error('wake-up failed', err)),
+    wake: createWakeSender(database.signalSql, (err) => console.error('wake-up failed', err)),
   });
 }, 60_000);
 
