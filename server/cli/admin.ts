@@ -68,11 +68,12 @@ const database = connectDatabase({ url: config.databaseUrl ?? embedded!.url, poo
 try {
   await runMigrations(database);
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
-  const organizations = createOrganizationService({ database, publisher: createPublisher({
-      database,
-      jobQueue: createJobQueue(database.sql),
-      wake: createWakeSender(database.signalSql, (err) => process.stderr.write(`could not wake the workers: ${err.message}\n`)),
-    }) });
+  const publisher = createPublisher({
+    database,
+    jobQueue: createJobQueue(database.sql),
+    wake: createWakeSender(database.signalSql, (err) => process.stderr.write(`could not wake the workers: ${err.message}\n`)),
+  });
+  const organizations = createOrganizationService({ database, publisher });
   if (command === 'create-org') {
     if (!parsed.name) fail(`create-org needs --name.\n\n${USAGE}`);
     const { org, apiKey } = await organizations.createOrganization({ name: parsed.name, plan: parsed.plan });
