@@ -131,9 +131,15 @@ export function jsonPayloads(records: unknown[]): string[] {
   return payloads;
 }
 
+/** Sends each payload on `channel`, all in one statement. */
+async function notifyPayloads(sql: Sql | TransactionSql, channel: Channel, payloads: string[]): Promise<void> {
+  if (payloads.length === 0) return;
+  await sql`SELECT count(pg_notify(${channel}, p)) FROM unnest(${payloads}::text[]) AS p`;
+}
+
 /** Sends `ids` on `channel` as comma-separated chunks under the payload limit. */
 export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids: Iterable<string>): Promise<void> {
-  for (const chunk of idPayloads(ids)) await sql`SELECT pg_notify(${channel}, ${chunk})`;
+  await notifyPayloads(sql, channel, idPayloads(ids));
 }
 
 /**
@@ -159,7 +165,7 @@ export function createWakeSender(sql: Sql, onError: (err: Error) => void) {
       const ids = pending;
       pending = new Set();
       try {
-        await sql`SELECT count(pg_notify(${CHANNELS.wake}, p)) FROM unnest(${idPayloads(ids)}::text[]) AS p`;
+        await notifyIds(sql, CHANNELS.wake, ids);
       } catch (err) {
         onError(err as Error);
       }
@@ -182,10 +188,7 @@ export type WakeSender = ReturnType<typeof createWakeSender>;
 
 /** Sends a list of JSON records on `channel`, as many notifications as the size limit needs. */
 export async function notifyJson(sql: Sql | TransactionSql, channel: Channel, records: unknown[]): Promise<void> {
-  const payloads = jsonPayloads(records);
-  if (payloads.length === 0) return;
-  // One round trip for all chunks.
-  await sql`SELECT pg_notify(${channel}, p) FROM unnest(${payloads}::text[]) AS p`;
+  await notifyPayloads(sql, channel, jsonPayloads(records));
 }
 
 /** Parses a JSON-array notification payload; malformed payloads yield nothing. */
