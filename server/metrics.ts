@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EngineObserver } from './engine/worker.js';
+import type { EngineObserver } from './engine/worker/index.js';
 import type { PubSubObserver } from './graphql/pubsub.js';
 
 /** What /metrics samples from the database and the process when it is scraped. */

@@ -100,7 +100,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     allowedCidrs: cidrs.cidrs,
     observer: metrics.engineObserver,
   });
-  await engine.jobQueue.ensureIndexes();
+  await engine.prepareQueue();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
 
   const services = createServices({ config, database, secretBox, engine, log });
@@ -115,7 +115,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   await live?.start();
   const stats = createStatsRepo(database.sql);
   metrics.setSources({
-    queueDepth: () => engine.jobQueue.depth(),
+    queueDepth: () => engine.jobs.depth(),
     endpointStates: () => stats.endpointStates(),
     worker: worker
       ? () => {

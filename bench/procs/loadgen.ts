@@ -14,7 +14,7 @@ import PgBoss from 'pg-boss';
 import { nowMs, serve } from '../lib/ipc.js';
 import { payloadOf } from '../lib/payload.js';
 import { connectDatabase, type Database } from '../../server/db/client.js';
-import { createJobQueue } from '../../server/engine/jobQueue.js';
+import { createDeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
 import { createWakeSender } from '../../server/db/notifications.js';
 import { createPublisher, type Publisher } from '../../server/engine/publish.js';
 
@@ -311,7 +311,7 @@ serve({
       database = connectDatabase({ url: databaseUrl, poolSize: 4, applicationName: 'bench-bulk' });
       publisher = createPublisher({
         database,
-        jobQueue: createJobQueue(database.sql),
+        jobs: createDeliveryJobs(database.sql),
         wake: createWakeSender(database.signalSql, (err) => process.stderr.write(`bulk: could not wake the workers: ${err.message}\n`)),
       });
     }

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { connectDatabase, runMigrations, startEmbeddedPostgres } from '../db/client.js';
 import { createEventTypesRepo } from '../db/repos/eventTypes.js';
 import { createWakeSender } from '../db/notifications.js';
-import { createJobQueue } from '../engine/jobQueue.js';
+import { createDeliveryJobs } from '../db/repos/deliveryJobs.js';
 import { createPublisher } from '../engine/publish.js';
 import { DomainError } from '../domain/errors.js';
 import type { ApiKeyRole } from '../domain/roles.js';
@@ -70,7 +70,7 @@ try {
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
   const publisher = createPublisher({
     database,
-    jobQueue: createJobQueue(database.sql),
+    jobs: createDeliveryJobs(database.sql),
     wake: createWakeSender(database.signalSql, (err) => process.stderr.write(`could not wake the workers: ${err.message}\n`)),
   });
   const organizations = createOrganizationService({ database, publisher });

@@ -41,6 +41,21 @@ export const BUILT_IN_EVENT_TYPES: readonly BuiltInEventType[] = [
     category: 'webhook',
     description: 'An endpoint was disabled (410 Gone, or its circuit stayed open for 5 days).',
   },
+  {
+    name: 'webhook.endpoint.circuit_opened',
+    category: 'webhook',
+    description: "An endpoint's circuit breaker opened after consecutive failures: its deliveries wait until a probe succeeds.",
+  },
+  {
+    name: 'webhook.endpoint.recovered',
+    category: 'webhook',
+    description: "An endpoint's circuit breaker closed again after a successful probe: its backlog drains.",
+  },
+  {
+    name: 'webhook.delivery.exhausted',
+    category: 'webhook',
+    description: 'A delivery used up its attempts and is dead (replayable from the console or the API).',
+  },
 ];
 
 /** Category of an event type name: its first segment. */

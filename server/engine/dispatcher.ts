@@ -8,21 +8,9 @@ import type { HttpSender } from './httpSender.js';
 export const USER_AGENT = 'org-webhooks/0.1 (+https://www.standardwebhooks.com)';
 const MASKED = '••••';
 
-/** A delivery as loaded for an attempt. */
-export interface LoadedDelivery {
-  id: string;
-  orgId: string;
-  eventId: string;
-  eventType: string;
-  /** The event's creation time: the envelope `timestamp`, and the start of delivery latency. */
-  eventCreatedAt: Date;
-  /** The stored payload as JSON text, sent without re-serialising. */
-  dataJson: string;
-  attemptCount: number;
-  orderingKey: string | null;
-  seq: number;
-  status: 'PENDING' | 'SUCCEEDED' | 'DEAD' | 'CANCELLED';
-}
+import type { LoadedDelivery } from '../db/repos/workerReads.js';
+
+export type { LoadedDelivery } from '../db/repos/workerReads.js';
 
 export interface AttemptExecution {
   attempt: AttemptRecord;

@@ -4,17 +4,20 @@ import type { Logger } from '../logger.js';
 import type { SecretBox } from '../crypto/secretBox.js';
 import type { Cidr } from '../domain/addressGuard.js';
 import { CHANNELS, createWakeSender, notifyIds, notifyJson, type EndpointChanged } from '../db/notifications.js';
-import { createJobQueue } from './jobQueue.js';
+import { createDeliveryJobs } from '../db/repos/deliveryJobs.js';
+import { createWorkerReads } from '../db/repos/workerReads.js';
 import { createPublisher } from './publish.js';
 import { createHttpSender } from './httpSender.js';
 import { createRuntimeLoader } from './endpointRuntime.js';
 import { createRecorder } from './recorder.js';
-import { createWorker, type EngineObserver, type Worker } from './worker.js';
+import { createWorker, type EngineObserver, type Worker, type WorkerOptions } from './worker/index.js';
+import { createSystemEvents } from './systemEvents.js';
+import { upgradeLegacyQueues } from './queueUpgrade.js';
 import { createRecovery } from './recovery.js';
 import { createTestSender } from './testSender.js';
 import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
-import { MAINTENANCE_QUEUES } from './jobs.js';
+import { MAINTENANCE_QUEUES } from '../db/queues.js';
 import type PgBoss from 'pg-boss';
 
 export interface EngineDeps {
@@ -25,7 +28,7 @@ export interface EngineDeps {
   log: Logger;
   allowedCidrs: Cidr[];
   observer?: EngineObserver;
-  workerOptions?: Parameters<typeof createWorker>[0]['options'];
+  workerOptions?: WorkerOptions;
 }
 
 /**
@@ -34,20 +37,28 @@ export interface EngineDeps {
  */
 export function createEngine(deps: EngineDeps) {
   const { database, log } = deps;
-  const jobQueue = createJobQueue(database.sql);
-  const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their sweep will'));
-  const publisher = createPublisher({ database, jobQueue, wake: wakeSender });
+  const jobs = createDeliveryJobs(database.sql);
+  const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their discovery will'));
+  const publisher = createPublisher({ database, jobs, wake: wakeSender });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
-  const recovery = createRecovery({ sql: database.sql, jobQueue });
-  const publishSystemEvent = (orgId: string, type: string, data: Record<string, unknown>) => publisher.publish(orgId, [{ type, data }]);
+  const recovery = createRecovery({ sql: database.sql, jobs });
+  const systemEvents = createSystemEvents({ publish: (orgId, inputs) => publisher.publish(orgId, inputs), log });
   let worker: Worker | null = null;
 
   return {
     database,
-    jobQueue,
+    jobs,
     publisher,
-    publishSystemEvent,
+    systemEvents,
+    /**
+     * Prepares the delivery queue before anything uses it: the shard queues and their index, and
+     * the upgrade of a first-version database (per-endpoint queues) with every job kept.
+     */
+    async prepareQueue(): Promise<void> {
+      await jobs.ensureLayout();
+      await upgradeLegacyQueues({ sql: database.sql, log });
+    },
     sendTestEvent: createTestSender({ sql: database.sql, loadRuntimes, sender }),
     retryDelivery: recovery.retryDelivery,
     replayDeliveries: recovery.replayDeliveries,
@@ -67,21 +78,24 @@ export function createEngine(deps: EngineDeps) {
       await deps.boss.work(purge.name, async () => {
         const purged = await purgePayloads(database.sql, deps.retentionDays);
         if (purged.events || purged.attempts) log.info(purged, 'purged payloads past the retention period');
-        // Queues of endpoints whose deletion could not drop them at the time.
-        for (const endpointId of await jobQueue.orphanedQueues()) await jobQueue.dropEndpointQueue(endpointId);
       });
       // The worker's queue statements and recording run on the worker pool (see Database.workerSql).
-      const workerQueue = createJobQueue(database.workerSql);
-      const recorder = createRecorder({ sql: database.workerSql, jobQueue: workerQueue, log });
+      const workerJobs = createDeliveryJobs(database.workerSql);
+      await workerJobs.ensureLayout();
+      const recorder = createRecorder({ sql: database.workerSql, jobs: workerJobs, log });
       worker = createWorker({
         sql: database.workerSql,
         url: database.url,
-        jobQueue: workerQueue,
+        jobs: workerJobs,
+        reads: createWorkerReads(database.workerSql),
         recorder,
         sender,
         loadRuntimes,
+        systemEvents,
+        cleanUpDeleted: async (ids) => {
+          await jobs.removeOrphans(ids);
+        },
         log,
-        publishSystemEvent,
         observer: deps.observer,
         options: deps.workerOptions,
       });
@@ -92,6 +106,7 @@ export function createEngine(deps: EngineDeps) {
     async stop(): Promise<void> {
       await wakeSender.settled();
       await worker?.stop();
+      await systemEvents.flush();
       await sender.close();
     },
   };

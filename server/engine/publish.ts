@@ -7,8 +7,9 @@ import { assertNoProblems, badInput, DomainError, notFound, type InputProblem } 
 import { closestNames, compileMatcher } from '../domain/eventPatterns.js';
 import { compilePayloadSchema, type PayloadValidator } from '../domain/payloadSchema.js';
 import { newId } from '../crypto/random.js';
-import { timeOrderedUuid, type JobQueue } from './jobQueue.js';
-import { DELIVERY_QUEUE_PREFIX } from './jobs.js';
+import { timeOrderedUuid } from '../crypto/uuid.js';
+import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
+import { deliveryQueueOf } from '../db/queues.js';
 
 export interface PublishInput {
   type: string;
@@ -17,6 +18,11 @@ export interface PublishInput {
   eventId?: string | null;
   /** The logical resource (e.g. a pipeline run id) whose events must not overtake each other. */
   orderingKey?: string | null;
+  /**
+   * Not for callers of the API: an operational event about an endpoint is never delivered to
+   * that endpoint (see systemEvents.ts).
+   */
+  excludeEndpointId?: string;
 }
 
 export interface PublishOutcome {
@@ -53,6 +59,7 @@ interface PreparedEvent {
   data: Record<string, unknown>;
   eventId: string | null;
   orderingKey: string | null;
+  excludeEndpointId: string | null;
 }
 
 /**
@@ -60,8 +67,8 @@ interface PreparedEvent {
  * matching active endpoint and their jobs in one transaction, so a publish that returns is
  * durable and a publish that fails leaves nothing behind.
  */
-export function createPublisher(deps: { database: Database; jobQueue: JobQueue; wake: WakeSender }) {
-  const { database, jobQueue, wake } = deps;
+export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; wake: WakeSender }) {
+  const { database, jobs, wake } = deps;
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
     WITH catalog_unchanged AS (
@@ -76,10 +83,13 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
       ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id, type, ordering_key
     ), planned AS (
-      SELECT c.i AS id, c.e AS event_id, c.p AS endpoint_id, c.j AS job_id, w.type, w.ordering_key, q.name AS queue, c.n
-      FROM jsonb_to_recordset($4::text::jsonb) AS c(i text, e text, p text, j uuid, n int)
+      -- An endpoint deleted since the lookup (a moment ago) gets its delivery written CANCELLED
+      -- and no job, so nothing is half-written.
+      SELECT c.i AS id, c.e AS event_id, c.p AS endpoint_id, c.j AS job_id, w.type, w.ordering_key,
+             CASE WHEN ep.id IS NOT NULL THEN c.q END AS queue, c.n
+      FROM jsonb_to_recordset($4::text::jsonb) AS c(i text, e text, p text, j uuid, q text, n int)
       JOIN written w ON w.id = c.e
-      LEFT JOIN ${jobQueue.queueTable} q ON q.name = '${DELIVERY_QUEUE_PREFIX}' || c.p
+      LEFT JOIN endpoints ep ON ep.id = c.p AND ep.deleted_at IS NULL
     ), delivery_rows AS (
       INSERT INTO deliveries (id, org_id, event_id, endpoint_id, event_type, ordering_key, created_at, status, completed_at)
       SELECT id, $1, event_id, endpoint_id, type, ordering_key, $2::timestamptz,
@@ -89,7 +99,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
       -- In publish order: seq (the per-endpoint publish order STRICT relies on) is given as rows come.
       ORDER BY n
     ), job_rows AS (
-      ${jobQueue.insertJobsSql(`(SELECT job_id AS id, queue AS name, jsonb_build_object('d', id, 'e', event_id, 'a', 0) AS data,
+      ${jobs.insertJobsSql(`(SELECT job_id AS id, queue AS name, jsonb_build_object('d', id, 'e', event_id, 'p', endpoint_id, 'a', 0) AS data,
                 NULL::timestamptz AS at FROM planned WHERE queue IS NOT NULL) AS x`)}
     ), woken AS (
       -- Only inside a caller's transaction (its commit is not ours to follow): see WakeSender.
@@ -164,7 +174,16 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
       if (orderingKey !== null && (orderingKey.length < 1 || orderingKey.length > MAX_KEY_LENGTH)) {
         problems.push({ field: `${at}orderingKey`, message: `${at}orderingKey must be 1 to ${MAX_KEY_LENGTH} characters.` });
       }
-      prepared.push({ index, id: newId('event'), type: input.type, dataJson, data: data as Record<string, unknown>, eventId, orderingKey });
+      prepared.push({
+        index,
+        id: newId('event'),
+        type: input.type,
+        dataJson,
+        data: data as Record<string, unknown>,
+        eventId,
+        orderingKey,
+        excludeEndpointId: input.excludeEndpointId ?? null,
+      });
     });
     assertNoProblems(problems);
     return prepared;
@@ -282,7 +301,9 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
         const deliveries: { id: string; event: PreparedEvent; endpointId: string }[] = [];
         for (const event of events) {
           for (const endpoint of endpoints) {
-            if (endpoint.matches(event.type)) deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
+            if (endpoint.matches(event.type) && endpoint.id !== event.excludeEndpointId) {
+              deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
+            }
           }
         }
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
@@ -369,9 +390,12 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
 }
 export type Publisher = ReturnType<typeof createPublisher>;
 
-/** Deliveries as JSON: id, event, endpoint, its job's id (time-ordered) and its place in publish order. */
+/**
+ * Deliveries as JSON: id, event, endpoint, its job's id (time-ordered) and queue (the endpoint's
+ * shard), and its place in publish order.
+ */
 function deliveriesJson(deliveries: { id: string; event: PreparedEvent; endpointId: string }[]): string {
-  return JSON.stringify(deliveries.map((d, n) => ({ i: d.id, e: d.event.id, p: d.endpointId, j: timeOrderedUuid(), n })));
+  return JSON.stringify(deliveries.map((d, n) => ({ i: d.id, e: d.event.id, p: d.endpointId, j: timeOrderedUuid(), q: deliveryQueueOf(d.endpointId), n })));
 }
 
 /**

@@ -10,11 +10,11 @@ import {
 } from '../db/repos/attempts.js';
 import { CHANNELS, idPayloads, jsonPayloads, notifyIds, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
 import type { BreakerState } from '../domain/circuitBreaker.js';
-import type { EnqueueJob, JobQueue } from './jobQueue.js';
+import type { DeliveryJobs, EnqueueJob } from '../db/repos/deliveryJobs.js';
 
 /** A job to take off the queue once its outcome is recorded. */
 export interface JobRef {
-  endpointId: string;
+  shard: number;
   jobId: string;
 }
 
@@ -52,8 +52,8 @@ export interface EndpointStateChange {
  *
  * A batch is one statement in the common case (no transaction needed around it): the attempts,
  * delivery updates, retry jobs and notifications, with JSON documents as parameters. Finished jobs are not deleted here: one
- * DELETE per endpoint (each job table partition needs its own statement) would cost more than the
- * rest of the batch; the worker deletes them with its next lease of the endpoint, once this
+ * DELETE per shard (each job table partition needs its own statement) would cost more than the
+ * rest of the batch; the worker deletes them with its next lease of the shard, once this
  * transaction has committed (see afterCommit). Rare work (breaker changes, requeues, STRICT
  * parking) adds statements only when present. Lock order is the same as every other writer's,
  * so concurrent endpoint deletion cannot deadlock with it: endpoint rows, then delivery rows by
@@ -64,10 +64,10 @@ export interface EndpointStateChange {
  */
 export function createRecorder(deps: {
   sql: Sql;
-  jobQueue: JobQueue;
+  jobs: DeliveryJobs;
   log: Logger;
 }) {
-  const { sql, jobQueue, log } = deps;
+  const { sql, jobs, log } = deps;
   const committedListeners: ((entries: RecordEntry[]) => void)[] = [];
   let entries: RecordEntry[] = [];
   let endpointChanges = new Map<string, EndpointStateChange>();
@@ -75,10 +75,15 @@ export function createRecorder(deps: {
   let flushing: Promise<void> | null = null;
   let failures = 0;
 
+  // A retry job is written only for a delivery this statement moved on: one cancelled meanwhile
+  // (its endpoint deleted) gets no job that nobody would ever take.
   const recordSql = `
     WITH recorded_attempts AS (${insertAttemptsSql('$1')}),
-         updated_deliveries AS (${updateDeliveriesSql('$2', '$5')}),
-         retry_jobs AS (${jobQueue.enqueueSql('$3')})
+         updated_deliveries AS (${updateDeliveriesSql('$2', '$5')} RETURNING d.id),
+         retry_jobs AS (${jobs.insertJobsSql(
+           `(SELECT y.* FROM jsonb_to_recordset($3::text::jsonb) AS y(id uuid, name text, data jsonb, at timestamptz)
+             WHERE y.data->>'d' IN (SELECT id FROM updated_deliveries)) AS x`,
+         )})
     SELECT count(pg_notify(n.channel, n.payload)) FROM jsonb_to_recordset($4::text::jsonb) AS n(channel text, payload text)`;
 
   /** True when the batch needs more than the main statement (and so a transaction around it). */
@@ -132,16 +137,16 @@ export function createRecorder(deps: {
     pending.push(
       tx.unsafe(
         recordSql,
-        [attemptsJson(attempts), deliveryUpdatesJson(updates), jobQueue.enqueueJson(enqueue), JSON.stringify(notifications), updates.map((u) => u.id)] as never[],
+        [attemptsJson(attempts), deliveryUpdatesJson(updates), jobs.enqueueJson(enqueue), JSON.stringify(notifications), updates.map((u) => u.id)] as never[],
         { prepare: true },
       ),
     );
-    if (requeues.length) pending.push(jobQueue.requeue(tx, requeues));
+    if (requeues.length) pending.push(jobs.requeue(tx, requeues));
     await Promise.all(pending);
     if (strict) {
       // After this batch's parks and completions (statements above, same transaction).
       const unparked = await unparkHeads(tx, batch);
-      await jobQueue.enqueue(tx, unparked);
+      await jobs.enqueue(tx, unparked);
       const wake = [...due, ...unparked];
       if (wake.length) await notifyIds(tx, CHANNELS.wake, new Set(wake.map((j) => j.endpointId)));
     }

@@ -1,8 +1,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { badInput, notFound } from '../domain/errors.js';
 import { CHANNELS, notifyIds } from '../db/notifications.js';
-import { deliveryQueueName } from './jobs.js';
-import type { JobQueue } from './jobQueue.js';
+import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
 
 export interface ReplayFilter {
   endpointId?: string | null;
@@ -26,11 +25,11 @@ interface Picked {
  * attempt (it returns to DEAD if that fails, instead of a new multi-day schedule); a failed
  * delivery that is still waiting for its next scheduled attempt is simply attempted now.
  */
-export function createRecovery(deps: { sql: Sql; jobQueue: JobQueue }) {
-  const { sql, jobQueue } = deps;
+export function createRecovery(deps: { sql: Sql; jobs: DeliveryJobs }) {
+  const { sql, jobs } = deps;
 
   async function reviveDead(tx: TransactionSql, picked: Picked[]): Promise<void> {
-    await jobQueue.enqueue(
+    await jobs.enqueue(
       tx,
       picked.map((p) => ({ endpointId: p.endpoint_id, deliveryId: p.id, eventId: p.event_id, manual: true, singleAttempt: true })),
     );
@@ -39,14 +38,7 @@ export function createRecovery(deps: { sql: Sql; jobQueue: JobQueue }) {
   /** Moves waiting retry jobs of these deliveries to now, marked manual. Returns how many moved. */
   async function hurryFailed(tx: TransactionSql, picked: Picked[]): Promise<Set<string>> {
     if (picked.length === 0) return new Set();
-    const rows = await tx.unsafe<{ d: string }[]>(
-      `UPDATE pgboss.job j SET start_after = now(), data = j.data || '{"m":1}'::jsonb
-       FROM unnest($1::text[], $2::text[]) AS x(name, d)
-       WHERE j.name = x.name AND j.state < 'active' AND j.data->>'d' = x.d
-       RETURNING j.data->>'d' AS d`,
-      [picked.map((p) => deliveryQueueName(p.endpoint_id)), picked.map((p) => p.id)] as never[],
-    );
-    return new Set(rows.map((r) => r.d));
+    return jobs.hurry(tx, picked.map((p) => ({ endpointId: p.endpoint_id, deliveryId: p.id })));
   }
 
   return {

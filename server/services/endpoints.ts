@@ -150,7 +150,6 @@ export function createEndpointService(deps: { database: Database; config: Config
           await signingKeys.insert(key.row, db);
           secret = key.secret;
         }
-        await engine.jobQueue.createEndpointQueue(sql, endpoint.id);
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
         return { endpoint, secret, patterns: patterns.patterns };
       });
@@ -192,21 +191,19 @@ export function createEndpointService(deps: { database: Database; config: Config
 
     /**
      * Soft-deletes the endpoint (its delivery history stays), cancels its pending deliveries and
-     * drops its queue with every waiting job.
+     * removes their waiting jobs, in one transaction. A job leased at that moment is dropped by
+     * the worker (its delivery is no longer pending); one written by a publish racing this
+     * deletion is cleaned up by the worker when it finds it.
      */
     async delete(viewer: Viewer, id: string): Promise<string> {
-      const deletedId = await inTransaction(database, async ({ sql, db }) => {
+      return inTransaction(database, async ({ sql, db }) => {
         const endpoint = await lockEndpoint(viewer, id, db);
         await repo.update(endpoint.id, { deletedAt: new Date() }, db);
         await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now() WHERE endpoint_id = ${endpoint.id} AND status = 'PENDING'`;
+        await engine.jobs.removeForEndpoint(sql, endpoint.id);
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id, deleted: true });
         return endpoint.id;
       });
-      // The queue goes after the commit, in its own transaction (see dropEndpointQueue). If this
-      // process dies first, the worker's maintenance drops it later; meanwhile nothing reads it:
-      // publishing skips deleted endpoints and workers retire them.
-      await engine.jobQueue.dropEndpointQueue(deletedId).catch((err) => deps.log.warn({ err: (err as Error).message, endpointId: deletedId }, 'queue of a deleted endpoint not dropped yet'));
-      return deletedId;
     },
 
     /** Stops deliveries to the endpoint until it is resumed; its backlog waits. */

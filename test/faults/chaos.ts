@@ -209,7 +209,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       const state = await service.database.sql`SELECT active, disabled_reason, circuit_state FROM endpoints WHERE id = ${gone.id}`;
       const ds = await service.database.sql`SELECT status, attempt_count FROM deliveries WHERE endpoint_id = ${gone.id}`;
       const at = await service.database.sql`SELECT attempt_number, error_class, response_status, error_message FROM delivery_attempts WHERE endpoint_id = ${gone.id}`;
-      const jobs = await service.database.sql`SELECT state, start_after, retry_count FROM pgboss.job WHERE name = ${'deliver_' + gone.id}`;
+      const jobs = await service.database.sql`SELECT state, start_after, retry_count FROM pgboss.job WHERE data->>'p' = ${gone.id}`;
       throw new Error(`${(err as Error).message}: ${JSON.stringify({ state, ds, at, jobs, gone: receiver.requests.filter((r) => r.path === '/gone').length })}`);
     });
     expect(disabled.disabledReason).toMatch(/410/);

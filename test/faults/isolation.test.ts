@@ -187,7 +187,7 @@ async function quiesce(): Promise<void> {
     async () => {
       const [row] = await service.database.sql<{ n: number }[]>`
         SELECT (SELECT count(*) FROM deliveries WHERE status = 'PENDING')::int
-             + (SELECT count(*) FROM pgboss.job WHERE name LIKE 'deliver\\_%' AND state <= 'active')::int AS n`;
+             + (SELECT count(*) FROM pgboss.job WHERE name LIKE 'deliveries\\_s%' AND state <= 'active')::int AS n`;
       return row!.n === 0;
     },
     15_000,

@@ -78,7 +78,7 @@ export async function snapshotTables(sql: Sql, where: { orgId?: string } = {}): 
     if (where.orgId) {
       if (table === 'organizations') filter = `WHERE t.id = $1`;
       else if (table === 'event_subscriptions') filter = `WHERE t.endpoint_id IN (SELECT id FROM endpoints WHERE org_id = $1)`;
-      else if (table === 'pgboss.job') filter = `WHERE t.name IN (SELECT 'deliver_' || id FROM endpoints WHERE org_id = $1)`;
+      else if (table === 'pgboss.job') filter = `WHERE t.data->>'p' IN (SELECT id FROM endpoints WHERE org_id = $1)`;
       else filter = `WHERE t.org_id = $1`;
     }
     return `SELECT '${table}' AS t, count(*)::text || ':' || coalesce(md5(string_agg((${row})::text, '|' ORDER BY ${order})), '-') AS h

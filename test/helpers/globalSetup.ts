@@ -5,7 +5,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import PgBoss from 'pg-boss';
 import { connectDatabase, runMigrations, startEmbeddedPostgres } from '../../server/db/client.js';
-import { createJobQueue } from '../../server/engine/jobQueue.js';
+import { createDeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
 import { createEventTypesRepo } from '../../server/db/repos/eventTypes.js';
 import { newId } from '../../server/crypto/random.js';
 
@@ -35,7 +35,8 @@ export default async function setup(project: TestProject) {
   for (const file of readdirSync('drizzle').filter((f) => f.endsWith('.sql')).sort()) {
     fingerprint.update(readFileSync(path.join('drizzle', file)));
   }
-  fingerprint.update(readFileSync('server/engine/jobQueue.ts'));
+  fingerprint.update(readFileSync('server/db/repos/deliveryJobs.ts'));
+  fingerprint.update(readFileSync('server/db/queues.ts'));
   fingerprint.update(readFileSync('server/domain/eventCatalog.ts'));
   fingerprint.update(JSON.parse(readFileSync('node_modules/pg-boss/package.json', 'utf8')).version);
   const template = `wh_template_${fingerprint.digest('hex').slice(0, 12)}`;
@@ -53,7 +54,7 @@ export default async function setup(project: TestProject) {
       const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false });
       await boss.start();
       await boss.stop({ graceful: false, wait: true, close: true });
-      await createJobQueue(database.sql).ensureIndexes();
+      await createDeliveryJobs(database.sql).ensureLayout();
       await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
       await database.close();
       await admin.unsafe(`ALTER DATABASE "${building}" RENAME TO "${template}"`);

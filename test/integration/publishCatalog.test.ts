@@ -40,7 +40,7 @@ beforeAll(async () => {
   const database = api.engine.database;
   elsewhere = createPublisher({
     database,
-    jobQueue: api.engine.jobQueue,
+    jobs: api.engine.jobs,
     wake: createWakeSender(database.signalSql, (err) => console.error('wake-up failed', err)),
   });
 }, 60_000);

@@ -81,7 +81,7 @@ describe('publishing', () => {
     const errors: Error[] = [];
     const publisher = createPublisher({
       database: api.engine.database,
-      jobQueue: api.engine.jobQueue,
+      jobs: api.engine.jobs,
       wake: createWakeSender(broken, (err) => errors.push(err)),
     });
     const [outcome] = await publisher.publish(api.orgId, [{ type: 'pipeline.run.succeeded', data: { n: 2 } }]);

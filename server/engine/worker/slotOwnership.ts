@@ -1,21 +1,14 @@
 import type { Sql } from 'postgres';
-import { openPostgres } from '../db/client.js';
-import type { Logger } from '../logger.js';
+import { openPostgres } from '../../db/client.js';
+import type { Logger } from '../../logger.js';
+import { SLOT_COUNT, slotOf } from '../../domain/endpointSlots.js';
 
-/** Endpoints are spread over this many slots; each slot is owned by exactly one worker. */
-export const SLOT_COUNT = 256;
-const SLOT_LOCK_CLASS = 716_4022;
-const PRESENCE_LOCK_CLASS = 716_4023;
-
-/** The slot of an endpoint: FNV-1a of its id, so every process computes the same answer. */
-export function slotOf(endpointId: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < endpointId.length; i++) {
-    hash ^= endpointId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % SLOT_COUNT;
-}
+// Lock classes of the shard-queue layout. The first version (one queue per endpoint) used
+// 7164022/7164023: its workers, if any still run during an upgrade, never share slots with ours.
+const SLOT_LOCK_CLASS = 716_4032;
+const PRESENCE_LOCK_CLASS = 716_4033;
+/** Presence lock class of the first version's workers (see queueUpgrade.ts). */
+export const LEGACY_PRESENCE_LOCK_CLASS = 716_4023;
 
 export interface OwnershipHooks {
   /** Slots just acquired: take over their endpoints (release leases of a dead owner, fetch). */

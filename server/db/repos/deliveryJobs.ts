@@ -1,0 +1,381 @@
+import type { Sql, TransactionSql } from 'postgres';
+import { timeOrderedUuid } from '../../crypto/uuid.js';
+import { DELIVERY_QUEUE_OPTIONS, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf, shardQueueName, type DeliveryJobData } from '../queues.js';
+
+type Executor = Sql | TransactionSql;
+
+export interface EnqueueJob {
+  endpointId: string;
+  deliveryId: string;
+  eventId: string;
+  /** Null or undefined: due now. */
+  startAfter?: Date | null;
+  /** Asked for by an operator (attempt trigger MANUAL). */
+  manual?: boolean;
+  /** A failure ends the delivery (DEAD) instead of scheduling more attempts. */
+  singleAttempt?: boolean;
+  /** Attempts the delivery has had so far (0 on publish); see DeliveryJobData.a. */
+  attemptsMade?: number;
+}
+
+export interface FetchedJob {
+  id: string;
+  shard: number;
+  endpointId: string;
+  deliveryId: string;
+  eventId: string;
+  /** Times this job was fetched before (non-zero after a lease expired). */
+  retryCount: number;
+  manual: boolean;
+  singleAttempt: boolean;
+  /** DeliveryJobData.a; null on jobs that do not carry it. */
+  attemptsMade: number | null;
+}
+
+/** What one shard lease asks for: up to `limit` due jobs of each endpoint, oldest first. */
+export interface LeaseRequest {
+  endpointId: string;
+  limit: number;
+}
+
+export interface LeaseResult {
+  jobs: FetchedJob[];
+  /** Per requested endpoint, the earliest waiting job due later (none: absent). */
+  nextDueMs: Map<string, number>;
+}
+
+/** A job as the lease returns it. */
+interface LeasedRow {
+  id: string | null;
+  data: DeliveryJobData | null;
+  retry_count: number | null;
+  p: string | null;
+  next_at: Date | null;
+}
+
+/** Advisory lock (two int keys) serialising the layout's DDL between processes starting together. */
+const LAYOUT_LOCK = [7164021, 3] as const;
+/** Waiting jobs by endpoint and due time: the lease, next-due and discovery all walk it. */
+export const ENDPOINT_DUE_INDEX = 'job_endpoint_due_idx';
+
+/**
+ * The delivery queue's statements, on pg-boss 10's tables. pg-boss owns the schema, queue
+ * creation, lease expiry and archiving; the hot statements are ours because pg-boss's do not fit a
+ * delivery engine (its fetch sorts a queue's whole backlog, it cannot take "at most n from each of
+ * these endpoints", and completing writes a job three times where deleting it writes once).
+ *
+ * Statements on a shard name its partition table directly (`partitionOf`): a statement on the
+ * partitioned parent that is not pruned when planned locks every partition with its indexes, and
+ * joins over the parent cannot prune at all. Writes of new jobs go through the parent (rows are
+ * routed one by one, which costs the same for any number of queues).
+ */
+export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
+  const job = `${schema}.job`;
+  const queueTable = `${schema}.queue`;
+  /** Partition table of each shard queue, read once by `ensureLayout` (pg-boss names them). */
+  let partitions: string[] = [];
+  const leaseTexts = new Map<string, string>();
+
+  const partitionOf = (shard: number): string => {
+    const table = partitions[shard];
+    if (!table) throw new Error('delivery queue layout not loaded (ensureLayout not called)');
+    return table;
+  };
+
+  /** Jobs to write as one JSON document (`[{id, name, data, at}]`): JSON.stringify is native. */
+  function enqueueJson(jobs: EnqueueJob[]): string {
+    return JSON.stringify(
+      jobs.map((j) => {
+        const data: DeliveryJobData = { d: j.deliveryId, e: j.eventId, p: j.endpointId };
+        if (j.manual) data.m = 1;
+        if (j.singleAttempt) data.s = 1;
+        if (j.attemptsMade !== undefined) data.a = j.attemptsMade;
+        return { id: timeOrderedUuid(), name: shardQueueName(shardOf(j.endpointId)), data, at: j.startAfter ?? null };
+      }),
+    );
+  }
+
+  /** The INSERT of jobs from `source`, a FROM item `x` with columns id, name, data, at (null: now). */
+  function insertJobsSql(source: string): string {
+    return `INSERT INTO ${job} (id, name, data, start_after, retry_limit, retry_delay, retry_backoff, expire_in, keep_until, policy)
+      SELECT x.id, x.name, x.data, COALESCE(x.at, now()), q.retry_limit, q.retry_delay, q.retry_backoff,
+             q.expire_seconds * interval '1 second', COALESCE(x.at, now()) + q.retention_minutes * interval '1 minute', q.policy
+      FROM ${source}
+      JOIN ${queueTable} q ON q.name = x.name`;
+  }
+
+  /** The INSERT of the jobs in the JSON document of parameter `param` (see enqueueJson). */
+  function enqueueSql(param: string): string {
+    return insertJobsSql(`jsonb_to_recordset(${param}::text::jsonb) AS x(id uuid, name text, data jsonb, at timestamptz)`);
+  }
+
+  /**
+   * One shard's lease: delete finished jobs ($3, their attempts committed), then take up to `n`
+   * due jobs of each endpoint of $2 (`[{p, n}]`) along the endpoint's own index range (a backlog
+   * elsewhere in the shard is never read), mark them active and return them, plus each
+   * endpoint's next waiting job due later (so the worker arms a timer instead of polling).
+   * The UPDATE takes the ids as an array (`= ANY(ARRAY(...))`): joined to the CTE instead, the
+   * planner hashed the whole partition whenever it guessed the CTE large.
+   */
+  function leaseText(shard: number, withDelete: boolean): string {
+    const key = `${shard}:${withDelete ? 1 : 0}`;
+    let text = leaseTexts.get(key);
+    if (text === undefined) {
+      const t = partitionOf(shard);
+      text = `WITH ${withDelete ? `removed AS (DELETE FROM ${t} WHERE name = $1 AND id = ANY($3::uuid[])),` : ''}
+        want AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS w(p text, n int)),
+        picked AS (
+          SELECT j.id FROM want w CROSS JOIN LATERAL (
+            SELECT id FROM ${t}
+            WHERE name = $1 AND (data->>'p') = w.p AND state < 'active' AND start_after <= now()
+            ORDER BY start_after, id LIMIT w.n
+            FOR UPDATE SKIP LOCKED) j
+        ), leased AS (
+          UPDATE ${t} j SET
+            state = 'active',
+            started_on = now(),
+            retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+          WHERE j.name = $1 AND j.id = ANY(ARRAY(SELECT id FROM picked))
+          RETURNING j.id, j.data, j.retry_count
+        )
+        SELECT id, data, retry_count, NULL::text AS p, NULL::timestamptz AS next_at FROM leased
+        UNION ALL
+        SELECT NULL, NULL, NULL, w.p,
+          (SELECT start_after FROM ${t}
+           WHERE name = $1 AND (data->>'p') = w.p AND state < 'active' AND start_after > now()
+           ORDER BY start_after, id LIMIT 1)
+        FROM want w`;
+      leaseTexts.set(key, text);
+    }
+    return text;
+  }
+
+  return {
+    queueTable,
+    enqueueJson,
+    enqueueSql,
+    insertJobsSql,
+    partitionOf,
+
+    /**
+     * Creates the shard queues and the endpoint index (idempotent; several processes may start at
+     * once) and learns each shard's partition table.
+     */
+    async ensureLayout(): Promise<void> {
+      const options = JSON.stringify(DELIVERY_QUEUE_OPTIONS);
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`SELECT pg_advisory_xact_lock(${LAYOUT_LOCK[0]}, ${LAYOUT_LOCK[1]})`);
+        // Typed text, not json: postgres.js would JSON-encode the string a second time.
+        for (const name of SHARD_QUEUE_NAMES) await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [name, options]);
+        await tx.unsafe(`UPDATE ${queueTable} SET retention_minutes = $2 WHERE name = ANY($1::text[]) AND retention_minutes <> $2`, [
+          SHARD_QUEUE_NAMES as string[],
+          DELIVERY_QUEUE_OPTIONS.retentionMinutes,
+        ] as never[]);
+        await tx.unsafe(
+          `CREATE INDEX IF NOT EXISTS ${ENDPOINT_DUE_INDEX} ON ${job} (name, (data->>'p'), start_after, id) WHERE state < 'active'`,
+        );
+      });
+      const rows = await sql.unsafe<{ name: string; partition_name: string }[]>(
+        `SELECT name, partition_name FROM ${queueTable} WHERE name = ANY($1::text[])`,
+        [SHARD_QUEUE_NAMES as string[]] as never[],
+      );
+      const byName = new Map(rows.map((r) => [r.name, `${schema}."${r.partition_name}"`]));
+      partitions = SHARD_QUEUE_NAMES.map((n) => byName.get(n)!);
+    },
+
+    /** Writes one job per delivery in the caller's transaction. */
+    async enqueue(tx: Executor, jobs: EnqueueJob[]): Promise<void> {
+      if (jobs.length === 0) return;
+      await tx.unsafe(enqueueSql('$1'), [enqueueJson(jobs)], { prepare: true });
+    },
+
+    /** One shard's lease (see leaseText); `done` are finished jobs of the shard to delete with it. */
+    async lease(sqlOutsideTx: Sql, shard: number, requests: LeaseRequest[], done: string[]): Promise<LeaseResult> {
+      const params: unknown[] = [shardQueueName(shard), JSON.stringify(requests.map((r) => ({ p: r.endpointId, n: r.limit })))];
+      if (done.length) params.push(done);
+      const rows = await sqlOutsideTx.unsafe<LeasedRow[]>(leaseText(shard, done.length > 0), params as never[], { prepare: true });
+      const jobs: FetchedJob[] = [];
+      const nextDueMs = new Map<string, number>();
+      for (const r of rows) {
+        if (r.id !== null) jobs.push(fetchedJob(shard, r.id, r.data!, r.retry_count!));
+        else if (r.next_at) nextDueMs.set(r.p!, new Date(r.next_at).getTime());
+      }
+      // UPDATE … RETURNING keeps no order; job ids are time-ordered.
+      jobs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return { jobs, nextDueMs };
+    },
+
+    /** Deletes finished jobs of one shard (their attempts are committed). */
+    async remove(sqlOutsideTx: Sql, shard: number, jobIds: string[]): Promise<number> {
+      if (jobIds.length === 0) return 0;
+      const result = await sqlOutsideTx.unsafe(`DELETE FROM ${partitionOf(shard)} WHERE name = $1 AND id = ANY($2::uuid[])`, [
+        shardQueueName(shard),
+        jobIds,
+      ] as never[], { prepare: true });
+      return result.count;
+    },
+
+    /** Hands leased jobs back unattempted, fetchable from `startAfter` (breaker open, failed load). */
+    async requeue(tx: Executor, jobs: { shard: number; jobId: string; startAfter: Date }[]): Promise<number> {
+      const groups = new Map<number, { ids: string[]; at: string[] }>();
+      for (const j of jobs) {
+        let g = groups.get(j.shard);
+        if (!g) groups.set(j.shard, (g = { ids: [], at: [] }));
+        g.ids.push(j.jobId);
+        g.at.push(j.startAfter.toISOString());
+      }
+      const counts = await Promise.all(
+        [...groups].map(async ([shard, g]) => {
+          const result = await tx.unsafe(
+            `UPDATE ${partitionOf(shard)} j SET state = 'retry', start_after = x.start_after
+             FROM unnest($2::uuid[], $3::timestamptz[]) AS x(id, start_after)
+             WHERE j.name = $1 AND j.id = ANY($2::uuid[]) AND j.id = x.id AND j.state = 'active'`,
+            [shardQueueName(shard), g.ids, g.at] as never[],
+            { prepare: true },
+          );
+          return result.count;
+        }),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    },
+
+    /**
+     * Makes jobs leased by a previous owner of these endpoints fetchable now (it died or handed
+     * them over unfinished). `owns` picks the endpoints; only leased jobs are read, a handful.
+     */
+    async releaseActive(shards: number[], owns: (endpointId: string) => boolean): Promise<number> {
+      let released = 0;
+      for (const shard of shards) {
+        const t = partitionOf(shard);
+        const active = await sql.unsafe<{ id: string; p: string }[]>(
+          `SELECT id, data->>'p' AS p FROM ${t} WHERE name = $1 AND state = 'active'`,
+          [shardQueueName(shard)],
+        );
+        const ids = active.filter((r) => owns(r.p)).map((r) => r.id);
+        if (ids.length === 0) continue;
+        const result = await sql.unsafe(
+          `UPDATE ${t} SET state = 'retry', start_after = now() WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'active'`,
+          [shardQueueName(shard), ids] as never[],
+        );
+        released += result.count;
+      }
+      return released;
+    },
+
+    /**
+     * Endpoints of a shard with waiting jobs, each with its earliest due time, in endpoint order
+     * after `after`, at most `limit`: a skip scan of the endpoint index (one probe per endpoint,
+     * however long its backlog).
+     */
+    async discover(shard: number, after: string, limit: number): Promise<{ endpointId: string; dueMs: number }[]> {
+      const t = partitionOf(shard);
+      const rows = await sql.unsafe<{ p: string; due: Date }[]>(
+        `WITH RECURSIVE e AS (
+           (SELECT data->>'p' AS p, start_after AS due FROM ${t}
+            WHERE name = $1 AND state < 'active' AND (data->>'p') > $2
+            ORDER BY data->>'p', start_after LIMIT 1)
+           UNION ALL
+           SELECT n.p, n.due FROM e CROSS JOIN LATERAL (
+             SELECT data->>'p' AS p, start_after AS due FROM ${t}
+             WHERE name = $1 AND state < 'active' AND (data->>'p') > e.p
+             ORDER BY data->>'p', start_after LIMIT 1) n
+         )
+         SELECT p, due FROM e LIMIT $3`,
+        [shardQueueName(shard), after, limit] as never[],
+      );
+      return rows.map((r) => ({ endpointId: r.p, dueMs: new Date(r.due).getTime() }));
+    },
+
+    /** Deletes the waiting jobs of a deleted endpoint (leased ones are dropped by the worker). */
+    async removeForEndpoint(tx: Executor, endpointId: string): Promise<number> {
+      const shard = shardOf(endpointId);
+      const result = await tx.unsafe(`DELETE FROM ${partitionOf(shard)} WHERE name = $1 AND (data->>'p') = $2 AND state < 'active'`, [
+        shardQueueName(shard),
+        endpointId,
+      ]);
+      return result.count;
+    },
+
+    /**
+     * Cleans up after endpoints that are deleted (or never existed) but still have waiting jobs,
+     * written by a publish that raced their deletion: the jobs go, the deliveries are cancelled.
+     */
+    async removeOrphans(endpointIds: string[]): Promise<number> {
+      if (endpointIds.length === 0) return 0;
+      return sql.begin(async (tx) => {
+        const gone = await tx<{ id: string }[]>`
+          SELECT x.id FROM unnest(${endpointIds}::text[]) AS x(id)
+          WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.id = x.id AND e.deleted_at IS NULL)`;
+        let removed = 0;
+        for (const { id } of gone) {
+          const shard = shardOf(id);
+          const result = await tx.unsafe(`DELETE FROM ${partitionOf(shard)} WHERE name = $1 AND (data->>'p') = $2 AND state < 'active'`, [
+            shardQueueName(shard),
+            id,
+          ]);
+          removed += result.count;
+        }
+        if (gone.length) {
+          await tx`UPDATE deliveries SET status = 'CANCELLED', completed_at = now()
+                   WHERE endpoint_id = ANY(${gone.map((g) => g.id)}::text[]) AND status = 'PENDING'`;
+        }
+        return removed;
+      });
+    },
+
+    /**
+     * Moves the waiting jobs of these deliveries to now, marked manual (an operator's retry of a
+     * failed delivery). Returns the ids of the deliveries whose job moved.
+     */
+    async hurry(tx: Executor, picked: { endpointId: string; deliveryId: string }[]): Promise<Set<string>> {
+      const moved = new Set<string>();
+      const byShard = new Map<number, { endpointId: string; deliveryId: string }[]>();
+      for (const p of picked) {
+        const shard = shardOf(p.endpointId);
+        byShard.set(shard, [...(byShard.get(shard) ?? []), p]);
+      }
+      for (const [shard, list] of byShard) {
+        const rows = await tx.unsafe<{ d: string }[]>(
+          `UPDATE ${partitionOf(shard)} j SET start_after = now(), data = j.data || '{"m":1}'::jsonb
+           FROM unnest($2::text[], $3::text[]) AS x(p, d)
+           WHERE j.name = $1 AND (j.data->>'p') = x.p AND j.state < 'active' AND j.data->>'d' = x.d
+           RETURNING j.data->>'d' AS d`,
+          [shardQueueName(shard), list.map((p) => p.endpointId), list.map((p) => p.deliveryId)] as never[],
+        );
+        for (const r of rows) moved.add(r.d);
+      }
+      return moved;
+    },
+
+    /** Waiting and leased delivery jobs, and the age of the oldest due one (metrics). */
+    async depth(): Promise<{ waiting: number; active: number; oldestDueAgeSeconds: number }> {
+      const [row] = await sql.unsafe<{ waiting: number; active: number; oldest: number | null }[]>(
+        `SELECT count(*) FILTER (WHERE state < 'active')::int AS waiting,
+                count(*) FILTER (WHERE state = 'active')::int AS active,
+                EXTRACT(EPOCH FROM now() - min(start_after) FILTER (WHERE state < 'active' AND start_after <= now()))::float8 AS oldest
+         FROM ${job} WHERE name = ANY($1::text[]) AND state <= 'active'`,
+        [SHARD_QUEUE_NAMES as string[]] as never[],
+      );
+      return { waiting: row?.waiting ?? 0, active: row?.active ?? 0, oldestDueAgeSeconds: row?.oldest ?? 0 };
+    },
+
+    /** Number of shard queues (tests). */
+    shardCount: SHARD_COUNT,
+  };
+}
+export type DeliveryJobs = ReturnType<typeof createDeliveryJobs>;
+
+/** A leased row as the worker sees it. */
+function fetchedJob(shard: number, id: string, data: DeliveryJobData, retryCount: number): FetchedJob {
+  return {
+    id,
+    shard,
+    endpointId: data.p,
+    deliveryId: data.d,
+    eventId: data.e,
+    retryCount,
+    manual: data.m === 1,
+    singleAttempt: data.s === 1,
+    attemptsMade: typeof data.a === 'number' ? data.a : null,
+  };
+}

@@ -1,0 +1,93 @@
+import type { Sql } from 'postgres';
+
+/** A delivery as loaded for an attempt. */
+export interface LoadedDelivery {
+  id: string;
+  orgId: string;
+  eventId: string;
+  eventType: string;
+  /** The event's creation time: the envelope `timestamp`, and the start of delivery latency. */
+  eventCreatedAt: Date;
+  /** The stored payload as JSON text, sent without re-serialising. */
+  dataJson: string;
+  attemptCount: number;
+  orderingKey: string | null;
+  seq: number;
+  status: 'PENDING' | 'SUCCEEDED' | 'DEAD' | 'CANCELLED';
+}
+
+/** A delivery of the round, or (delivery_id null) an event of the round with its payload. */
+interface LoadRow {
+  delivery_id: string | null;
+  org_id: string;
+  event_id: string;
+  event_type: string;
+  attempt_count: number;
+  ordering_key: string | null;
+  seq: string;
+  status: LoadedDelivery['status'];
+  created_at: Date;
+  data_json: string | null;
+}
+
+// Deliveries of the round, then each event once (an event fanned out to many endpoints is in a
+// round many times: its payload is read and sent over once). A hash, not a sort: the worker
+// pool runs with enable_sort off.
+const LOAD_SQL = `
+  WITH loaded AS (
+    SELECT d.id AS delivery_id, d.org_id, d.event_id, d.event_type, d.attempt_count, d.ordering_key, d.seq, d.status
+    FROM deliveries d WHERE d.id = ANY($1::text[])
+  )
+  SELECT delivery_id, org_id, event_id, event_type, attempt_count, ordering_key, seq, status,
+         NULL::timestamptz AS created_at, NULL::text AS data_json
+  FROM loaded
+  UNION ALL
+  SELECT NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, e.created_at, e.data::text
+  FROM events e WHERE e.id IN (SELECT event_id FROM loaded)`;
+
+/**
+ * The reads of the delivery worker: what a round leased (deliveries and their events' payloads,
+ * one query) and which STRICT deliveries an earlier pending one holds back.
+ */
+export function createWorkerReads(sql: Sql) {
+  return {
+    async loadDeliveries(deliveryIds: string[]): Promise<Map<string, LoadedDelivery>> {
+      const result = new Map<string, LoadedDelivery>();
+      if (deliveryIds.length === 0) return result;
+      const rows = await sql.unsafe<LoadRow[]>(LOAD_SQL, [deliveryIds] as never[], { prepare: true });
+      const events = new Map<string, { createdAt: Date; dataJson: string }>();
+      for (const r of rows) if (r.delivery_id === null) events.set(r.event_id, { createdAt: r.created_at, dataJson: r.data_json ?? 'null' });
+      for (const r of rows) {
+        if (r.delivery_id === null) continue;
+        const event = events.get(r.event_id);
+        if (!event) continue;
+        result.set(r.delivery_id, {
+          id: r.delivery_id,
+          orgId: r.org_id,
+          eventId: r.event_id,
+          eventType: r.event_type,
+          eventCreatedAt: event.createdAt,
+          dataJson: event.dataJson,
+          attemptCount: r.attempt_count,
+          orderingKey: r.ordering_key,
+          seq: Number(r.seq),
+          status: r.status,
+        });
+      }
+      return result;
+    },
+
+    /** Of these STRICT deliveries, those an earlier pending delivery with the same key holds back. */
+    async strictBlocked(candidates: { id: string; endpointId: string; orderingKey: string; seq: number }[]): Promise<Set<string>> {
+      if (candidates.length === 0) return new Set();
+      const rows = await sql<{ id: string }[]>`
+        SELECT x.id FROM unnest(${candidates.map((c) => c.id)}::text[], ${candidates.map((c) => c.endpointId)}::text[],
+                                 ${candidates.map((c) => c.orderingKey)}::text[], ${candidates.map((c) => c.seq)}::bigint[]) AS x(id, ep, k, seq)
+        WHERE EXISTS (
+          SELECT 1 FROM deliveries p
+          WHERE p.endpoint_id = x.ep AND p.ordering_key = x.k AND p.status = 'PENDING' AND p.seq < x.seq)`;
+      return new Set(rows.map((r) => r.id));
+    },
+  };
+}
+export type WorkerReads = ReturnType<typeof createWorkerReads>;

@@ -1,0 +1,301 @@
+import type { Sql } from 'postgres';
+import type { Logger } from '../../logger.js';
+import { createListener } from '../../db/listener.js';
+import { CHANNELS, parseJsonPayload, type EndpointChanged } from '../../db/notifications.js';
+import type { DeliveryJobs } from '../../db/repos/deliveryJobs.js';
+import type { WorkerReads } from '../../db/repos/workerReads.js';
+import { SHARD_COUNT } from '../../db/queues.js';
+import { WINDOW_MS } from '../../domain/sendWindow.js';
+import { slotOf } from '../../domain/endpointSlots.js';
+import type { RuntimeLoader } from '../endpointRuntime.js';
+import type { HttpSender } from '../httpSender.js';
+import type { Recorder } from '../recorder.js';
+import type { SystemEvents } from '../systemEvents.js';
+import { createAdmission } from './admission.js';
+import { createDiscovery } from './discovery.js';
+import { createDispatch } from './dispatch.js';
+import { createDueTimers } from './dueTimers.js';
+import { createEndpointStates, type EndpointState } from './endpointStates.js';
+import { createFetchRounds } from './fetchRounds.js';
+import { createFinishedJobs } from './finishedJobs.js';
+import { createLeasedWork } from './leasedWork.js';
+import type { EngineObserver } from './observer.js';
+import { createEndpointChanges } from './endpointChanges.js';
+import { createOwnership } from './slotOwnership.js';
+
+export type { EngineObserver } from './observer.js';
+
+export interface WorkerOptions {
+  /** Most jobs one lease takes from one endpoint. */
+  fetchBatchMax?: number;
+  /** See AdmissionOptions.fetchMinBatch. */
+  fetchMinBatch?: number;
+  rebalanceMs?: number;
+  /** How often the LISTEN connection proves it receives (see db/listener.ts). */
+  listenerCheckMs?: number;
+  /** Lease nothing while this many results wait to be recorded (about a second of work). */
+  maxRecorderBacklog?: number;
+  /** How often each owned shard is searched for due jobs nobody announced. */
+  discoveryIntervalMs?: number;
+  /** An endpoint idle this long costs nothing in the worker any more (its state is dropped). */
+  idleEvictMs?: number;
+  /** Runtimes (settings with decrypted keys) kept for endpoints without work. */
+  runtimeCacheMax?: number;
+}
+
+export interface WorkerDeps {
+  sql: Sql;
+  url: string;
+  jobs: DeliveryJobs;
+  reads: WorkerReads;
+  recorder: Recorder;
+  sender: HttpSender;
+  loadRuntimes: RuntimeLoader;
+  systemEvents: SystemEvents;
+  /** Removes what a publish racing an endpoint's deletion left behind (waiting jobs, pending deliveries). */
+  cleanUpDeleted(endpointIds: string[]): Promise<void>;
+  log: Logger;
+  observer?: EngineObserver;
+  options?: WorkerOptions;
+}
+
+/** The periodic tick: deferred leases asked again, idle states dropped, a shard discovered. */
+const TICK_MS = 1000;
+
+/**
+ * The delivery worker (a folder of one concept per module):
+ * - slotOwnership: which endpoints are ours (advisory locks on 256 slots);
+ * - endpointStates: per-endpoint state while it has work, runtimes in a bounded cache;
+ * - dueTimers / discovery / endpointChanges: what wakes an endpoint (notifications, its own
+ *   timers, each lease's answer, a slow search for jobs nobody announced, settings changes);
+ * - admission (with domain/sendWindow): how much an endpoint may take now;
+ * - fetchRounds: one lease statement per shard for every endpoint asking, then one load;
+ * - leasedWork / orderingKeys / dispatch: leftovers, STRICT parking, orderingKey exclusivity, the
+ *   attempt and its outcome for the recorder; finishedJobs: deleting jobs once recorded.
+ */
+export function createWorker(deps: WorkerDeps) {
+  const { sql, jobs, recorder, log } = deps;
+  const options = deps.options ?? {};
+  const discoveryIntervalMs = options.discoveryIntervalMs ?? 30_000;
+  const idleEvictMs = options.idleEvictMs ?? 30_000;
+  let stopped = false;
+  let tickTimer: NodeJS.Timeout | null = null;
+  let tickCount = 0;
+  const idleWaiters = new Set<() => void>();
+  /** When each owned slot was acquired (a takeover's first second respects the old owner's sends). */
+  const slotAcquiredAt = new Map<number, number>();
+  const shardDiscoveredAt = new Map<number, number>();
+
+  const timers = createDueTimers((ids) => void wakeIds(ids));
+  const states = createEndpointStates({
+    loadRuntimes: deps.loadRuntimes,
+    runtimeCacheMax: options.runtimeCacheMax,
+    recentlyAcquired: (id, nowMs) => nowMs - (slotAcquiredAt.get(slotOf(id)) ?? 0) < WINDOW_MS + 1000,
+  });
+  const allowance = createAdmission(
+    { fetchBatchMax: options.fetchBatchMax ?? 64, fetchMinBatch: options.fetchMinBatch, maxRecorderBacklog: options.maxRecorderBacklog ?? 4_000 },
+    { recorderBacklog: () => recorder.backlog(), stopped: () => stopped },
+  );
+  const finished = createFinishedJobs({ sql, jobs, log, leasing: (shard) => rounds.leasing(shard) });
+  const dispatch = createDispatch({
+    sender: deps.sender,
+    recorder,
+    systemEvents: deps.systemEvents,
+    log,
+    observer: deps.observer,
+    armTimer: (id, at) => timers.arm(id, at),
+    requestLease: (s) => rounds.request(s),
+    onIdle: notifyIdle,
+  });
+  // A finished job is deleted once its outcome has committed (see finishedJobs.ts).
+  recorder.afterCommit((entries) => {
+    const byShard = new Map<number, string[]>();
+    for (const e of entries) {
+      if (!e.removeJob) continue;
+      const list = byShard.get(e.removeJob.shard);
+      if (list) list.push(e.removeJob.jobId);
+      else byShard.set(e.removeJob.shard, [e.removeJob.jobId]);
+    }
+    for (const [shard, ids] of byShard) finished.add(shard, ids);
+  });
+  const onLeased = createLeasedWork({ reads: deps.reads, dispatch, log, armTimer: (id, at) => timers.arm(id, at) });
+  const rounds = createFetchRounds({
+    sql,
+    jobs,
+    reads: deps.reads,
+    allowance,
+    finished,
+    timers,
+    recorder,
+    log,
+    stopped: () => stopped,
+    onLeased: (items) => void onLeased(items),
+    onRoundEnd: notifyIdle,
+  });
+
+  const ownership = createOwnership({
+    url: deps.url,
+    log,
+    rebalanceMs: options.rebalanceMs,
+    hooks: {
+      onAcquire: async (slots) => {
+        const nowMs = Date.now();
+        for (const slot of slots) slotAcquiredAt.set(slot, nowMs);
+        const shards = shardsOf(slots);
+        // Jobs still leased here belonged to a worker that died or handed these slots over
+        // unfinished: make them fetchable now instead of after their lease expires.
+        const released = await jobs.releaseActive(shards, (id) => ownership.ownsEndpoint(id));
+        if (released > 0) log.info({ released }, 'took over leased jobs from a previous owner');
+        await discovery.run(shards, 'takeover');
+      },
+      onRelease: async (slots) => {
+        const leaving = states.inSlots(new Set(slots));
+        for (const s of leaving) states.retire(s);
+        await waitIdle(leaving);
+        await recorder.drain();
+        await finished.flush(true);
+        for (const s of leaving) states.drop(s.id);
+        for (const slot of slots) slotAcquiredAt.delete(slot);
+      },
+      onLost: () => {
+        const all = [...states.values()];
+        for (const s of all) states.retire(s);
+        slotAcquiredAt.clear();
+        void waitIdle(all).then(() => {
+          for (const s of all) states.drop(s.id);
+        });
+      },
+    },
+  });
+
+  const discovery = createDiscovery({
+    jobs,
+    log,
+    owns: (id) => ownership.ownsEndpoint(id),
+    wake: wakeIds,
+    arm: (id, at) => timers.arm(id, at),
+    horizonMs: 2 * discoveryIntervalMs,
+  });
+
+  const changes = createEndpointChanges({ states, sender: deps.sender, log, wake: (s) => rounds.wake(s), owns: (id) => ownership.ownsEndpoint(id) });
+
+  /** Endpoints that may have something due now: their states (made if needed) lease. */
+  async function wakeIds(ids: string[]): Promise<void> {
+    if (stopped) return;
+    const owned = ids.filter((id) => ownership.ownsEndpoint(id));
+    if (owned.length === 0) return;
+    let opened: EndpointState[];
+    try {
+      opened = await states.open(owned);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, endpoints: owned.length }, 'could not load endpoints to wake; retrying');
+      const at = Date.now() + 1000;
+      for (const id of owned) timers.arm(id, at);
+      return;
+    }
+    const ready = new Set(opened.map((s) => s.id));
+    const gone = owned.filter((id) => !ready.has(id) && (states.get(id)?.runtime?.deleted ?? !states.get(id)?.runtime));
+    for (const s of opened) rounds.wake(s);
+    if (gone.length) {
+      await deps.cleanUpDeleted(gone).catch((err) => log.warn({ err: (err as Error).message }, 'could not clean up after deleted endpoints'));
+      for (const id of gone) states.drop(id);
+    }
+  }
+
+  function notifyIdle(): void {
+    for (const resolve of idleWaiters) resolve();
+  }
+
+  async function waitIdle(list: EndpointState[]): Promise<void> {
+    while (list.some((s) => s.inFlight > 0 || s.fetching)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          idleWaiters.delete(done);
+          resolve();
+        };
+        idleWaiters.add(done);
+        setTimeout(done, 200);
+      });
+    }
+  }
+
+  function tick(): void {
+    if (stopped) return;
+    tickCount++;
+    const nowMs = Date.now();
+    for (const s of states.values()) if (s.deferred && !s.fetching) rounds.request(s);
+    if (tickCount % 5 === 0) states.evictIdle(nowMs, idleEvictMs);
+    // One shard per tick whose last search is older than the interval.
+    const owned = shardsOf(ownership.ownedSlots());
+    const stale = owned.find((shard) => nowMs - (shardDiscoveredAt.get(shard) ?? 0) >= discoveryIntervalMs);
+    if (stale !== undefined) {
+      shardDiscoveredAt.set(stale, nowMs);
+      void discovery.run([stale], 'background');
+    }
+  }
+
+  const listener = createListener({
+    sql,
+    log,
+    name: 'worker',
+    channels: {
+      [CHANNELS.wake]: (payload) => void wakeIds(payload.split(',')),
+      [CHANNELS.endpointChanged]: (payload) => {
+        changes.apply(parseJsonPayload<EndpointChanged>(payload)).catch((err) => log.warn({ err: (err as Error).message }, 'could not apply an endpoint change'));
+      },
+    },
+    onGap: () => {
+      resync().catch((err) => log.warn({ err: (err as Error).message }, 'could not catch up after a listener gap'));
+    },
+    healthCheckMs: options.listenerCheckMs,
+  });
+
+  /** Catches up on what the listener may have missed: every setting re-read, every shard searched. */
+  async function resync(): Promise<void> {
+    if (stopped) return;
+    await changes.reloadAll();
+    for (const s of states.values()) rounds.wake(s);
+    await discovery.run(shardsOf(ownership.ownedSlots()), 'listener gap');
+    log.info({ endpoints: states.size() }, 'caught up after a listener gap');
+  }
+
+  return {
+    ownership,
+    async start(): Promise<void> {
+      await listener.start();
+      await ownership.start();
+      tickTimer = setInterval(tick, TICK_MS);
+    },
+    /** Stops leasing, lets in-flight attempts finish (each bounded by its timeout), records them. */
+    async stop(): Promise<void> {
+      if (stopped) return;
+      if (tickTimer) clearInterval(tickTimer);
+      await ownership.stop();
+      stopped = true;
+      const all = [...states.values()];
+      for (const s of all) states.retire(s);
+      await waitIdle(all);
+      await recorder.drain();
+      await finished.stop();
+      timers.stop();
+      await deps.systemEvents.flush();
+      await listener.stop();
+    },
+    /** Endpoints this worker holds state for right now (tests and metrics). */
+    activeEndpoints: () => [...states.values()].filter((s) => !s.retired).map((s) => s.id),
+    /** Sizes of what the worker keeps in memory (metrics, the scale bench). */
+    memory: () => ({ endpointStates: states.size(), cachedRuntimes: states.cachedRuntimes(), timers: timers.size() }),
+    /** False while the LISTEN connection is known not to receive (readiness). */
+    listening: () => listener.listening(),
+    inFlight: () => {
+      let n = 0;
+      for (const s of states.values()) n += s.inFlight;
+      return n;
+    },
+  };
+}
+export type Worker = ReturnType<typeof createWorker>;
+
+function shardsOf(slots: Iterable<number>): number[] {
+  return [...new Set([...slots].map((slot) => slot % SHARD_COUNT))];
+}

@@ -1,0 +1,192 @@
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres, { type Sql } from 'postgres';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createDeliveryJobs, type DeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
+import { DELIVERY_QUEUE_OPTIONS, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf } from '../../server/db/queues.js';
+import { timeOrderedUuid } from '../../server/crypto/uuid.js';
+
+// pg-boss's own maintenance statements, to check our jobs live by pg-boss's lease rules and that
+// its maintenance stays within stock lock memory whatever the number of endpoints.
+const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as {
+  failJobsByTimeout(schema: string): string;
+  archive(schema: string, completed: string, failed?: string): string;
+};
+
+let database: TestDatabase;
+let sql: Sql;
+let jobs: DeliveryJobs;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  jobs = createDeliveryJobs(sql);
+  await jobs.ensureLayout();
+});
+afterAll(async () => {
+  await sql?.end();
+  await database?.drop();
+});
+
+const job = (endpointId: string, i: number, startAfter?: Date | null) => ({ endpointId, deliveryId: `dlv_${i}`, eventId: `evt_${i}`, startAfter });
+
+/** Endpoint ids that fall in the same shard (for fairness within one partition). */
+function sameShardIds(count: number, prefix: string): string[] {
+  const ids: string[] = [];
+  const shard = shardOf(`${prefix}_0`);
+  for (let i = 0; ids.length < count; i++) if (shardOf(`${prefix}_${i}`) === shard) ids.push(`${prefix}_${i}`);
+  return ids;
+}
+
+async function lease(endpointId: string, limit: number, done: string[] = []) {
+  return jobs.lease(sql, shardOf(endpointId), [{ endpointId, limit }], done);
+}
+
+describe('shard queue layout', () => {
+  it('creates a fixed set of shard queues with the delivery options, idempotently', async () => {
+    await jobs.ensureLayout();
+    const rows = await sql`SELECT name, policy, retry_limit, retry_delay, expire_seconds, retention_minutes FROM pgboss.queue WHERE name LIKE 'deliveries\\_s%' ORDER BY name`;
+    expect(rows.map((r) => r.name)).toEqual([...SHARD_QUEUE_NAMES]);
+    expect(rows[0]).toMatchObject({
+      policy: DELIVERY_QUEUE_OPTIONS.policy,
+      retry_limit: DELIVERY_QUEUE_OPTIONS.retryLimit,
+      retry_delay: DELIVERY_QUEUE_OPTIONS.retryDelay,
+      expire_seconds: DELIVERY_QUEUE_OPTIONS.expireInSeconds,
+      retention_minutes: DELIVERY_QUEUE_OPTIONS.retentionMinutes,
+    });
+  });
+
+  it('keeps the number of partitions fixed for any number of endpoints, and pg-boss maintenance within stock lock memory', async () => {
+    const partitions = async () =>
+      (await sql`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'pgboss.job'::regclass`)[0]!.n as number;
+    const before = await partitions();
+    // 5,000 endpoints: the first version made one partition each and ran out of lock memory
+    // (max_locks_per_transaction) at about 2,000.
+    const many = Array.from({ length: 5000 }, (_, i) => job(`ep_many_${i}`, 100_000 + i));
+    await sql.begin((tx) => jobs.enqueue(tx, many));
+    expect(await partitions()).toBe(before);
+    await sql.unsafe(plans.failJobsByTimeout('pgboss'));
+    await sql.unsafe(plans.archive('pgboss', '1 hour'));
+    const [waiting] = await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' LIKE 'ep_many_%'`;
+    expect(waiting!.n).toBe(5000);
+    await sql`DELETE FROM pgboss.job WHERE data->>'p' LIKE 'ep_many_%'`;
+  });
+});
+
+describe('leases', () => {
+  it('leases each endpoint oldest first up to its own limit, skipping future jobs, and says when the next is due', async () => {
+    await sql.begin((tx) => jobs.enqueue(tx, [job('ep_a', 1), job('ep_a', 2), job('ep_a', 3, new Date(Date.now() + 60_000)), job('ep_a', 4)]));
+    const first = await lease('ep_a', 2);
+    expect(first.jobs.map((j) => j.deliveryId)).toEqual(['dlv_1', 'dlv_2']);
+    expect(first.jobs[0]).toMatchObject({ endpointId: 'ep_a', eventId: 'evt_1', shard: shardOf('ep_a'), retryCount: 0, manual: false });
+    const rest = await lease('ep_a', 10);
+    expect(rest.jobs.map((j) => j.deliveryId)).toEqual(['dlv_4']);
+    expect(rest.nextDueMs.get('ep_a')).toBeGreaterThan(Date.now() + 50_000);
+    // The finished jobs go with the next lease of the shard.
+    const empty = await lease('ep_a', 10, [...first.jobs, ...rest.jobs].map((j) => j.id));
+    expect(empty.jobs).toEqual([]);
+    const [left] = await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_a'`;
+    expect(left!.n).toBe(1);
+  });
+
+  it('serves many endpoints of one shard in one statement, a backlog on one never crowding out another', async () => {
+    const [busy, quiet, other] = sameShardIds(3, 'ep_fair');
+    const backlog = Array.from({ length: 3000 }, (_, i) => job(busy!, 10_000 + i));
+    await sql.begin((tx) => jobs.enqueue(tx, backlog));
+    await sql.begin((tx) => jobs.enqueue(tx, [job(quiet!, 20_001), job(other!, 20_002), job(other!, 20_003)]));
+    const result = await jobs.lease(sql, shardOf(busy!), [
+      { endpointId: busy!, limit: 16 },
+      { endpointId: quiet!, limit: 16 },
+      { endpointId: other!, limit: 1 },
+    ], []);
+    const by = (id: string) => result.jobs.filter((j) => j.endpointId === id).map((j) => j.deliveryId);
+    expect(by(busy!)).toHaveLength(16);
+    expect(by(busy!)[0]).toBe('dlv_10000');
+    expect(by(quiet!)).toEqual(['dlv_20001']);
+    expect(by(other!)).toEqual(['dlv_20002']);
+    await sql`DELETE FROM pgboss.job WHERE data->>'p' LIKE 'ep_fair_%'`;
+  });
+
+  it('gives a leased job back by pg-boss lease expiry, by takeover, and by requeue', async () => {
+    await sql.begin((tx) => jobs.enqueue(tx, [job('ep_b', 10, null)]));
+    const [leased] = (await lease('ep_b', 1)).jobs;
+    expect(leased).toBeDefined();
+    expect((await lease('ep_b', 1)).jobs).toEqual([]);
+
+    // pg-boss maintenance: a lease older than expire_in is expired back to `retry`.
+    await sql`UPDATE pgboss.job SET started_on = now() - interval '10 minutes' WHERE id = ${leased!.id}`;
+    await sql.unsafe(plans.failJobsByTimeout('pgboss'));
+    const [again] = (await lease('ep_b', 1)).jobs;
+    expect(again!.id).toBe(leased!.id);
+    expect(again!.retryCount).toBe(1);
+
+    // Takeover by a new owner: only the endpoints it owns.
+    expect(await jobs.releaseActive([shardOf('ep_b')], (id) => id !== 'ep_b')).toBe(0);
+    expect(await jobs.releaseActive([shardOf('ep_b')], (id) => id === 'ep_b')).toBe(1);
+    const [taken] = (await lease('ep_b', 1)).jobs;
+    expect(taken!.id).toBe(leased!.id);
+
+    // Requeue for later (breaker open): not leased before its time.
+    await sql.begin((tx) => jobs.requeue(tx, [{ shard: shardOf('ep_b'), jobId: taken!.id, startAfter: new Date(Date.now() + 60_000) }]));
+    expect((await lease('ep_b', 1)).jobs).toEqual([]);
+    await sql`UPDATE pgboss.job SET start_after = now() WHERE id = ${taken!.id}`;
+    expect((await lease('ep_b', 1)).jobs.map((j) => j.id)).toEqual([taken!.id]);
+  });
+
+  it('marks manual and single-attempt jobs, and hurries a waiting retry', async () => {
+    await sql.begin((tx) => jobs.enqueue(tx, [{ ...job('ep_c', 20), manual: true, singleAttempt: true }]));
+    expect((await lease('ep_c', 1)).jobs[0]).toMatchObject({ deliveryId: 'dlv_20', manual: true, singleAttempt: true });
+    await sql.begin((tx) => jobs.enqueue(tx, [{ ...job('ep_c', 21, new Date(Date.now() + 3_600_000)), attemptsMade: 2 }]));
+    expect((await lease('ep_c', 1)).jobs).toEqual([]);
+    const moved = await sql.begin((tx) => jobs.hurry(tx, [{ endpointId: 'ep_c', deliveryId: 'dlv_21' }]));
+    expect([...moved]).toEqual(['dlv_21']);
+    expect((await lease('ep_c', 1)).jobs[0]).toMatchObject({ deliveryId: 'dlv_21', manual: true, attemptsMade: 2 });
+  });
+});
+
+describe('finding and removing jobs', () => {
+  it('discovers the endpoints of a shard with waiting jobs and their earliest due time, page by page', async () => {
+    const ids = sameShardIds(5, 'ep_disc');
+    const later = new Date(Date.now() + 120_000);
+    await sql.begin((tx) =>
+      jobs.enqueue(tx, [
+        ...Array.from({ length: 50 }, (_, i) => job(ids[0]!, 30_000 + i)),
+        job(ids[1]!, 30_100, later),
+        job(ids[1]!, 30_101, new Date(later.getTime() + 60_000)),
+        job(ids[2]!, 30_200),
+      ]),
+    );
+    const shard = shardOf(ids[0]!);
+    const all = (await jobs.discover(shard, '', 10_000)).filter((d) => d.endpointId.startsWith('ep_disc'));
+    expect(all.map((d) => d.endpointId)).toEqual([ids[0], ids[1], ids[2]].sort());
+    expect(all.find((d) => d.endpointId === ids[1])!.dueMs).toBe(later.getTime());
+    // Pagination by endpoint id.
+    const firstPage = await jobs.discover(shard, 'ep_disc', 1);
+    expect(firstPage).toHaveLength(1);
+    const next = await jobs.discover(shard, firstPage[0]!.endpointId, 1);
+    expect(next[0]!.endpointId > firstPage[0]!.endpointId).toBe(true);
+  });
+
+  it('removes the waiting jobs of a deleted endpoint and cleans up orphans of deleted or unknown endpoints', async () => {
+    await sql.begin((tx) => jobs.enqueue(tx, [job('ep_del', 40), job('ep_del', 41), job('ep_keep', 42)]));
+    expect(await sql.begin((tx) => jobs.removeForEndpoint(tx, 'ep_del'))).toBe(2);
+    await sql.begin((tx) => jobs.enqueue(tx, [job('ep_unknown', 43)]));
+    // ep_keep has no endpoint row either: both are orphans.
+    expect(await jobs.removeOrphans(['ep_unknown', 'ep_keep'])).toBe(2);
+    const [left] = await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' IN ('ep_del', 'ep_keep', 'ep_unknown')`;
+    expect(left!.n).toBe(0);
+  });
+
+  it('counts waiting and leased jobs across the shards', async () => {
+    const depth = await jobs.depth();
+    expect(depth.waiting).toBeGreaterThan(0);
+    expect(SHARD_COUNT).toBe(jobs.shardCount);
+  });
+
+  it('makes time-ordered UUIDs that sort in creation order within one millisecond', () => {
+    const ids = Array.from({ length: 2000 }, () => timeOrderedUuid());
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
