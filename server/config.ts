@@ -26,6 +26,13 @@ export interface Config {
   retentionDays: number;
   dbPoolSize: number;
   publicUrl: string | null;
+  /**
+   * The platform operator's credential (WEBHOOKS_PLATFORM_TOKEN): creates organizations and sets
+   * their plans, reads no organization's data. Null: those mutations answer UNAUTHENTICATED.
+   */
+  platformToken: string | null;
+  /** Endpoint runtimes (settings with decrypted keys) a worker keeps for endpoints without work. */
+  endpointCacheSize: number;
 }
 
 const boolean = z
@@ -116,6 +123,13 @@ const envSchema = z.object({
   WEBHOOKS_RETENTION_DAYS: integer(1, 3650).default(30),
   WEBHOOKS_DB_POOL_SIZE: integer(2, 200).default(10),
   WEBHOOKS_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
+  WEBHOOKS_PLATFORM_TOKEN: z
+    .string()
+    .min(32, { message: 'must be at least 32 characters (generate one with `openssl rand -base64 32`)' })
+    .max(512, { message: 'must be at most 512 characters' })
+    .refine((v) => !/\s/.test(v), { message: 'must not contain whitespace' })
+    .optional(),
+  WEBHOOKS_ENDPOINT_CACHE_SIZE: integer(100, 1_000_000).default(10_000),
 });
 
 /** Thrown for configuration that cannot run; its message is one line naming the variable. */
@@ -134,7 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const value = present[name];
-    const shown = value !== undefined && !/KEY|URL/.test(name) && !issue.message.includes(value) ? ` (got "${value}")` : '';
+    const shown = value !== undefined && !/KEY|URL|TOKEN/.test(name) && !issue.message.includes(value) ? ` (got "${value}")` : '';
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -158,5 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.WEBHOOKS_RETENTION_DAYS,
     dbPoolSize: e.WEBHOOKS_DB_POOL_SIZE,
     publicUrl: e.WEBHOOKS_PUBLIC_URL ?? null,
+    platformToken: e.WEBHOOKS_PLATFORM_TOKEN ?? null,
+    endpointCacheSize: e.WEBHOOKS_ENDPOINT_CACHE_SIZE,
   };
 }

@@ -16,6 +16,8 @@ export const CHANNELS = {
   apiKeyRevoked: 'webhooks_api_key_revoked',
   /** Breaker or enable/disable changes (JSON EndpointHealthChange[]). */
   endpointHealth: 'webhooks_endpoint_health',
+  /** An organization's plan changed (its id): every process forgets the keys it cached for it. */
+  organizationChanged: 'webhooks_organization_changed',
 } as const;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

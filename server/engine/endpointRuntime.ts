@@ -10,7 +10,10 @@ export interface EndpointRuntime {
   id: string;
   orgId: string;
   url: string;
+  /** Delivering: the endpoint is active and its organization on a plan with webhooks. */
   active: boolean;
+  /** The organization is on a plan without webhooks: deliveries wait until it upgrades. */
+  planHeld: boolean;
   deleted: boolean;
   timeoutMs: number;
   retryPolicy: RetryPolicy;
@@ -31,6 +34,7 @@ export interface EndpointRuntime {
 interface EndpointSqlRow {
   id: string;
   org_id: string;
+  org_plan: 'enterprise' | 'professional' | 'starter' | null;
   url: string;
   active: boolean;
   deleted_at: Date | null;
@@ -77,7 +81,9 @@ export function createRuntimeLoader(deps: { sql: Sql; secretBox: SecretBox }) {
   return async function loadRuntimes(endpointIds: readonly string[]): Promise<Map<string, EndpointRuntime>> {
     const result = new Map<string, EndpointRuntime>();
     if (endpointIds.length === 0) return result;
-    const endpoints = await sql<EndpointSqlRow[]>`SELECT * FROM endpoints WHERE id = ANY(${endpointIds as string[]}::text[])`;
+    const endpoints = await sql<EndpointSqlRow[]>`
+      SELECT e.*, (SELECT o.plan FROM organizations o WHERE o.id = e.org_id) AS org_plan
+      FROM endpoints e WHERE e.id = ANY(${endpointIds as string[]}::text[])`;
     if (endpoints.length === 0) return result;
     const orgIds = [...new Set(endpoints.map((e) => e.org_id))];
     const keys = await sql<KeySqlRow[]>`
@@ -107,7 +113,8 @@ export function createRuntimeLoader(deps: { sql: Sql; secretBox: SecretBox }) {
         id: e.id,
         orgId: e.org_id,
         url: e.url,
-        active: e.active,
+        active: e.active && e.org_plan === 'enterprise',
+        planHeld: e.org_plan !== 'enterprise',
         deleted: e.deleted_at !== null,
         timeoutMs: e.timeout_ms,
         retryPolicy: {

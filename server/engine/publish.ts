@@ -206,6 +206,9 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
          FROM (SELECT e.id, array_agg(s.pattern) AS patterns
                FROM endpoints e JOIN event_subscriptions s ON s.endpoint_id = e.id
                WHERE e.org_id = ${orgId} AND e.active AND e.deleted_at IS NULL
+                 -- Webhooks are an enterprise feature: an organization downgraded from it keeps
+                 -- its events and configuration but makes no new deliveries.
+                 AND (SELECT plan FROM organizations WHERE id = ${orgId}) = 'enterprise'
                GROUP BY e.id) x) AS endpoints`;
     const types = new Map<string, CatalogType | null>(names.map((n) => [n, null]));
     for (const t of row!.types) types.set(t.name, { ...t, deprecatedAt: t.deprecatedAt ? new Date(t.deprecatedAt) : null });

@@ -17,7 +17,7 @@ export const QUERY_LIMITS = { depth: 12, complexity: 20_000, breadth: 250 };
  */
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
-  AuthScopes: { can: Capability; enterprise: boolean };
+  AuthScopes: { can: Capability; enterprise: boolean; platform: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
@@ -38,6 +38,8 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({
       can: (capability) => roleCan(ctx.requireViewer().role, capability),
       enterprise: () => ctx.requireViewer().plan === 'enterprise',
+      // Throws UNAUTHENTICATED without credentials and FORBIDDEN for an organization's key.
+      platform: () => ctx.requirePlatform() !== null,
     }),
     unauthorizedError: (_parent, ctx, _info, result) => authorizationError(ctx, result.failure, result.message),
   },

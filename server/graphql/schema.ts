@@ -2,6 +2,7 @@ import { assertValidSchema, lexicographicSortSchema, printSchema, type GraphQLSc
 import { builder } from './builder.js';
 import './scalars.js';
 import './types/enums.js';
+import './types/organization.js';
 import './types/viewer.js';
 import './types/apiKey.js';
 import './types/eventType.js';

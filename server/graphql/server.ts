@@ -49,6 +49,9 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const requestLog = createRequestLog({ log, onOperation: deps.onOperation });
 
   async function contextFor(authorization: string | null | undefined, requestId: string): Promise<GraphQLContext> {
+    // The platform operator's token first: it is not an API key, and it reads no organization.
+    const platform = services.platform.identify(authorization);
+    if (platform) return createContext({ requestId, viewer: null, platform, authError: null, services, live, loaders: createLoaders(services, null) });
     let viewer: Viewer | null = null;
     let authError: DomainError | null = null;
     if (authorization) {

@@ -47,6 +47,11 @@ export function createAuthenticator(deps: { sql: Sql; log: Logger; onTouchError?
     for (const listener of revocationListeners) listener(apiKeyId);
   }
 
+  /** Drops the cached keys of an organization whose plan changed (they carry the old plan). */
+  function forgetOrganization(orgId: string): void {
+    for (const [hash, entry] of cache) if (entry.viewer.orgId === orgId) cache.delete(hash);
+  }
+
   async function authenticate(authorization: string | null | undefined): Promise<Viewer> {
     const token = bearerToken(authorization);
     if (!token) {
@@ -106,7 +111,10 @@ export function createAuthenticator(deps: { sql: Sql; log: Logger; onTouchError?
         sql: deps.sql,
         log: deps.log,
         name: 'auth',
-        channels: { [CHANNELS.apiKeyRevoked]: (apiKeyId) => forgetKey(apiKeyId) },
+        channels: {
+          [CHANNELS.apiKeyRevoked]: (apiKeyId) => forgetKey(apiKeyId),
+          [CHANNELS.organizationChanged]: (orgId) => forgetOrganization(orgId),
+        },
         onGap: () => {
           catchUp().catch((err) => deps.log.warn({ err: (err as Error).message }, 'could not catch up on API key revocations'));
         },
@@ -118,6 +126,7 @@ export function createAuthenticator(deps: { sql: Sql; log: Logger; onTouchError?
     },
     /** Drops a key from this process's cache (the revoking process calls it before answering). */
     forgetKey,
+    forgetOrganization,
     /**
      * Calls `listener` with the id of every key revoked from now on, by this process or another
      * (what holds a key open beyond one request, like a WebSocket, must let it go). Returns the

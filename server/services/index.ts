@@ -10,6 +10,7 @@ import { createEventTypeService } from './eventTypes.js';
 import { createEndpointService } from './endpoints.js';
 import { createSigningKeyService } from './signingKeys.js';
 import { createDeliveryService } from './deliveries.js';
+import { createPlatformService } from './platform.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -27,11 +28,18 @@ export function createServices(deps: ServiceDeps) {
     log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
   });
+  const organizations = createOrganizationService({ database, publisher: engine.publisher });
   return {
     config: deps.config,
     engine,
     authenticate,
-    organizations: createOrganizationService({ database, publisher: engine.publisher }),
+    organizations,
+    platform: createPlatformService({
+      database,
+      organizations,
+      token: deps.config.platformToken,
+      forgetOrganizationKeys: (orgId) => authenticate.forgetOrganization(orgId),
+    }),
     apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
     eventTypes: createEventTypeService({ database }),
     endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),

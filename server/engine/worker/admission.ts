@@ -20,7 +20,12 @@ export type Admission =
   /** Nothing now; ask again at `atMs` (breaker cooldown, rate-limit slot). */
   | { take: 0; retryAtMs: number }
   /** Nothing now; something else will ask again (a completion, a reload, the recorder). */
-  | { take: 0; deferred?: boolean };
+  | { take: 0; deferred?: boolean }
+  /**
+   * Nothing until the endpoint is resumed or its organization upgraded (both wake it): it sleeps,
+   * and its state may be dropped while its backlog waits in the database.
+   */
+  | { take: 0; sleep: true };
 
 /**
  * How many jobs an endpoint may lease right now: free `maxInFlight` slots (in few larger leases
@@ -31,7 +36,8 @@ export type Admission =
 export function createAdmission(options: AdmissionOptions, deps: { recorderBacklog(): number; stopped(): boolean }) {
   return function allowance(s: EndpointState, nowMs: number): Admission {
     const rt = s.runtime;
-    if (!rt || s.retired || !rt.active || deps.stopped() || s.reloading) return { take: 0 };
+    if (rt && !rt.active && !s.retired) return { take: 0, sleep: true };
+    if (!rt || s.retired || deps.stopped() || s.reloading) return { take: 0 };
     if (deps.recorderBacklog() > options.maxRecorderBacklog) return { take: 0, deferred: true };
     let free = rt.maxInFlight - s.inFlight;
     if (free <= 0) return { take: 0 };

@@ -72,6 +72,7 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
       s.deferred = 'deferred' in admission && admission.deferred === true;
       if (admission.take <= 0) {
         if ('retryAtMs' in admission) deps.timers.arm(s.id, admission.retryAtMs);
+        if ('sleep' in admission && s.inFlight === 0) s.exhausted = true;
         continue;
       }
       s.fetching = true;
