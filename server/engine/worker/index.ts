@@ -4,7 +4,6 @@ import { createListener } from '../../db/listener.js';
 import { CHANNELS, parseJsonPayload, type EndpointChanged } from '../../db/notifications.js';
 import type { DeliveryJobs } from '../../db/repos/deliveryJobs.js';
 import type { WorkerReads } from '../../db/repos/workerReads.js';
-import { SHARD_COUNT } from '../../db/queues.js';
 import { WINDOW_MS } from '../../domain/sendWindow.js';
 import { slotOf } from '../../domain/endpointSlots.js';
 import type { RuntimeLoader } from '../endpointRuntime.js';
@@ -22,6 +21,7 @@ import { createLeasedWork } from './leasedWork.js';
 import type { EngineObserver } from './observer.js';
 import { createEndpointChanges } from './endpointChanges.js';
 import { createOwnership } from './slotOwnership.js';
+import { createSlotHandover, shardsOf } from './slotHandover.js';
 
 export type { EngineObserver } from './observer.js';
 
@@ -137,35 +137,17 @@ export function createWorker(deps: WorkerDeps) {
     url: deps.url,
     log,
     rebalanceMs: options.rebalanceMs,
-    hooks: {
-      onAcquire: async (slots) => {
-        const nowMs = Date.now();
-        for (const slot of slots) slotAcquiredAt.set(slot, nowMs);
-        const shards = shardsOf(slots);
-        // Jobs still leased here belonged to a worker that died or handed these slots over
-        // unfinished: make them fetchable now instead of after their lease expires.
-        const released = await jobs.releaseActive(shards, (id) => ownership.ownsEndpoint(id));
-        if (released > 0) log.info({ released }, 'took over leased jobs from a previous owner');
-        await discovery.run(shards, 'takeover');
-      },
-      onRelease: async (slots) => {
-        const leaving = states.inSlots(new Set(slots));
-        for (const s of leaving) states.retire(s);
-        await waitIdle(leaving);
-        await recorder.drain();
-        await finished.flush(true);
-        for (const s of leaving) states.drop(s.id);
-        for (const slot of slots) slotAcquiredAt.delete(slot);
-      },
-      onLost: () => {
-        const all = [...states.values()];
-        for (const s of all) states.retire(s);
-        slotAcquiredAt.clear();
-        void waitIdle(all).then(() => {
-          for (const s of all) states.drop(s.id);
-        });
-      },
-    },
+    hooks: createSlotHandover({
+      states,
+      jobs,
+      recorder,
+      finished,
+      log,
+      slotAcquiredAt,
+      owns: (id) => ownership.ownsEndpoint(id),
+      discover: (shards) => discovery.run(shards, 'takeover'),
+      waitIdle,
+    }),
   });
 
   const discovery = createDiscovery({
@@ -295,7 +277,3 @@ export function createWorker(deps: WorkerDeps) {
   };
 }
 export type Worker = ReturnType<typeof createWorker>;
-
-function shardsOf(slots: Iterable<number>): number[] {
-  return [...new Set([...slots].map((slot) => slot % SHARD_COUNT))];
-}
