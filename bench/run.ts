@@ -23,8 +23,10 @@ import { runLatency, type LatencyResult } from './scenarios/latency.js';
 import { runRetry, type RetryResult } from './scenarios/retry.js';
 import { runIngest, type IngestResult } from './scenarios/ingest.js';
 import { runBacklog, type BacklogResult } from './scenarios/backlog.js';
+import { runScale, type ScaleResult } from './scenarios/scale.js';
+import { printScale } from './scenarios/scaleReport.js';
 
-const SCENARIOS = ['ceiling', 'throughput', 'isolation', 'latency', 'retry', 'ingest', 'backlog'] as const;
+const SCENARIOS = ['ceiling', 'throughput', 'isolation', 'latency', 'retry', 'ingest', 'backlog', 'scale'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -108,6 +110,11 @@ async function main(): Promise<void> {
     workerRssMb: null,
     backlogRatio: null,
     ingestPerSecond: null,
+    endpointCreatePerSecond: null,
+    fanoutP99Ms: null,
+    thinSpreadRatio: null,
+    workerRssMbAt100k: null,
+    publishP50Ratio: null,
   };
   const problems: string[] = [];
   let serviceRef: Service | null = null;
@@ -140,12 +147,13 @@ async function main(): Promise<void> {
       },
       () => {},
     );
-    const [receiver, hangReceiver, loadgen, ceiling, subscriber, service] = await Promise.all([
+    const [receiver, hangReceiver, loadgen, ceiling, subscriber, scaleDriver, service] = await Promise.all([
       fork('receiver', 'receiver.ts'),
       fork('hang-receiver', 'receiver.ts'),
       fork('loadgen', 'loadgen.ts'),
       fork('ceiling', 'ceiling.ts'),
       fork('subscriber', 'subscriber.ts'),
+      fork('scale-driver', 'scaleDriver.ts'),
       servicePromise,
     ]);
     const receiverUrl = (await receiver.call<{ url: string }>('info')).url;
@@ -221,6 +229,9 @@ async function main(): Promise<void> {
     if (args.only.has('ingest')) ingest = await run('ingest', () => runIngest(ctx, 'bench.ingest'));
     let backlog: BacklogResult | null = null;
     if (args.only.has('backlog') && tpMany) backlog = await run('backlog', () => runBacklog(ctx, setB, 'bench.b'));
+    // Last: it leaves the database with the whole endpoint population.
+    let scale: ScaleResult | null = null;
+    if (args.only.has('scale')) scale = await run('scale', () => runScale(ctx, scaleDriver, service.platformToken));
 
     // ---- tables
     process.stdout.write(`# org-webhooks benchmark (${mode.name}, service topology: ${args.topology === 'combined' ? 'api+worker in one process' : 'api and worker processes'})\n`);
@@ -359,6 +370,7 @@ async function main(): Promise<void> {
         [`backlog written at ${Math.round(backlog.generatePerSecond).toLocaleString('en-US')} deliveries/s (engine publish path, ${backlog.generateSeconds.toFixed(1)} s) while the worker delivered.`],
       );
     }
+    if (scale) Object.assign(figures, printScale(scale));
   } catch (err) {
     problems.push((err as Error).message);
     log(`FAILED: ${(err as Error).stack}`);

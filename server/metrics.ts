@@ -4,12 +4,12 @@ import type { PubSubObserver } from './graphql/pubsub.js';
 
 /** What /metrics samples from the database and the process when it is scraped. */
 export interface MetricSources {
-  /** jobQueue.depth(): waiting and leased jobs, age of the oldest due one. */
+  /** engine.jobs.depth(): waiting and leased jobs, age of the oldest due one. */
   queueDepth?: () => Promise<{ waiting: number; active: number; oldestDueAgeSeconds: number }>;
   /** Endpoints (not deleted) per circuit state, and how many are paused or disabled. */
   endpointStates?: () => Promise<{ circuit: Record<string, number>; inactive: number }>;
   /** The worker role (give it only where the role runs): endpoint slots held, requests in flight. */
-  worker?: () => { ownedSlots: number; inFlight: number } | null;
+  worker?: () => { ownedSlots: number; inFlight: number; endpointStates: number; cachedRuntimes: number } | null;
   /** The api role (give it only where the role runs): live subscribers per topic, listener state. */
   live?: () => { subscribers: Record<string, number>; listening: boolean } | null;
 }
@@ -166,6 +166,14 @@ export function createMetrics() {
       gauge('webhooks_worker_in_flight', 'Jobs this worker has taken and not finished.', (g) => {
         const w = sources.worker?.();
         if (w) g.set(w.inFlight);
+      });
+      gauge('webhooks_worker_endpoint_states', 'Endpoints this worker keeps state for (those with work, or idle under 30 s).', (g) => {
+        const w = sources.worker?.();
+        if (w) g.set(w.endpointStates);
+      });
+      gauge('webhooks_worker_cached_runtimes', 'Endpoint runtimes (settings, decrypted keys) this worker caches (WEBHOOKS_ENDPOINT_CACHE_SIZE).', (g) => {
+        const w = sources.worker?.();
+        if (w) g.set(w.cachedRuntimes);
       });
     }
     if (sources.live && !roleGauges.live) {

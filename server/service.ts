@@ -121,7 +121,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     worker: worker
       ? () => {
           const w = engine.worker();
-          return w ? { ownedSlots: w.ownership.ownedSlots().length, inFlight: w.inFlight() } : null;
+          return w ? { ownedSlots: w.ownership.ownedSlots().length, inFlight: w.inFlight(), ...w.memory() } : null;
         }
       : undefined,
     live: live ? () => live.stats() : undefined,
@@ -165,7 +165,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         checks.worker = !running.ownership.healthy()
           ? 'not holding its endpoint slots (database connection lost?)'
           : !running.listening()
-            ? 'not receiving notifications (new jobs and endpoint changes wait for the sweep)'
+            ? 'not receiving notifications (new jobs and endpoint changes wait for discovery)'
             : 'ok';
       }
       if (live) checks.liveListener = live.stats().listening ? 'ok' : 'not receiving notifications (live subscriptions would miss attempts)';

@@ -21,6 +21,18 @@ export interface Mode {
   retry: { endpoints: number; ratePerSecond: number; publishMs: number; backoffSeconds: number };
   ingest: { batchEvents: number; concurrency: number; warmupMs: number; windowMs: number };
   backlog: { deliveries: number; warmupMs: number; windowMs: number };
+  /**
+   * Platform scale: organizations are created in steps (cumulative counts), each with
+   * `endpointsPerOrg` endpoints; publish probes at each step; both flows and the open loop once
+   * everything exists.
+   */
+  scale: {
+    steps: number[];
+    endpointsPerOrg: number;
+    probes: number;
+    flow: { warmupMs: number; windowMs: number };
+    open: { ratePerSecond: number; durationMs: number };
+  };
 }
 
 export const MODES: Record<ModeName, Mode> = {
@@ -36,6 +48,13 @@ export const MODES: Record<ModeName, Mode> = {
     retry: { endpoints: 10, ratePerSecond: 500, publishMs: 20_000, backoffSeconds: 2 },
     ingest: { batchEvents: 1000, concurrency: 2, warmupMs: 2_000, windowMs: 20_000 },
     backlog: { deliveries: 1_000_000, warmupMs: 5_000, windowMs: 30_000 },
+    scale: {
+      steps: [1, 1_000, 2_500, 5_000, 7_500, 10_000],
+      endpointsPerOrg: 10,
+      probes: 300,
+      flow: { warmupMs: 5_000, windowMs: 30_000 },
+      open: { ratePerSecond: 500, durationMs: 30_000 },
+    },
   },
   quick: {
     name: 'quick',
@@ -49,6 +68,13 @@ export const MODES: Record<ModeName, Mode> = {
     retry: { endpoints: 10, ratePerSecond: 500, publishMs: 1_000, backoffSeconds: 1 },
     ingest: { batchEvents: 1000, concurrency: 2, warmupMs: 300, windowMs: 1_500 },
     backlog: { deliveries: 20_000, warmupMs: 400, windowMs: 2_000 },
+    scale: {
+      steps: [1, 50, 100],
+      endpointsPerOrg: 10,
+      probes: 40,
+      flow: { warmupMs: 400, windowMs: 1_500 },
+      open: { ratePerSecond: 500, durationMs: 1_500 },
+    },
   },
   smoke: {
     name: 'smoke',
@@ -62,5 +88,12 @@ export const MODES: Record<ModeName, Mode> = {
     retry: { endpoints: 2, ratePerSecond: 50, publishMs: 500, backoffSeconds: 1 },
     ingest: { batchEvents: 100, concurrency: 1, warmupMs: 100, windowMs: 500 },
     backlog: { deliveries: 2_000, warmupMs: 200, windowMs: 600 },
+    scale: {
+      steps: [1, 3],
+      endpointsPerOrg: 10,
+      probes: 10,
+      flow: { warmupMs: 200, windowMs: 600 },
+      open: { ratePerSecond: 50, durationMs: 500 },
+    },
   },
 };

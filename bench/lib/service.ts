@@ -25,6 +25,8 @@ export interface Service {
   adminKey: string;
   orgId: string;
   masterKey: string;
+  /** WEBHOOKS_PLATFORM_TOKEN of the run (organization provisioning). */
+  platformToken: string;
   processes: ServiceProc[];
   /** The process(es) running the worker role. */
   workerPids(): number[];
@@ -101,9 +103,11 @@ export async function startService(options: {
 }): Promise<Service> {
   const root = options.serverRoot ?? PROJECT_ROOT;
   const masterKey = randomBytes(32).toString('base64');
+  const platformToken = randomBytes(32).toString('base64url');
   const env = {
     DATABASE_URL: options.databaseUrl,
     WEBHOOKS_MASTER_KEY: masterKey,
+    WEBHOOKS_PLATFORM_TOKEN: platformToken,
     WEBHOOKS_ALLOWED_CIDRS: '127.0.0.0/8',
     WEBHOOKS_ALLOW_HTTP: 'true',
     ...options.env,
@@ -124,6 +128,7 @@ export async function startService(options: {
     adminKey: key[1]!,
     orgId: org[1]!,
     masterKey,
+    platformToken,
     processes,
     workerPids: () => processes.filter((p) => p.role.includes('worker')).map((p) => p.pid),
     allPids: () => processes.map((p) => p.pid),

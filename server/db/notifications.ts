@@ -156,7 +156,7 @@ export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids
  * connections committing one-row inserts, 7,100–9,700 commits/s alone, 4,200/s each with a
  * NOTIFY). A transaction that only notifies writes nothing but its commit record and does not
  * wait for a flush. `send` never throws and never waits: a failed wake-up is reported, and the
- * worker's sweep finds the jobs anyway.
+ * worker's discovery finds the jobs anyway.
  */
 export function createWakeSender(sql: Sql, onError: (err: Error) => void) {
   let pending = new Set<string>();

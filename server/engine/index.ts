@@ -56,8 +56,9 @@ export function createEngine(deps: EngineDeps) {
      * the upgrade of a first-version database (per-endpoint queues) with every job kept.
      */
     async prepareQueue(): Promise<void> {
-      await jobs.ensureLayout();
+      await jobs.ensureQueues();
       await upgradeLegacyQueues({ sql: database.sql, log });
+      await jobs.ensureIndex();
     },
     sendTestEvent: createTestSender({ sql: database.sql, loadRuntimes, sender }),
     retryDelivery: recovery.retryDelivery,

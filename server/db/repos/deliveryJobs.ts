@@ -160,9 +160,18 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
 
     /**
      * Creates the shard queues and the endpoint index (idempotent; several processes may start at
-     * once) and learns each shard's partition table.
+     * once) and learns each shard's partition table. On a first-version database the legacy
+     * queues must be moved (queueUpgrade.ts) between `ensureQueues` and `ensureIndex`: an index
+     * built on the parent then touches every partition in one statement, and with thousands of
+     * per-endpoint partitions that runs out of lock memory.
      */
     async ensureLayout(): Promise<void> {
+      await this.ensureQueues();
+      await this.ensureIndex();
+    },
+
+    /** The shard queues (pg-boss create_queue, one partition each) and their partition tables. */
+    async ensureQueues(): Promise<void> {
       const options = JSON.stringify(DELIVERY_QUEUE_OPTIONS);
       await sql.begin(async (tx) => {
         await tx.unsafe(`SELECT pg_advisory_xact_lock(${LAYOUT_LOCK[0]}, ${LAYOUT_LOCK[1]})`);
@@ -172,9 +181,6 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
           SHARD_QUEUE_NAMES as string[],
           DELIVERY_QUEUE_OPTIONS.retentionMinutes,
         ] as never[]);
-        await tx.unsafe(
-          `CREATE INDEX IF NOT EXISTS ${ENDPOINT_DUE_INDEX} ON ${job} (name, (data->>'p'), start_after, id) WHERE state < 'active'`,
-        );
       });
       const rows = await sql.unsafe<{ name: string; partition_name: string }[]>(
         `SELECT name, partition_name FROM ${queueTable} WHERE name = ANY($1::text[])`,
@@ -182,6 +188,16 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
       );
       const byName = new Map(rows.map((r) => [r.name, `${schema}."${r.partition_name}"`]));
       partitions = SHARD_QUEUE_NAMES.map((n) => byName.get(n)!);
+    },
+
+    /** The endpoint index on every partition (see ensureLayout for when). */
+    async ensureIndex(): Promise<void> {
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`SELECT pg_advisory_xact_lock(${LAYOUT_LOCK[0]}, ${LAYOUT_LOCK[1]})`);
+        await tx.unsafe(
+          `CREATE INDEX IF NOT EXISTS ${ENDPOINT_DUE_INDEX} ON ${job} (name, (data->>'p'), start_after, id) WHERE state < 'active'`,
+        );
+      });
     },
 
     /** Writes one job per delivery in the caller's transaction. */

@@ -39,8 +39,14 @@ export function createLegacyQueues(sql: Sql, schema = 'pgboss') {
     },
 
     /**
-     * Moves `names` (legacy queues) into the shard queues, QUEUES_PER_TRANSACTION at a time.
-     * Returns the number of jobs moved. Safe to run again after a crash.
+     * Moves `names` (legacy queues) into the shard queues, QUEUES_PER_TRANSACTION at a time, then
+     * forgets them. Returns the number of jobs moved. Safe to run again after a crash.
+     *
+     * Why not pg-boss's delete_queue: deleting a row of `pgboss.queue` fires the foreign-key check
+     * of every partition of `pgboss.job` (each has its own copy of the constraint), which with
+     * thousands of per-endpoint partitions runs out of lock memory, exactly what this layout
+     * change is for. So each queue's partition is dropped (that checks nothing) and the queue rows
+     * go once only the shard partitions are left.
      */
     async move(names: string[]): Promise<number> {
       let moved = 0;
@@ -48,35 +54,48 @@ export function createLegacyQueues(sql: Sql, schema = 'pgboss') {
         const chunk = names.slice(i, i + QUEUES_PER_TRANSACTION);
         moved += await sql.begin(async (tx) => {
           await tx.unsafe(`SELECT pg_advisory_xact_lock(${UPGRADE_LOCK[0]}, ${UPGRADE_LOCK[1]})`);
+          // Dropping a partition locks the parent: taken first, so a concurrent publish waits
+          // instead of deadlocking.
+          await tx.unsafe(`SET LOCAL lock_timeout = '30s'`);
+          await tx.unsafe(`LOCK TABLE ONLY ${job} IN ACCESS EXCLUSIVE MODE`);
           let count = 0;
+          const drop: string[] = [];
           for (const name of chunk) {
-            const [exists] = await tx.unsafe(`SELECT 1 FROM ${queue} WHERE name = $1`, [name]);
-            if (!exists) continue;
+            const [row] = await tx.unsafe<{ partition: string | null }[]>(
+              `SELECT CASE WHEN to_regclass(format('%I.%I', $2::text, partition_name)) IS NOT NULL THEN partition_name END AS partition
+               FROM ${queue} WHERE name = $1`,
+              [name, schema],
+            );
+            if (!row?.partition) continue; // moved before a crash; only its queue row is left
+            const partition = `${schema}."${row.partition}"`;
             const endpointId = name.slice(LEGACY_QUEUE_PREFIX.length);
             const shard = shardQueueName(shardOf(endpointId));
             // Only jobs that may still run: pg-boss keeps completed/failed ones until archiving,
             // and the engine never left any there (it deletes finished jobs).
             const result = await tx.unsafe(
               `INSERT INTO ${job} (name, data, keep_until, ${JOB_COLUMNS})
-               SELECT $2, data || jsonb_build_object('p', $3::text), start_after + q.retention_minutes * interval '1 minute', ${JOB_COLUMNS
+               SELECT $1, data || jsonb_build_object('p', $2::text), start_after + q.retention_minutes * interval '1 minute', ${JOB_COLUMNS
                  .split(', ')
                  .map((c) => `o.${c}`)
                  .join(', ')}
-               FROM ${job} o JOIN ${queue} q ON q.name = $2
-               WHERE o.name = $1 AND o.state <= 'active'`,
-              [name, shard, endpointId],
+               FROM ${partition} o JOIN ${queue} q ON q.name = $1
+               WHERE o.state <= 'active'`,
+              [shard, endpointId],
             );
             count += result.count;
-            // Dropping a partition locks the parent: taken first, so a concurrent publish waits
-            // instead of deadlocking on the queue row this transaction deletes.
-            await tx.unsafe(`SET LOCAL lock_timeout = '30s'`);
-            await tx.unsafe(`LOCK TABLE ONLY ${job} IN ACCESS EXCLUSIVE MODE`);
-            await tx.unsafe(`DELETE FROM ${job} WHERE name = $1`, [name]);
-            await tx.unsafe(`SELECT ${schema}.delete_queue($1)`, [name]);
+            drop.push(partition);
           }
+          // One statement for the chunk: every drop makes Postgres rebuild the parent's list of
+          // partitions (thousands of them) at its next use.
+          if (drop.length) await tx.unsafe(`DROP TABLE ${drop.join(', ')}`);
           return count;
         });
       }
+      // Only the shard partitions are left: deleting the queue rows checks a handful of them.
+      await sql.unsafe(
+        `DELETE FROM ${queue} q WHERE q.name LIKE $1 AND to_regclass(format('%I.%I', $2::text, q.partition_name)) IS NULL`,
+        [`${LEGACY_QUEUE_PREFIX.replace('_', '\\_')}%`, schema],
+      );
       return moved;
     },
 
