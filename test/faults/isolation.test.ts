@@ -37,6 +37,8 @@ const READERS: Role[] = ['admin', 'operator', 'viewer'];
 const OPERATORS: Role[] = ['admin', 'operator'];
 const PUBLISHERS: Role[] = ['admin', 'publisher'];
 const ADMIN: Role[] = ['admin'];
+/** Platform operations: no organization key, whatever its role (the platform credential only). */
+const NO_ORGANIZATION_KEY: Role[] = [];
 
 interface OrgWorld {
   orgId: string;
@@ -367,6 +369,18 @@ const MATRIX: Record<string, Entry> = {
     foreign: async () => op('Mutation', 'revokeApiKey', 'id: $id', id(B.viewerKeyId), '$id: ID!'),
     foreignAnswer: 'NOT_FOUND',
   },
+  // ---- platform provisioning (WEBHOOKS_PLATFORM_TOKEN only; test/integration/platform.test.ts)
+  organizations: { allowed: NO_ORGANIZATION_KEY, own: async () => op('Query', 'organizations', 'first: 5') },
+  createOrganization: {
+    allowed: NO_ORGANIZATION_KEY,
+    own: async () => op('Mutation', 'createOrganization', 'name: $n', { n: `sneaky${unique()}` }, '$n: String!'),
+  },
+  setOrganizationPlan: {
+    allowed: NO_ORGANIZATION_KEY,
+    own: async () => op('Mutation', 'setOrganizationPlan', 'id: $id, plan: starter', { id: A.orgId }, '$id: ID!'),
+    foreign: async () => op('Mutation', 'setOrganizationPlan', 'id: $id, plan: starter', { id: B.orgId }, '$id: ID!'),
+  },
+
   // ---- subscriptions (run over graphql-ws below)
   deliveryAttempts: {
     allowed: READERS,

@@ -13,6 +13,11 @@ const KEYS = [
   'workerRssMb',
   'backlogRatio',
   'ingestPerSecond',
+  'endpointCreatePerSecond',
+  'fanoutP99Ms',
+  'thinSpreadRatio',
+  'workerRssMbAt100k',
+  'publishP50Ratio',
 ];
 
 /** Runs `npm run bench -- --smoke` (a few seconds, tiny load) against the test Postgres. */

@@ -49,6 +49,8 @@ describe('/metrics', () => {
       webhooks_endpoints_inactive: 'gauge',
       webhooks_worker_owned_slots: 'gauge',
       webhooks_worker_in_flight: 'gauge',
+      webhooks_worker_endpoint_states: 'gauge',
+      webhooks_worker_cached_runtimes: 'gauge',
       webhooks_live_subscribers: 'gauge',
       webhooks_live_listener_up: 'gauge',
     });

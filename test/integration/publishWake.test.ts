@@ -74,7 +74,7 @@ describe('publishing', () => {
     await waitUntil('the delivery', async () => receiver.requests.some((r) => r.path === '/pipeline.run.started'));
   });
 
-  it('does not NOTIFY in the publish statement: with the wake-up failing, the publish still lands and the sweep delivers it', async () => {
+  it('does not NOTIFY in the publish statement: with the wake-up failing, the publish still lands and discovery delivers it', async () => {
     const endpointId = await endpointFor('pipeline.run.succeeded');
     const broken = postgres(api.testDatabase.url, { max: 1, onnotice: () => {} });
     await broken.end();
@@ -87,7 +87,7 @@ describe('publishing', () => {
     const [outcome] = await publisher.publish(api.orgId, [{ type: 'pipeline.run.succeeded', data: { n: 2 } }]);
     expect(outcome!.deliveryCount).toBe(1);
     await waitUntil('the wake-up to fail', async () => errors.length === 1);
-    // Delivered by the worker's sweep (every second in the service), never woken for it.
+    // Delivered by the worker's discovery (each shard searched every 5 s here), never woken for it.
     await waitUntil('the delivery', async () => receiver.requests.some((r) => r.path === '/pipeline.run.succeeded'), 10_000);
     expect(wakesOf(endpointId)).toBe(0);
   });

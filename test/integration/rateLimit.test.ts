@@ -66,7 +66,7 @@ describe('rateLimitPerSecond as receivers count it', () => {
     for (let i = 0; i < 20 && !endpointId; i++) {
       const { id } = await createEndpoint(service.client(), { url: `${receiver.url}/moving`, patterns: ['pipeline.run.failed'], rateLimitPerSecond: 4 });
       if (slotOf(id) < 128) endpointId = id;
-      else await service.client().data(`mutation($id: ID!) { deleteEndpoint(id: $id) }`, { id });
+      else await service.client().data(`mutation($id: ID!) { deleteEndpoint(id: $id) { deletedEndpointId } }`, { id });
     }
     expect(endpointId).not.toBe('');
     await publishMany('pipeline.run.failed', 40);

@@ -3,6 +3,18 @@ import type { DeliveryJobs } from '../../db/repos/deliveryJobs.js';
 
 /** Endpoints one discovery statement returns (one index probe each). */
 const PAGE = 2_000;
+/** A shard's searches take at most this share of the time (a pass of 70 ms waits 35 s). */
+const DUTY = 1 / 500;
+const LONGEST_PAUSE_MS = 60_000;
+
+/**
+ * How long to wait before searching a shard again after a pass that took `passMs`: at least
+ * `minimumMs`, longer when the shard has many endpoints with waiting jobs (a pass costs one index
+ * probe per such endpoint), so the background search never costs more than a sliver of Postgres.
+ */
+export function discoveryPause(passMs: number, minimumMs: number): number {
+  return Math.min(LONGEST_PAUSE_MS, Math.max(minimumMs, passMs / DUTY));
+}
 
 /**
  * Finding due jobs nobody announced: retries a previous owner scheduled (after a takeover), jobs
@@ -13,7 +25,7 @@ const PAGE = 2_000;
  *
  * Every wake-up path the worker has (notifications, its own timers, each lease answering with the
  * endpoint's next due job) makes discovery a safety net: it runs at takeover, after a listener
- * gap, and slowly in the background.
+ * gap, and in the background, every few seconds per shard or less often where it costs more.
  */
 export function createDiscovery(deps: {
   jobs: DeliveryJobs;

@@ -11,7 +11,7 @@ import type { HttpSender } from '../httpSender.js';
 import type { Recorder } from '../recorder.js';
 import type { SystemEvents } from '../systemEvents.js';
 import { createAdmission } from './admission.js';
-import { createDiscovery } from './discovery.js';
+import { createDiscovery, discoveryPause } from './discovery.js';
 import { createDispatch } from './dispatch.js';
 import { createDueTimers } from './dueTimers.js';
 import { createEndpointStates, type EndpointState } from './endpointStates.js';
@@ -21,6 +21,7 @@ import { createLeasedWork } from './leasedWork.js';
 import type { EngineObserver } from './observer.js';
 import { createEndpointChanges } from './endpointChanges.js';
 import { createOwnership } from './slotOwnership.js';
+import { createIdleWaiters } from './idleWaiters.js';
 import { createSlotHandover, shardsOf } from './slotHandover.js';
 
 export type { EngineObserver } from './observer.js';
@@ -35,7 +36,7 @@ export interface WorkerOptions {
   listenerCheckMs?: number;
   /** Lease nothing while this many results wait to be recorded (about a second of work). */
   maxRecorderBacklog?: number;
-  /** How often each owned shard is searched for due jobs nobody announced. */
+  /** Shortest pause between two searches of a shard for due jobs nobody announced. */
   discoveryIntervalMs?: number;
   /** An endpoint idle this long costs nothing in the worker any more (its state is dropped). */
   idleEvictMs?: number;
@@ -76,15 +77,15 @@ const TICK_MS = 1000;
 export function createWorker(deps: WorkerDeps) {
   const { sql, jobs, recorder, log } = deps;
   const options = deps.options ?? {};
-  const discoveryIntervalMs = options.discoveryIntervalMs ?? 30_000;
+  const discoveryIntervalMs = options.discoveryIntervalMs ?? 5_000;
   const idleEvictMs = options.idleEvictMs ?? 30_000;
   let stopped = false;
   let tickTimer: NodeJS.Timeout | null = null;
   let tickCount = 0;
-  const idleWaiters = new Set<() => void>();
+  const { notifyIdle, waitIdle } = createIdleWaiters();
   /** When each owned slot was acquired (a takeover's first second respects the old owner's sends). */
   const slotAcquiredAt = new Map<number, number>();
-  const shardDiscoveredAt = new Map<number, number>();
+  const shardNextDiscovery = new Map<number, number>();
 
   const timers = createDueTimers((ids) => void wakeIds(ids));
   const states = createEndpointStates({
@@ -162,10 +163,34 @@ export function createWorker(deps: WorkerDeps) {
   const changes = createEndpointChanges({ states, sender: deps.sender, log, wake: (s) => rounds.wake(s), owns: (id) => ownership.ownsEndpoint(id) });
 
   /** Endpoints that may have something due now: their states (made if needed) lease. */
-  async function wakeIds(ids: string[]): Promise<void> {
-    if (stopped) return;
-    const owned = ids.filter((id) => ownership.ownsEndpoint(id));
-    if (owned.length === 0) return;
+  // Wake-ups arriving in the same tick (one notification per publish) share one runtime load:
+  // with endpoints spread thin most of them are not cached.
+  let wakeBatch: Set<string> | null = null;
+  function wakeIds(ids: string[]): Promise<void> {
+    if (stopped) return Promise.resolve();
+    const batch = wakeBatch ?? new Set<string>();
+    for (const id of ids) if (ownership.ownsEndpoint(id)) batch.add(id);
+    if (wakeBatch) return Promise.resolve();
+    wakeBatch = batch;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        wakeBatch = null;
+        void wakeNow([...batch]).finally(resolve);
+      }),
+    );
+  }
+
+  async function wakeNow(owned: string[]): Promise<void> {
+    if (owned.length === 0 || stopped) return;
+    // Endpoints with a state are woken at once; only the others wait for their runtimes.
+    const missing: string[] = [];
+    for (const id of owned) {
+      const s = states.get(id);
+      if (s && !s.retired && s.runtime) rounds.wake(s);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return;
+    owned = missing;
     let opened: EndpointState[];
     try {
       opened = await states.open(owned);
@@ -184,35 +209,21 @@ export function createWorker(deps: WorkerDeps) {
     }
   }
 
-  function notifyIdle(): void {
-    for (const resolve of idleWaiters) resolve();
-  }
-
-  async function waitIdle(list: EndpointState[]): Promise<void> {
-    while (list.some((s) => s.inFlight > 0 || s.fetching)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          idleWaiters.delete(done);
-          resolve();
-        };
-        idleWaiters.add(done);
-        setTimeout(done, 200);
-      });
-    }
-  }
-
   function tick(): void {
     if (stopped) return;
     tickCount++;
     const nowMs = Date.now();
     for (const s of states.values()) if (s.deferred && !s.fetching) rounds.request(s);
     if (tickCount % 5 === 0) states.evictIdle(nowMs, idleEvictMs);
-    // One shard per tick whose last search is older than the interval.
-    const owned = shardsOf(ownership.ownedSlots());
-    const stale = owned.find((shard) => nowMs - (shardDiscoveredAt.get(shard) ?? 0) >= discoveryIntervalMs);
-    if (stale !== undefined) {
-      shardDiscoveredAt.set(stale, nowMs);
-      void discovery.run([stale], 'background');
+    // Every owned shard whose next search is due: searches are cheap where few endpoints have
+    // waiting jobs (every few seconds), and spaced out where many do (see discovery.ts).
+    for (const shard of shardsOf(ownership.ownedSlots())) {
+      if ((shardNextDiscovery.get(shard) ?? 0) > nowMs) continue;
+      shardNextDiscovery.set(shard, Number.POSITIVE_INFINITY); // one pass at a time
+      const started = Date.now();
+      void discovery.run([shard], 'background').finally(() => {
+        shardNextDiscovery.set(shard, Date.now() + discoveryPause(Date.now() - started, discoveryIntervalMs));
+      });
     }
   }
 
