@@ -12,6 +12,7 @@ import { createRecorder } from './recorder.js';
 import { createWorker, type EngineObserver, type Worker } from './worker.js';
 import { createRecovery } from './recovery.js';
 import { createTestSender } from './testSender.js';
+import { createProber } from './probe.js';
 import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from './jobs.js';
@@ -40,6 +41,7 @@ export function createEngine(deps: EngineDeps) {
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
   const recovery = createRecovery({ sql: database.sql, jobQueue });
+  const sendTestEvent = createTestSender({ sql: database.sql, loadRuntimes, sender });
   const publishSystemEvent = (orgId: string, type: string, data: Record<string, unknown>) => publisher.publish(orgId, [{ type, data }]);
   let worker: Worker | null = null;
 
@@ -48,7 +50,9 @@ export function createEngine(deps: EngineDeps) {
     jobQueue,
     publisher,
     publishSystemEvent,
-    sendTestEvent: createTestSender({ sql: database.sql, loadRuntimes, sender }),
+    sendTestEvent,
+    /** The half-open probe of an open circuit, now; answers the probe's attempt id. */
+    probeEndpoint: createProber({ sql: database.sql, jobQueue, sendTestEvent, log }),
     retryDelivery: recovery.retryDelivery,
     replayDeliveries: recovery.replayDeliveries,
     /** Tells workers (in any process) that an endpoint's settings, keys or subscriptions changed. */

@@ -113,6 +113,9 @@ export function createEndpointService(deps: { database: Database; config: Config
   }
 
   return {
+    /** What endpoint URLs may look like on this server (the console's form says it before sending). */
+    urlPolicy: (): { allowHttp: boolean } => ({ allowHttp: deps.config.allowHttp }),
+
     /** The organization's endpoints, newest first. */
     list(viewer: Viewer, filter: EndpointFilter, page: PageArgs): Promise<Page<EndpointRow>> {
       return repo.list(viewer.orgId, filter, page);

@@ -10,6 +10,8 @@ import { createEventTypeService } from './eventTypes.js';
 import { createEndpointService } from './endpoints.js';
 import { createSigningKeyService } from './signingKeys.js';
 import { createDeliveryService } from './deliveries.js';
+import { createEndpointHealthService } from './endpointHealth.js';
+import { createDeliveryExportService } from './deliveryExport.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -27,16 +29,19 @@ export function createServices(deps: ServiceDeps) {
     log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
   });
+  const eventTypes = createEventTypeService({ database });
   return {
     config: deps.config,
     engine,
     authenticate,
     organizations: createOrganizationService({ database, publisher: engine.publisher }),
     apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
-    eventTypes: createEventTypeService({ database }),
+    eventTypes,
     endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
     signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
-    deliveries: createDeliveryService({ database, engine }),
+    deliveries: createDeliveryService({ database, engine, eventTypes }),
+    endpointHealth: createEndpointHealthService({ database }),
+    deliveryExport: createDeliveryExportService({ database, secretBox: deps.secretBox }),
   };
 }
 export type Services = ReturnType<typeof createServices>;
