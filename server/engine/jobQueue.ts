@@ -276,6 +276,19 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
       return counts.reduce((a, b) => a + b, 0);
     },
 
+    /**
+     * Makes due now the waiting jobs of an endpoint that its breaker deferred to `deferredUntil`
+     * (a job fetched just as the circuit opened is handed back to start after the cooldown, see
+     * requeue): for when the circuit closes before that (an early probe, closing by hand).
+     */
+    async makeDeferredDue(tx: Executor, endpointId: string, deferredUntil: Date): Promise<number> {
+      const result = await tx.unsafe(
+        `UPDATE ${job} SET start_after = now() WHERE name = $1 AND state < 'active' AND start_after = $2::timestamptz AND start_after > now()`,
+        [deliveryQueueName(endpointId), deferredUntil.toISOString()] as never[],
+      );
+      return result.count;
+    },
+
     /** Makes jobs leased by a worker that lost these endpoints fetchable again now. */
     async releaseActive(endpointIds: string[]): Promise<number> {
       if (endpointIds.length === 0) return 0;

@@ -31,7 +31,7 @@ interface EndpointBreakerRow {
 
 export interface ProbeDeps {
   sql: Sql;
-  jobQueue: Pick<JobQueue, 'nextDue'>;
+  jobQueue: Pick<JobQueue, 'nextDue' | 'makeDeferredDue'>;
   sendTestEvent: (orgId: string, endpointId: string, sentBy: string, content?: TestEventContent) => Promise<AttemptRecord>;
   log: Logger;
   /** Test hook: how long to wait for the worker beyond the endpoint timeout. */
@@ -137,8 +137,19 @@ export function createProber(deps: ProbeDeps) {
     return claimed ?? null;
   }
 
-  /** Sends the probe from here and writes its outcome to the breaker. */
-  async function probeDirectly(row: EndpointBreakerRow, requestedBy: string): Promise<AttemptRecord> {
+  /**
+   * After a probe closed the circuit before its cooldown ended: jobs the breaker deferred to that
+   * end (fetched as it opened) go now, with the rest of the backlog.
+   */
+  async function releaseDeferred(endpointId: string, deferredUntil: Date | null): Promise<void> {
+    if (!deferredUntil) return;
+    await sql.begin(async (tx) => {
+      if ((await deps.jobQueue.makeDeferredDue(tx, endpointId, deferredUntil)) > 0) await notifyIds(tx, CHANNELS.wake, [endpointId]);
+    });
+  }
+
+  /** Sends the probe from here and writes its outcome to the breaker (`deferredUntil`: the cooldown end it cut short). */
+  async function probeDirectly(row: EndpointBreakerRow, requestedBy: string, deferredUntil: Date | null): Promise<AttemptRecord> {
     await announce(sql, row, 'HALF_OPEN', `Probe sent by "${requestedBy}"`);
     let attempt: AttemptRecord;
     try {
@@ -165,6 +176,7 @@ export function createProber(deps: ProbeDeps) {
           WHERE id = ${row.id} AND circuit_state = 'HALF_OPEN'`;
         if (closed.count === 0) return;
         await announce(tx, row, 'CLOSED', `Probe by "${requestedBy}" succeeded`);
+        if (deferredUntil) await deps.jobQueue.makeDeferredDue(tx, row.id, deferredUntil);
         await notifyIds(tx, CHANNELS.wake, [row.id]);
         return;
       }
@@ -225,7 +237,11 @@ export function createProber(deps: ProbeDeps) {
       if (requested) {
         const since = new Date(requested.at.getTime() - CLOCK_SLACK_MS);
         const id = await nextAttempt(row.id, since, Date.now() + budgetMs, { includeTests: false, known: requested.known });
-        if (id) return id;
+        if (id) {
+          const [probe] = await sql<{ succeeded: boolean }[]>`SELECT succeeded FROM delivery_attempts WHERE id = ${id}`;
+          if (probe?.succeeded) await releaseDeferred(row.id, row.circuit_open_until);
+          return id;
+        }
         log.warn({ endpointId: row.id }, 'no worker sent the requested probe in time; probing from the api');
       }
     }
@@ -237,7 +253,7 @@ export function createProber(deps: ProbeDeps) {
       if (leaseActive(current)) return joinProbe(current);
       throw badInput(`The circuit changed while the probe was being requested (it is ${current.circuit_state} now); look at the endpoint again.`, 'id');
     }
-    return (await probeDirectly(claimed, requestedBy)).id;
+    return (await probeDirectly(claimed, requestedBy, row.circuit_state === 'OPEN' ? row.circuit_open_until : null)).id;
   };
 }
 export type ProbeEndpoint = ReturnType<typeof createProber>;

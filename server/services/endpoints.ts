@@ -248,6 +248,8 @@ export function createEndpointService(deps: { database: Database; config: Config
         );
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
         await notifyHealth(sql, updated, `Resumed by "${viewer.apiKeyName}"`);
+        // Jobs the breaker deferred to the end of its cooldown go now with the rest.
+        if (endpoint.circuitOpenUntil) await engine.jobQueue.makeDeferredDue(sql, endpoint.id, endpoint.circuitOpenUntil);
         await engine.wake(sql, [endpoint.id]);
         return updated;
       });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createEndpoint, publish, waitForDeliveries, waitUntil } from '../helpers/flows.js';
+import { deliveryQueueName } from '../../server/engine/jobs.js';
 
 const PROBE = `mutation($id: ID!) { probeEndpoint(id: $id) { id trigger succeeded responseStatus errorClass delivery { id status event { type } } } }`;
 const CREATE_KEY = `mutation($role: ApiKeyRole!, $name: String!) { createApiKey(role: $role, name: $name) { key } }`;
@@ -111,6 +112,29 @@ describe('probeEndpoint', () => {
       const { probeEndpoint } = await service.client().data(PROBE, { id: endpoint.id });
       expect(probeEndpoint).toMatchObject({ trigger: 'TEST', succeeded: false, responseStatus: 500 });
       expect(await breaker(endpoint.id)).toMatchObject({ circuit_state: 'OPEN', circuit_cooldown_seconds: 1200, consecutive_failures: 3 });
+    } finally {
+      await receiver.close();
+    }
+  }, 40_000);
+
+  it('a probe that closes the circuit early also releases the jobs the breaker deferred to the end of its cooldown', async () => {
+    let healthy = false;
+    const receiver = await startReceiver({ respond: () => ({ status: healthy ? 200 : 500 }) });
+    try {
+      const { endpoint, events } = await openCircuit(receiver, '/deferred', 'governance.contract.violation_detected', { backlog: 3 });
+      // What the worker does to a job it fetched just as the circuit opened: back, due at the cooldown's end.
+      const [deferred] = await service.database.sql.unsafe<{ d: string }[]>(
+        `UPDATE pgboss.job j SET start_after = e.circuit_open_until FROM endpoints e
+         WHERE e.id = $2 AND j.name = $1 AND j.state < 'active' AND j.data->>'a' = '0'
+           AND j.id = (SELECT id FROM pgboss.job WHERE name = $1 AND state < 'active' AND data->>'a' = '0' ORDER BY id LIMIT 1)
+         RETURNING j.data->>'d' AS d`,
+        [deliveryQueueName(endpoint.id), endpoint.id],
+      );
+      expect(deferred).toBeDefined();
+      healthy = true;
+      const { probeEndpoint } = await service.client().data(PROBE, { id: endpoint.id });
+      expect(probeEndpoint.succeeded).toBe(true);
+      for (const id of events.slice(2)) await waitForDeliveries(service, id, ['SUCCEEDED'], 10_000);
     } finally {
       await receiver.close();
     }
