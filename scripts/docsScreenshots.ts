@@ -51,8 +51,13 @@ async function shoot(page: Page, file: string, target?: { selector: string }): P
   // Relative times and the live dot change between runs; everything else is stable.
   await page.evaluate(() => document.fonts.ready);
   await page.waitForTimeout(300);
-  if (target) await page.locator(target.selector).first().screenshot({ path: file });
-  else await page.screenshot({ path: file, fullPage: true });
+  if (target) {
+    await page.locator(target.selector).first().screenshot({ path: file });
+  } else {
+    // From the top: a sticky header would otherwise be drawn where the page was scrolled to.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: file, fullPage: true });
+  }
   console.log(`wrote ${path.relative(ROOT, file)}`);
 }
 
@@ -78,7 +83,6 @@ async function main(): Promise<void> {
     const failingRow = page.getByRole('row', { name: /Billing sync/ });
     await failingRow.getByRole('link', { name: /^Delivery to / }).click();
     await page.getByRole('region', { name: 'Request' }).waitFor();
-    await page.getByRole('region', { name: 'Request' }).scrollIntoViewIfNeeded();
     await shoot(page, path.join(OUT, 'console-delivery-investigation.png'));
 
     // The endpoint behind an open circuit: the circuit panel.

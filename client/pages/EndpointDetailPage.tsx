@@ -20,8 +20,8 @@ export function EndpointDetailPage({ id }: { id: string }) {
       <div className="detail-grid">
         <div className="detail-grid__main">
           <CircuitPanel id={id} />
-          <TestEventPanel id={id} />
           <EndpointStats id={id} />
+          <TestEventPanel id={id} />
           <LiveAttempts endpointId={id} />
           <p>
             <Link to={`/deliveries?endpoint=${encodeURIComponent(id)}`}>All deliveries to this endpoint →</Link>{' '}

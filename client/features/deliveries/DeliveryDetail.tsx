@@ -95,7 +95,7 @@ export function DeliveryDetail({ id }: { id: string }) {
                 <code>{delivery.event.id}</code>
               </Link>,
             ],
-            delivery.event.eventId ? ['Idempotency key', <code>{delivery.event.eventId}</code>] : null,
+            delivery.event.eventId ? ['eventId (from the publisher)', <code className="break">{delivery.event.eventId}</code>] : null,
             [
               'Endpoint',
               <Link to={`/endpoints/${delivery.endpoint.id}`} className="break">

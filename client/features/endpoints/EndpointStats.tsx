@@ -58,7 +58,10 @@ export function EndpointStats({ id }: { id: string }) {
     () => series.errorClasses.map((c) => ({ label: c.errorClass, color: CLASS_COLORS[c.errorClass] ?? 'var(--muted)', values: c.values })),
     [series],
   );
-  const rate = useMemo<ChartSeriesSpec[]>(() => [{ label: 'Success rate', color: 'var(--success)', values: series.successRate }], [series]);
+  const rate = useMemo<ChartSeriesSpec[]>(
+    () => [{ label: 'Success rate', color: 'var(--success)', values: series.successRate, total: series.totals.rate == null ? null : series.totals.rate * 100 }],
+    [series],
+  );
   const latency = useMemo<ChartSeriesSpec[]>(
     () => [
       { label: 'p50', color: 'var(--accent)', values: series.p50 },

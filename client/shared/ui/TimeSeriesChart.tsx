@@ -9,6 +9,8 @@ export interface ChartSeriesSpec {
   /** One value per bucket; null: no data (a line breaks there). */
   values: (number | null)[];
   dash?: number[];
+  /** Shown in the legend when the cursor is not on a bucket; default: the sum for bars, nothing for lines. */
+  total?: number | null;
 }
 
 const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
@@ -97,7 +99,8 @@ export function TimeSeriesChart({
         },
       ],
       series: [
-        { value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toLocaleString()) },
+        // Not hovering: the legend sums up the whole window (totals for bars, a line's overall value when it has one).
+        { label: 'At', value: (_u, v) => (v == null ? 'whole period' : new Date(v * 1000).toLocaleString()) },
         ...order.map((i) => {
           const s = series[i]!;
           const color = cssColor(s.color);
@@ -112,7 +115,11 @@ export function TimeSeriesChart({
             points: bars ? { show: false } : { show: (u: uPlot) => u.data[0]!.length * 8 < u.bbox.width / devicePixelRatio, size: 5 },
             // The legend shows each series' own value, not the stacked sum it is drawn at.
             value: (_u: uPlot, _v: number | null, _sidx: number, idx: number | null) => {
-              const raw = idx == null ? null : s.values[idx];
+              if (idx == null) {
+                const total = s.total !== undefined ? s.total : bars ? s.values.reduce<number>((a, b) => a + (b ?? 0), 0) : null;
+                return total == null ? '—' : format.current(total);
+              }
+              const raw = s.values[idx];
               return raw == null ? '—' : format.current(raw);
             },
           } satisfies uPlot.Series;
