@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
 import { LoginPage, SessionGate } from './features/auth';
+import { EventSearch } from './features/events';
 import { navItems, useRoute } from './routes';
 import { Link, useLocation } from './shared/router';
 import { storedApiKey, usePermissions, useSession, type Viewer } from './shared/session';
+import { useHeadingFocus } from './shared/useHeadingFocus';
 import { ApiProvider } from './urql';
 
 /**
@@ -51,6 +53,7 @@ function Shell() {
   const { pathname } = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => setMenuOpen(false), [pathname]);
+  useHeadingFocus(pathname);
 
   return (
     <div className="shell">
@@ -73,6 +76,7 @@ function Shell() {
               </Link>
             ))}
           </nav>
+          <EventSearch />
           <div className={`topbar__account${menuOpen ? ' topbar__account--open' : ''}`}>
             <span className="topbar__org" title={`Signed in as “${viewer.apiKeyName}”`}>
               {viewer.org.name}

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { ApiKeysPage } from './features/api-keys';
 import { DeliveryDetail, DeliveryList } from './features/deliveries';
 import { CreateEndpoint, EditEndpoint, EndpointList } from './features/endpoints';
+import { EventPage, SearchPage } from './features/events';
 import { EventTypeCatalog } from './features/event-types';
 import { LiveStream } from './features/live';
 import { EndpointDetailPage } from './pages/EndpointDetailPage';
@@ -25,6 +26,8 @@ export const ROUTES: Route[] = [
   { path: '/live', nav: 'live', render: () => <LiveStream /> },
   { path: '/deliveries', nav: 'deliveries', render: () => <DeliveryList key="all" /> },
   { path: '/deliveries/:id', nav: 'deliveries', render: (p) => <DeliveryDetail id={p.id!} key={p.id} /> },
+  { path: '/events/:id', nav: 'deliveries', render: (p) => <EventPage id={p.id!} key={p.id} /> },
+  { path: '/search', nav: 'deliveries', render: () => <SearchPage /> },
   { path: '/dead-letters', nav: 'dead-letters', render: () => <DeliveryList deadLetters key="dead" /> },
   { path: '/event-types', nav: 'event-types', render: () => <EventTypeCatalog /> },
   { path: '/api-keys', nav: 'api-keys', render: () => <ApiKeysPage /> },

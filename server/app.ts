@@ -5,6 +5,8 @@ import type { Logger } from './logger.js';
 import type { Services } from './services/index.js';
 import type { GraphQLServer } from './graphql/server.js';
 import { createStaticHandler } from './staticFiles.js';
+import { createExportRoute } from './exportRoute.js';
+import { EXPORT_PATH } from './services/deliveryExport.js';
 
 export interface AppDeps {
   /** /graphql, the JWKS and the console; null on a worker-only process. */
@@ -32,6 +34,7 @@ export function buildApp(deps: AppDeps): App {
   const api = graphql !== null;
 
   const staticHandler = api && deps.consoleDir ? createStaticHandler(deps.consoleDir) : null;
+  const exportRoute = api ? createExportRoute({ services, log }) : null;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -48,6 +51,7 @@ export function buildApp(deps: AppDeps): App {
     }
     if (!api) return sendJson(res, 404, { error: 'This process runs the worker role only.' });
     if (path === '/graphql') return graphql.handle(req, res);
+    if (path === EXPORT_PATH && exportRoute) return exportRoute(req, res, url);
     const jwks = /^\/orgs\/([^/]+)\/jwks\.json$/.exec(path);
     if (jwks) {
       const orgId = safeDecodeURIComponent(jwks[1]!);

@@ -208,6 +208,8 @@ export const deliveries = pgTable(
     index('deliveries_org_status_idx').on(t.orgId, t.status, t.id),
     index('deliveries_endpoint_idx').on(t.endpointId, t.id),
     index('deliveries_event_idx').on(t.eventId),
+    // The backlog behind one endpoint (circuit panel): its pending deliveries, oldest first.
+    index('deliveries_endpoint_pending_idx').on(t.endpointId, t.id).where(sql`status = 'PENDING'`),
     index('deliveries_strict_idx')
       .on(t.endpointId, t.orderingKey, t.seq)
       .where(sql`status = 'PENDING' AND ordering_key IS NOT NULL`),

@@ -15,6 +15,7 @@ import { createSystemEvents } from './systemEvents.js';
 import { upgradeLegacyQueues } from './queueUpgrade.js';
 import { createRecovery } from './recovery.js';
 import { createTestSender } from './testSender.js';
+import { createProber } from './probe.js';
 import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from '../db/queues.js';
@@ -44,6 +45,7 @@ export function createEngine(deps: EngineDeps) {
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
   const recovery = createRecovery({ sql: database.sql, jobs });
   const systemEvents = createSystemEvents({ publish: (orgId, inputs) => publisher.publish(orgId, inputs), log });
+  const sendTestEvent = createTestSender({ sql: database.sql, loadRuntimes, sender });
   let worker: Worker | null = null;
 
   return {
@@ -60,7 +62,9 @@ export function createEngine(deps: EngineDeps) {
       await upgradeLegacyQueues({ sql: database.sql, log });
       await jobs.ensureIndex();
     },
-    sendTestEvent: createTestSender({ sql: database.sql, loadRuntimes, sender }),
+    sendTestEvent,
+    /** The half-open probe of an open circuit, now; answers the probe's attempt id. */
+    probeEndpoint: createProber({ sql: database.sql, jobs, sendTestEvent, log }),
     retryDelivery: recovery.retryDelivery,
     replayDeliveries: recovery.replayDeliveries,
     /** Tells workers (in any process) that an endpoint's settings, keys or subscriptions changed. */

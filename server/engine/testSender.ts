@@ -7,30 +7,42 @@ import type { RuntimeLoader } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
 import { executeAttempt } from './dispatcher.js';
 
+/** What a test send carries: a catalog type and its payload (validated by the caller), or the default `webhook.test`. */
+export interface TestEventContent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
 /**
- * `sendTestEvent`: a `webhook.test` event sent to one endpoint right away, in the caller's
- * request, regardless of its EventSubscriptions, its breaker and whether it is paused. It is
- * stored like any delivery (flagged as a test) so it shows in history and live streams.
+ * `sendTestEvent`: one event sent to one endpoint right away, in the caller's request, regardless
+ * of its EventSubscriptions, its breaker and whether it is paused. It is stored like any delivery
+ * (flagged as a test) so it shows in history and live streams. The body is built from the stored
+ * payload's jsonb text, as the dispatcher builds every delivery's, so the request shown later is
+ * byte for byte the one sent.
  */
 export function createTestSender(deps: { sql: Sql; loadRuntimes: RuntimeLoader; sender: HttpSender }) {
   const { sql } = deps;
 
-  return async function sendTestEvent(orgId: string, endpointId: string, sentBy: string): Promise<AttemptRecord> {
+  return async function sendTestEvent(orgId: string, endpointId: string, sentBy: string, content?: TestEventContent): Promise<AttemptRecord> {
     const runtime = (await deps.loadRuntimes([endpointId])).get(endpointId);
     if (!runtime || runtime.orgId !== orgId || runtime.deleted) throw notFound('endpoint', endpointId);
     const eventId = newId('event');
     const deliveryId = newId('delivery');
     const createdAt = new Date();
-    const data = {
+    const type = content?.type ?? 'webhook.test';
+    const data = content?.data ?? {
       message: 'This is a test event. If you can read this, the endpoint receives and can verify webhooks.',
       endpointId,
       sentBy,
     };
-    await sql.begin(async (tx) => {
-      await tx`INSERT INTO events (id, org_id, type, data, created_at)
-               VALUES (${eventId}, ${orgId}, 'webhook.test', ${tx.json(data)}, ${createdAt})`;
+    const dataJson = await sql.begin(async (tx) => {
+      const [event] = await tx<{ data_json: string }[]>`
+        INSERT INTO events (id, org_id, type, data, created_at)
+        VALUES (${eventId}, ${orgId}, ${type}, ${tx.json(data as never)}, ${createdAt})
+        RETURNING data::text AS data_json`;
       await tx`INSERT INTO deliveries (id, org_id, event_id, endpoint_id, event_type, is_test, created_at)
-               VALUES (${deliveryId}, ${orgId}, ${eventId}, ${endpointId}, 'webhook.test', true, ${createdAt})`;
+               VALUES (${deliveryId}, ${orgId}, ${eventId}, ${endpointId}, ${type}, true, ${createdAt})`;
+      return event!.data_json;
     });
     const { attempt, outcome } = await executeAttempt(
       deps.sender,
@@ -39,9 +51,9 @@ export function createTestSender(deps: { sql: Sql; loadRuntimes: RuntimeLoader; 
         id: deliveryId,
         orgId,
         eventId,
-        eventType: 'webhook.test',
+        eventType: type,
         eventCreatedAt: createdAt,
-        dataJson: JSON.stringify(data),
+        dataJson,
         attemptCount: 0,
         orderingKey: null,
         seq: 0,

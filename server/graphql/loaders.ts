@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Services } from '../services/index.js';
 import type { Viewer } from '../services/auth.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../db/schema.js';
+import type { EndpointHealth } from '../domain/endpointHealth.js';
 import { createEndpointsRepo } from '../db/repos/endpoints.js';
 
 /**
@@ -40,6 +41,22 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
     attempt: () => byId<AttemptRow>((ids) => deliveries.attemptsByIds(ids)),
     attemptsOfDelivery: () => groupBy<AttemptRow>((ids) => deliveries.attemptsOf(ids), (a) => a.deliveryId),
     deliveriesOfEvent: () => groupBy<DeliveryRow>((ids) => deliveries.byEvents(ids), (d) => d.eventId),
+    /** The request body of each event's deliveries (null when purged); callers check readPayload. */
+    requestBody: () =>
+      new DataLoader<string, string | null>(async (eventIds) => {
+        if (!viewer) return eventIds.map(() => null);
+        const bodies = await services.deliveries.requestBodies(viewer, eventIds);
+        return eventIds.map((id) => bodies.get(id) ?? null);
+      }),
+    /** Health of endpoints already loaded for the caller (one query for a whole list). */
+    health: () =>
+      new DataLoader<EndpointRow, EndpointHealth, string>(
+        async (rows) => {
+          const health = await services.endpointHealth.forEndpoints(rows);
+          return rows.map((r) => health.get(r.id)!);
+        },
+        { cacheKeyFn: (row) => row.id },
+      ),
   });
 }
 

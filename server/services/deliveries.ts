@@ -3,13 +3,16 @@ import { createDeliveriesRepo, type DeliveryFilter } from '../db/repos/deliverie
 import { createEventsRepo, type EventFilter } from '../db/repos/events.js';
 import type { PageArgs } from '../db/repos/pagination.js';
 import { badInput, notFound } from '../domain/errors.js';
+import { envelopeBody } from '../domain/deliveryPlan.js';
 import type { Engine } from '../engine/index.js';
 import type { PublishInput } from '../engine/publish.js';
 import type { ReplayFilter } from '../engine/recovery.js';
 import type { Viewer } from './auth.js';
+import type { EventTypeService } from './eventTypes.js';
+import { isIdOf } from '../domain/ids.js';
 
 /** Events, deliveries and attempts for the caller's organization, and the commands on them. */
-export function createDeliveryService(deps: { database: Database; engine: Engine }) {
+export function createDeliveryService(deps: { database: Database; engine: Engine; eventTypes: Pick<EventTypeService, 'checkTestEvent'> }) {
   const events = createEventsRepo(deps.database.db);
   const deliveries = createDeliveriesRepo(deps.database.db);
   const { engine } = deps;
@@ -33,6 +36,16 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
       if (!row) throw notFound('event', id);
       return row;
     },
+    /**
+     * The body sent to endpoints for each event (the envelope, built as the dispatcher builds it),
+     * keyed by event id; null once the payload is purged. Callers check the right to see payloads.
+     */
+    async requestBodies(viewer: Viewer, eventIds: readonly string[]): Promise<Map<string, string | null>> {
+      const rows = await events.payloadTexts(viewer.orgId, eventIds);
+      return new Map(
+        rows.map((e) => [e.id, e.dataJson === null ? null : envelopeBody({ id: e.id, type: e.type, timestamp: e.createdAt.toISOString(), dataJson: e.dataJson })]),
+      );
+    },
     listDeliveries(viewer: Viewer, filter: DeliveryFilter, page: PageArgs) {
       checkWindow(filter);
       return deliveries.list(viewer.orgId, filter, page);
@@ -47,9 +60,21 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
       return (await deliveries.findForOrg(viewer.orgId, id))!;
     },
     replayDeliveries: (viewer: Viewer, filter: ReplayFilter) => engine.replayDeliveries(viewer.orgId, filter),
-    async sendTestEvent(viewer: Viewer, endpointId: string) {
-      const attempt = await engine.sendTestEvent(viewer.orgId, endpointId, viewer.apiKeyName);
+    /**
+     * Sends a test event now: `webhook.test` with the default message, or a catalog type with the
+     * given payload (checked against the type's schema). Either argument alone is allowed.
+     */
+    async sendTestEvent(viewer: Viewer, endpointId: string, content: { type?: string | null; data?: unknown } = {}) {
+      const custom = content.type != null || content.data != null;
+      const checked = custom ? await deps.eventTypes.checkTestEvent(viewer, content.type ?? 'webhook.test', content.data ?? {}) : undefined;
+      const attempt = await engine.sendTestEvent(viewer.orgId, endpointId, viewer.apiKeyName, checked);
       return (await deliveries.attemptsByIds([attempt.id]))[0]!;
+    },
+    /** The half-open probe of an endpoint whose circuit is open, now (see engine/probe.ts). */
+    async probeEndpoint(viewer: Viewer, endpointId: string) {
+      if (!isIdOf('endpoint', endpointId)) throw notFound('endpoint', endpointId);
+      const attemptId = await engine.probeEndpoint(viewer.orgId, endpointId, viewer.apiKeyName);
+      return (await deliveries.attemptsByIds([attemptId]))[0]!;
     },
   };
 }

@@ -113,6 +113,9 @@ export function createEndpointService(deps: { database: Database; config: Config
   }
 
   return {
+    /** What endpoint URLs may look like on this server (the console's form says it before sending). */
+    urlPolicy: (): { allowHttp: boolean } => ({ allowHttp: deps.config.allowHttp }),
+
     /** The organization's endpoints, newest first. */
     list(viewer: Viewer, filter: EndpointFilter, page: PageArgs): Promise<Page<EndpointRow>> {
       return repo.list(viewer.orgId, filter, page);
@@ -242,6 +245,8 @@ export function createEndpointService(deps: { database: Database; config: Config
         );
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
         await notifyHealth(sql, updated, `Resumed by "${viewer.apiKeyName}"`);
+        // Jobs the breaker deferred to the end of its cooldown go now with the rest.
+        if (endpoint.circuitOpenUntil) await engine.jobs.makeDeferredDue(sql, endpoint.id, endpoint.circuitOpenUntil);
         await engine.wake(sql, [endpoint.id]);
         return updated;
       });

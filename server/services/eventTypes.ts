@@ -3,12 +3,13 @@ import { createEventTypesRepo } from '../db/repos/eventTypes.js';
 import { pageSize, type Page, type PageArgs } from '../db/repos/pagination.js';
 import type { EventTypeRow } from '../db/schema.js';
 import { BUILT_IN_EVENT_TYPES, categoryOf } from '../domain/eventCatalog.js';
-import { assertNoProblems, badInput, notFound, type InputProblem } from '../domain/errors.js';
+import { assertNoProblems, badInput, DomainError, notFound, type InputProblem } from '../domain/errors.js';
 import { isValidEventTypeName, MAX_EVENT_TYPE_LENGTH } from '../domain/eventPatterns.js';
 import { isIdOf } from '../domain/ids.js';
 import { compilePayloadSchema } from '../domain/payloadSchema.js';
 import { newId } from '../crypto/random.js';
 import type { Viewer } from './auth.js';
+import { MAX_PAYLOAD_BYTES } from '../engine/publish.js';
 
 export interface CreateEventTypeInput {
   name: string;
@@ -117,6 +118,40 @@ export function createEventTypeService(deps: { database: Database }) {
         }
         throw err;
       }
+    },
+
+    /**
+     * The content of a test event (sendTestEvent): a catalog type the organization can publish
+     * (not deprecated) and a JSON object payload that satisfies the type's schema, within the
+     * publishing size limit. Problems name `type` or `data`, as for publishing.
+     */
+    async checkTestEvent(viewer: Viewer, type: string, data: unknown): Promise<{ type: string; data: Record<string, unknown> }> {
+      const row = await repo.findByName(viewer.orgId, type);
+      if (!row) {
+        const names = (await list(viewer, { includeDeprecated: false })).map((t) => t.name);
+        const close = names.filter((n) => n.startsWith(type.split('.')[0] ?? '')).slice(0, 5);
+        throw badInput(`"${type}" is not in the event-type catalog${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`, 'type');
+      }
+      if (row.deprecated) throw badInput(`"${type}" is deprecated and accepts no new events; pick another type.`, 'type');
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+        throw badInput(`data must be a JSON object (got ${Array.isArray(data) ? 'an array' : data === null ? 'null' : typeof data}).`, 'data');
+      }
+      let size: number;
+      try {
+        size = Buffer.byteLength(JSON.stringify(data));
+      } catch {
+        throw badInput('data is nested too deeply; flatten it (a few hundred levels at most).', 'data');
+      }
+      if (size > MAX_PAYLOAD_BYTES) {
+        throw new DomainError('PAYLOAD_TOO_LARGE', `data is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES} bytes (256 KiB).`, 'data');
+      }
+      if (row.schema) {
+        const compiled = compilePayloadSchema(row.schema);
+        if (!compiled.ok) throw new Error(`stored JSON Schema of event type ${row.name} does not compile: ${compiled.error}`);
+        const problem = compiled.validate(data);
+        if (problem) throw badInput(problem, 'data');
+      }
+      return { type: row.name, data: data as Record<string, unknown> };
     },
 
     /** Marks a custom type deprecated: it stays visible but no longer accepts events or new patterns. */

@@ -11,6 +11,8 @@ import { createEndpointService } from './endpoints.js';
 import { createSigningKeyService } from './signingKeys.js';
 import { createDeliveryService } from './deliveries.js';
 import { createPlatformService } from './platform.js';
+import { createEndpointHealthService } from './endpointHealth.js';
+import { createDeliveryExportService } from './deliveryExport.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -29,6 +31,7 @@ export function createServices(deps: ServiceDeps) {
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
   });
   const organizations = createOrganizationService({ database, publisher: engine.publisher });
+  const eventTypes = createEventTypeService({ database });
   return {
     config: deps.config,
     engine,
@@ -41,10 +44,12 @@ export function createServices(deps: ServiceDeps) {
       forgetOrganizationKeys: (orgId) => authenticate.forgetOrganization(orgId),
     }),
     apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
-    eventTypes: createEventTypeService({ database }),
+    eventTypes,
     endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
     signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
-    deliveries: createDeliveryService({ database, engine }),
+    deliveries: createDeliveryService({ database, engine, eventTypes }),
+    endpointHealth: createEndpointHealthService({ database }),
+    deliveryExport: createDeliveryExportService({ database, secretBox: deps.secretBox }),
   };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -111,8 +111,8 @@ describeWithBrowser('console (admin)', () => {
     await page.getByLabel('Timeout (ms)').fill('500');
     await page.getByLabel('Failure threshold').fill('0');
     await page.getByRole('button', { name: 'Create endpoint' }).click();
-    await expectFieldError(page, 'Timeout (ms)', /timeoutMs/);
-    await expectFieldError(page, 'Failure threshold', /failureThreshold/);
+    await expectFieldError(page, 'Timeout (ms)', /^Timeout must be/);
+    await expectFieldError(page, 'Failure threshold', /^Failure threshold must be/);
     expect(await page.getByLabel('URL', { exact: true }).getAttribute('aria-invalid')).toBeNull();
 
     // The picker refuses a pattern that matches nothing in the catalog, naming close types.
@@ -143,7 +143,7 @@ describeWithBrowser('console (admin)', () => {
     await page.getByLabel('Header 1 value').fill('data');
     await page.getByLabel('Max in flight').fill('5000');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await expectFieldError(page, 'Max in flight', /maxInFlight/);
+    await expectFieldError(page, 'Max in flight', /^Max in flight must be/);
     await page.getByLabel('Max in flight').fill('4');
     await page.getByRole('button', { name: 'Save changes' }).click();
 

@@ -308,14 +308,28 @@ describe('formatting', () => {
 });
 
 describe('charts', () => {
-  it('derives success rate and latency series from deliveryStats buckets, gaps as null', () => {
+  it('derives volume, error classes, success rate and latency series from deliveryStats buckets, gaps as null', () => {
     const series = statsSeries([
-      { start: '2026-11-26T10:01:00Z', succeeded: 0, failed: 0, total: 0, p50: null, p95: null },
-      { start: '2026-11-26T10:00:00Z', succeeded: 3, failed: 1, total: 4, p50: 20, p95: 80 },
+      { start: '2026-11-26T10:01:00Z', succeeded: 0, failed: 0, total: 0, p50: null, p95: null, p99: null, failuresByErrorClass: [] },
+      {
+        start: '2026-11-26T10:00:00Z',
+        succeeded: 3,
+        failed: 1,
+        total: 4,
+        p50: 20,
+        p95: 80,
+        p99: 95,
+        failuresByErrorClass: [{ errorClass: 'TIMEOUT', count: 1 }],
+      },
     ]);
-    expect(series.successRate.map((p) => p.v)).toEqual([75, null]);
-    expect(series.p95.map((p) => p.v)).toEqual([80, null]);
-    expect(series.totals).toEqual({ total: 4, succeeded: 3, failed: 1, rate: 0.75 });
+    expect(series.times).toEqual([Date.parse('2026-11-26T10:00:00Z'), Date.parse('2026-11-26T10:01:00Z')]);
+    expect(series.successRate).toEqual([75, null]);
+    expect(series.p95).toEqual([80, null]);
+    expect(series.p99).toEqual([95, null]);
+    expect(series.succeeded).toEqual([3, 0]);
+    expect(series.failed).toEqual([1, 0]);
+    expect(series.errorClasses).toEqual([{ errorClass: 'TIMEOUT', values: [1, 0] }]);
+    expect(series.totals).toEqual({ total: 4, succeeded: 3, failed: 1, rate: 0.75, worstP95: 80 });
     expect(statsSeries([]).totals.rate).toBeNull();
   });
 });

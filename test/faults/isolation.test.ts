@@ -215,11 +215,22 @@ afterAll(async () => {
 // ---------------------------------------------------------------- the matrix
 
 const id = (value: string) => ({ id: value });
+
+/** A fresh endpoint of org A whose circuit is open with nothing waiting (probeEndpoint then sends a webhook.test). */
+async function openCircuitInA(): Promise<string> {
+  const endpoint = await createEndpoint(A.clients.admin, { url: `${receiver.url}/orga/probe-${unique()}`, patterns: [] });
+  await service.database.sql`
+    UPDATE endpoints SET circuit_state = 'OPEN', consecutive_failures = 10, circuit_opened_at = now(),
+           circuit_open_until = now() + interval '1 hour', circuit_cooldown_seconds = 3600
+    WHERE id = ${endpoint.id}`;
+  return endpoint.id;
+}
 const unique = () => randomBytes(4).toString('hex');
 
 const MATRIX: Record<string, Entry> = {
   // ---- queries
   viewer: { allowed: ROLES, own: async () => op('Query', 'viewer', '') },
+  endpointUrlPolicy: { allowed: READERS, own: async () => op('Query', 'endpointUrlPolicy', '') },
   endpoints: { allowed: READERS, own: async () => op('Query', 'endpoints', 'first: 50'), foreign: async () => op('Query', 'endpoints', 'first: 50'), foreignAnswer: 'NOTHING' },
   endpoint: {
     allowed: READERS,
@@ -331,6 +342,18 @@ const MATRIX: Record<string, Entry> = {
     },
     foreign: async () => op('Mutation', 'revokeSigningKey', 'id: $id', id(B.hmacKeyId), '$id: ID!'),
     foreignAnswer: 'NOT_FOUND',
+  },
+  probeEndpoint: {
+    allowed: OPERATORS,
+    own: async () => op('Mutation', 'probeEndpoint', 'id: $id', id(await openCircuitInA()), '$id: ID!'),
+    foreign: async () => op('Mutation', 'probeEndpoint', 'id: $id', id(B.main), '$id: ID!'),
+    foreignAnswer: 'NOT_FOUND',
+  },
+  createDeliveryExport: {
+    allowed: READERS,
+    own: async () => op('Mutation', 'createDeliveryExport', 'format: CSV'),
+    foreign: async () => op('Mutation', 'createDeliveryExport', 'format: JSON, filter: { endpointId: $id }', id(B.main), '$id: ID'),
+    foreignAnswer: 'NOTHING',
   },
   sendTestEvent: {
     allowed: OPERATORS,

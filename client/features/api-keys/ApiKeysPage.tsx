@@ -59,6 +59,10 @@ export function ApiKeysPage() {
   };
 
   const keys = result.data?.apiKeys.edges.map((e) => e.node) ?? [];
+  // The API refuses to revoke the last admin key (nobody could manage the organization after it):
+  // say so before the click. Only when the whole list is loaded can the count be trusted.
+  const activeAdmins = keys.filter((k) => k.role === 'ADMIN' && !k.revokedAt).length;
+  const lastAdmin = revoking?.role === 'ADMIN' && !revoking.revokedAt && activeAdmins <= 1 && !result.data?.apiKeys.pageInfo.hasNextPage;
   const columns: Column<ApiKey>[] = [
     {
       key: 'name',
@@ -141,6 +145,7 @@ export function ApiKeysPage() {
         confirmLabel="Revoke key"
         tone="danger"
         busy={revocation.fetching}
+        confirmDisabled={lastAdmin}
         onCancel={() => setRevoking(null)}
         onConfirm={async () => {
           if (!revoking) return;
@@ -151,6 +156,11 @@ export function ApiKeysPage() {
           else refresh();
         }}
       >
+        {lastAdmin && (
+          <Notice tone="warning" title="This is the last admin key">
+            Without an admin key nobody can change endpoints, signing keys or API keys, so it cannot be revoked. Create another admin key first, then revoke this one.
+          </Notice>
+        )}
         <p>
           “{revoking?.name}” stops working immediately; anything using it gets UNAUTHENTICATED.
           {revoking?.id === viewer.apiKeyId && <strong> This is the key you are signed in with: you will be signed out.</strong>}

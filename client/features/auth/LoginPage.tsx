@@ -1,5 +1,5 @@
-import { useState, type FormEvent } from 'react';
-import { Button, Field } from '../../shared/ui';
+import { useEffect, useState, type FormEvent } from 'react';
+import { APP_NAME, Button, Field } from '../../shared/ui';
 import type { Viewer } from '../../shared/session';
 import { verifyApiKey } from './verifyApiKey';
 
@@ -8,6 +8,9 @@ export function LoginPage({ onLogin, notice }: { onLogin: (apiKey: string, viewe
   const [apiKey, setApiKey] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.title = `Sign in · ${APP_NAME}`;
+  }, []);
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();

@@ -1,10 +1,13 @@
 import { useEffect, useRef } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
+import { waitingFor } from '../../shared/deliveryState';
 import { prettyJson } from '../../shared/format';
+import { deliveryListLink } from '../../shared/listLocation';
 import { Link } from '../../shared/router';
 import { usePermissions } from '../../shared/session';
-import { Badge, Button, CodeBlock, DeliveryStatusBadge, DescriptionList, EmptyState, ErrorMessage, Loading, Notice, PageHeader, PlanNotice, Section, Time } from '../../shared/ui';
+import { Badge, Button, CodeBlock, DeliveryStatusBadge, DescriptionList, EmptyState, ErrorMessage, Loading, Notice, PageHeader, PlanNotice, Section, Time, WaitingState } from '../../shared/ui';
 import { AttemptTimeline } from './AttemptTimeline';
+import { RequestPanel } from './RequestPanel';
 import { DELIVERY_QUERY, ENDPOINT_ATTEMPTS_SUBSCRIPTION, RETRY_DELIVERY, type DeliveryDetailData } from './queries';
 import { isReplayable } from './replay';
 
@@ -42,7 +45,8 @@ export function DeliveryDetail({ id }: { id: string }) {
     return () => clearInterval(timer);
   }, [pending]);
 
-  const back = <Link to="/deliveries">← Deliveries</Link>;
+  const list = deliveryListLink();
+  const back = <Link to={list.to}>← {list.label}</Link>;
   if (!delivery) {
     return (
       <>
@@ -54,11 +58,13 @@ export function DeliveryDetail({ id }: { id: string }) {
 
   const canRetry = can.operate && isReplayable(delivery);
   const payload = delivery.event.data;
+  const waiting = waitingFor(delivery, delivery.endpoint);
 
   return (
     <>
       <PageHeader
         back={back}
+        documentTitle={`Delivery ${delivery.id}`}
         title={
           <span className="header-meta">
             <span>Delivery</span> <DeliveryStatusBadge status={delivery.status} />
@@ -83,8 +89,13 @@ export function DeliveryDetail({ id }: { id: string }) {
           items={[
             ['Status', <DeliveryStatusBadge status={delivery.status} />],
             ['Event type', <code>{delivery.eventType}</code>],
-            ['Event id (webhook-id)', <code className="break">{delivery.event.id}</code>],
-            delivery.event.eventId ? ['Idempotency key', <code>{delivery.event.eventId}</code>] : null,
+            [
+              'Event id (webhook-id)',
+              <Link to={`/events/${delivery.event.id}`} className="break" title="Every endpoint this event went to">
+                <code>{delivery.event.id}</code>
+              </Link>,
+            ],
+            delivery.event.eventId ? ['eventId (from the publisher)', <code className="break">{delivery.event.eventId}</code>] : null,
             [
               'Endpoint',
               <Link to={`/endpoints/${delivery.endpoint.id}`} className="break">
@@ -92,9 +103,7 @@ export function DeliveryDetail({ id }: { id: string }) {
               </Link>,
             ],
             ['Attempts', delivery.attemptCount],
-            delivery.status === 'PENDING'
-              ? ['Next attempt', delivery.parked ? 'Waiting behind an earlier delivery with the same ordering key' : <Time value={delivery.nextAttemptAt} />]
-              : null,
+            delivery.status === 'PENDING' ? ['Next attempt', <WaitingState delivery={delivery} endpoint={delivery.endpoint} long />] : null,
             delivery.orderingKey ? ['Ordering key', <code>{delivery.orderingKey}</code>] : null,
             ['Created', <Time value={delivery.createdAt} mode="absolute" />],
             delivery.completedAt ? ['Completed', <Time value={delivery.completedAt} mode="absolute" />] : null,
@@ -116,8 +125,13 @@ export function DeliveryDetail({ id }: { id: string }) {
         )}
       </Section>
       <Section title="Attempts" description="Oldest first; open one to see the request headers and the response.">
-        {delivery.attempts.length === 0 ? <EmptyState title="Not attempted yet">The first attempt is queued.</EmptyState> : <AttemptTimeline attempts={delivery.attempts} />}
+        {delivery.attempts.length === 0 ? (
+          <EmptyState title="Not attempted yet">{waiting?.detail ?? 'Nothing was sent for this delivery.'}</EmptyState>
+        ) : (
+          <AttemptTimeline attempts={delivery.attempts} />
+        )}
       </Section>
+      {can.seePayloads && <RequestPanel delivery={delivery} />}
     </>
   );
 }

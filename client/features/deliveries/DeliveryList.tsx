@@ -2,11 +2,13 @@ import { useEffect, useMemo, useState } from 'react';
 import { useClient, useQuery } from 'urql';
 import { errorMessage } from '../../shared/errors';
 import { formatCount, shortUrl } from '../../shared/format';
-import { Link } from '../../shared/router';
+import { rememberDeliveryList } from '../../shared/listLocation';
+import { Link, useLocation } from '../../shared/router';
 import { usePermissions } from '../../shared/session';
-import { AttemptOutcomeBadge, Badge, Button, DataTable, DeliveryStatusBadge, EmptyState, ErrorMessage, Loading, Notice, PageHeader, PlanNotice, Time, type Column } from '../../shared/ui';
+import { AttemptOutcomeBadge, Badge, Button, DataTable, DeliveryStatusBadge, EmptyState, ErrorMessage, Loading, Notice, PageHeader, PlanNotice, Time, WaitingState, type Column } from '../../shared/ui';
 import { BulkReplay } from './BulkReplay';
 import { DeliveryFilters } from './DeliveryFilters';
+import { ExportButtons } from './ExportButtons';
 import { DELIVERIES_QUERY, RETRY_DELIVERY, type DeliveryRow } from './queries';
 import { isReplayable } from './replay';
 import { useDeliveryFilter } from './useDeliveryFilter';
@@ -24,6 +26,11 @@ export function DeliveryList({ deadLetters = false }: { deadLetters?: boolean })
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [message, setMessage] = useState<{ tone: 'success' | 'warning'; text: string } | null>(null);
   const [retrying, setRetrying] = useState(false);
+  const { pathname, search } = useLocation();
+  const query = search.toString();
+  const here = query ? `${pathname}?${query}` : pathname;
+  // "← Deliveries" on a delivery or event page comes back here, filters included.
+  useEffect(() => rememberDeliveryList(here), [here]);
 
   // A new filter starts from the first page with nothing selected.
   useEffect(() => {
@@ -35,6 +42,8 @@ export function DeliveryList({ deadLetters = false }: { deadLetters?: boolean })
   const [result, reexecute] = useQuery<{ deliveries: { edges: { node: DeliveryRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>({
     query: DELIVERIES_QUERY,
     variables: { filter: filterState.filter, first: PAGE, after },
+    // A reversed window is explained next to its field instead of being sent.
+    pause: filterState.problem !== null,
   });
   const current = result.data?.deliveries.edges.map((e) => e.node) ?? [];
   const rows = useMemo(() => {
@@ -106,7 +115,7 @@ export function DeliveryList({ deadLetters = false }: { deadLetters?: boolean })
     {
       key: 'next',
       header: 'Next attempt',
-      render: (d) => (d.status === 'PENDING' ? d.parked ? <span className="muted">Waiting (ordering)</span> : <Time value={d.nextAttemptAt} /> : <span className="muted">—</span>),
+      render: (d) => <WaitingState delivery={d} endpoint={d.endpoint} />,
     },
     { key: 'created', header: 'Created', render: (d) => <Time value={d.createdAt} /> },
   ];
@@ -122,7 +131,17 @@ export function DeliveryList({ deadLetters = false }: { deadLetters?: boolean })
             ? 'Deliveries that ran out of attempts. Fix the receiver, then replay them.'
             : 'One delivery per event and endpoint: its attempts, status and next retry.'
         }
-        actions={can.operate ? <BulkReplay filter={filterState.filter} onDone={(n) => (setMessage({ tone: 'success', text: `${formatCount(n)} ${n === 1 ? 'delivery was' : 'deliveries were'} re-armed for delivery now.` }), refresh())} /> : null}
+        actions={
+          <>
+            <ExportButtons filter={filterState.filter} disabled={filterState.problem !== null} />
+            {can.operate ? (
+              <BulkReplay
+                filter={filterState.filter}
+                onDone={(n) => (setMessage({ tone: 'success', text: `${formatCount(n)} ${n === 1 ? 'delivery was' : 'deliveries were'} re-armed for delivery now.` }), refresh())}
+              />
+            ) : null}
+          </>
+        }
       />
       <PlanNotice what="operations" />
       <DeliveryFilters state={filterState} fixedStatuses={deadLetters} />
@@ -146,7 +165,7 @@ export function DeliveryList({ deadLetters = false }: { deadLetters?: boolean })
       )}
       {result.error && !result.data && <ErrorMessage error={result.error} onRetry={refresh} />}
       {result.fetching && rows.length === 0 && <Loading label="Loading deliveries…" />}
-      {!result.fetching && !result.error && rows.length === 0 && (
+      {!result.fetching && !result.error && !filterState.problem && rows.length === 0 && (
         <EmptyState title={deadLetters ? 'No dead letters' : 'No deliveries'}>
           {filterState.active
             ? 'Nothing matches these filters.'

@@ -19,7 +19,7 @@ export interface DeliveryRow {
   lastAttemptAt: string | null;
   isTest: boolean;
   parked: boolean;
-  endpoint: { id: string; url: string };
+  endpoint: { id: string; url: string; active: boolean; circuitState: 'CLOSED' | 'OPEN' | 'HALF_OPEN'; circuitOpenUntil: string | null };
   lastAttempt: { id: string; succeeded: boolean; responseStatus: number | null; errorClass: string | null; errorMessage: string | null } | null;
 }
 
@@ -29,7 +29,7 @@ export const DELIVERIES_QUERY = /* GraphQL */ `
       edges {
         node {
           id status eventType createdAt attemptCount nextAttemptAt lastAttemptAt isTest parked
-          endpoint { id url }
+          endpoint { id url active circuitState circuitOpenUntil }
           lastAttempt { id succeeded responseStatus errorClass errorMessage }
         }
       }
@@ -63,9 +63,12 @@ export interface Attempt {
   errorMessage: string | null;
 }
 
-export interface DeliveryDetailData extends DeliveryRow {
+export interface DeliveryDetailData extends Omit<DeliveryRow, 'endpoint'> {
   completedAt: string | null;
   orderingKey: string | null;
+  /** The exact body sent (the envelope); null for viewers and once the payload is purged. */
+  requestBody: string | null;
+  endpoint: DeliveryRow['endpoint'] & { signingAlgorithm: 'HMAC_SHA256' | 'ED25519' };
   event: { id: string; type: string; data: unknown; createdAt: string; eventId: string | null; orderingKey: string | null; payloadPurgedAt: string | null };
   attempts: Attempt[];
 }
@@ -73,8 +76,8 @@ export interface DeliveryDetailData extends DeliveryRow {
 export const DELIVERY_QUERY = /* GraphQL */ `
   query Delivery($id: ID!) {
     delivery(id: $id) {
-      id status eventType createdAt completedAt attemptCount nextAttemptAt lastAttemptAt isTest parked orderingKey
-      endpoint { id url }
+      id status eventType createdAt completedAt attemptCount nextAttemptAt lastAttemptAt isTest parked orderingKey requestBody
+      endpoint { id url active circuitState circuitOpenUntil signingAlgorithm }
       lastAttempt { id succeeded responseStatus errorClass errorMessage }
       event { id type data createdAt eventId orderingKey payloadPurgedAt }
       attempts {
@@ -106,5 +109,12 @@ export const ENDPOINT_ATTEMPTS_SUBSCRIPTION = /* GraphQL */ `
 export const EVENT_TYPE_OPTIONS_QUERY = /* GraphQL */ `
   query DeliveryEventTypeOptions {
     eventTypes(first: 500) { edges { node { id name } } }
+  }
+`;
+
+/** A one-minute link that downloads every delivery matching the filter (see ExportButtons). */
+export const CREATE_DELIVERY_EXPORT = /* GraphQL */ `
+  mutation CreateDeliveryExport($filter: DeliveryFilter, $format: ExportFormat!) {
+    createDeliveryExport(filter: $filter, format: $format) { url expiresAt }
   }
 `;

@@ -21,12 +21,8 @@ export function replayStatuses(statuses: readonly Status[] | null | undefined): 
   };
 }
 
-/** DEAD deliveries, and failed PENDING ones waiting for a retry; never test deliveries. */
-export function isReplayable(d: Replayable): boolean {
-  if (d.isTest) return false;
-  if (d.status === 'DEAD') return true;
-  return d.status === 'PENDING' && d.attemptCount > 0 && !d.parked;
-}
+/** DEAD deliveries, and failed PENDING ones waiting for a retry; never test deliveries (shared with the event page). */
+export { isReplayable } from '../../shared/deliveryState.js';
 
 /** Status and URL-parameter helpers for the filter bar: "DEAD,PENDING" ⇄ ['DEAD', 'PENDING']. */
 export function parseStatuses(param: string | null): Status[] {

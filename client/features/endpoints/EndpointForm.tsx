@@ -1,9 +1,10 @@
-import type { FormEvent, ReactNode } from 'react';
+import { useEffect, useRef, type FormEvent, type ReactNode } from 'react';
+import { useQuery } from 'urql';
 import { formatSeconds } from '../../shared/format';
 import { Button, CheckboxField, Field, Notice } from '../../shared/ui';
 import { EventTypePicker } from './EventTypePicker';
-import { retryDelays, type EndpointFormState, type Problems } from './formModel';
-import type { EndpointDetail } from './queries';
+import { fieldLabel, retryDelays, type EndpointFormState, type Problems } from './formModel';
+import { URL_POLICY_QUERY, type EndpointDetail } from './queries';
 
 type Update = (change: (state: EndpointFormState) => EndpointFormState) => void;
 
@@ -39,24 +40,60 @@ export function EndpointForm({
   const set = <K extends keyof EndpointFormState>(key: K, value: EndpointFormState[K]): void => update((s) => ({ ...s, [key]: value }));
   const delays = retryDelays(state.retryPolicy);
   const problemCount = Object.keys(problems).length + unplaced.length;
+  const [policy] = useQuery<{ endpointUrlPolicy: { allowHttp: boolean } }>({ query: URL_POLICY_QUERY });
+  const allowHttp = policy.data?.endpointUrlPolicy.allowHttp ?? false;
+  const summary = useRef<HTMLDivElement>(null);
+  // Every failed submit sets new problem objects: bring the summary (at the top of a long form)
+  // into view and give it focus, so the list of what to fix is what is read and seen first.
+  useEffect(() => {
+    if (problemCount === 0 || !summary.current) return;
+    summary.current.scrollIntoView({ block: 'start' });
+    summary.current.focus({ preventScroll: true });
+  }, [problems, unplaced, problemCount]);
+  const goTo = (field: string): void => {
+    const control = document.querySelector<HTMLElement>(`[data-field="${CSS.escape(field)}"] :is(input, select, textarea)`);
+    control?.scrollIntoView({ block: 'center' });
+    control?.focus({ preventScroll: true });
+  };
 
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={mode === 'create' ? 'New endpoint' : 'Edit endpoint'}>
       {problemCount > 0 && (
-        <div className="alert alert--danger" role="alert">
-          <strong>{problemCount === 1 ? 'One setting needs attention' : `${problemCount} settings need attention`}</strong>
-          {unplaced.length > 0 && (
-            <ul>
-              {unplaced.map((m) => (
-                <li key={m}>{m}</li>
-              ))}
-            </ul>
-          )}
+        <div className="alert alert--danger form-summary" role="alert" tabIndex={-1} ref={summary} aria-labelledby="endpoint-form-summary">
+          <strong id="endpoint-form-summary">{problemCount === 1 ? 'One setting needs attention' : `${problemCount} settings need attention`}</strong>
+          <ul>
+            {Object.entries(problems).map(([field, message]) => (
+              <li key={field}>
+                <a
+                  href={`#${field}`}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    goTo(field);
+                  }}
+                >
+                  {fieldLabel(field)}
+                </a>
+                : {message}
+              </li>
+            ))}
+            {unplaced.map((m) => (
+              <li key={m}>{m}</li>
+            ))}
+          </ul>
         </div>
       )}
 
       <FormSection title="Destination">
-        <Field label="URL" name="url" error={problems.url} hint="https:// URL that receives POST requests with the signed event.">
+        <Field
+          label="URL"
+          name="url"
+          error={problems.url}
+          hint={
+            allowHttp
+              ? 'An https:// or http:// URL (this server accepts both) that receives POST requests with the signed event.'
+              : 'An https:// URL that receives POST requests with the signed event.'
+          }
+        >
           {(p) => <input {...p} type="url" inputMode="url" value={state.url} onChange={(e) => set('url', e.target.value)} placeholder="https://example.com/webhooks" required />}
         </Field>
         <Field label="Description" name="description" error={problems.description}>

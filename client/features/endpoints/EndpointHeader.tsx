@@ -34,6 +34,7 @@ export function EndpointHeader({ id }: { id: string }) {
     <>
       <PageHeader
         back={back}
+        documentTitle={endpoint.description ? `${endpoint.description} (endpoint)` : `Endpoint ${endpoint.url}`}
         title={<span className="break">{endpoint.url}</span>}
         description={
           <span className="header-meta">
@@ -44,6 +45,7 @@ export function EndpointHeader({ id }: { id: string }) {
               </span>
             )}
             {!endpoint.active && <span className="muted small">{health.detail}</span>}
+            {(health.status === 'FAILING' || health.status === 'DEGRADED') && <span className="small">{health.detail}</span>}
             {endpoint.labels.map((l) => (
               <Badge key={l} tone="accent">
                 {l}

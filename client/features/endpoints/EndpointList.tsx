@@ -5,7 +5,7 @@ import { usePermissions } from '../../shared/session';
 import { shortUrl } from '../../shared/format';
 import { Badge, Button, DataTable, EmptyState, ErrorMessage, Loading, PageHeader, PlanNotice, type Column } from '../../shared/ui';
 import { EndpointHealthCell } from './EndpointHealthCell';
-import { HealthBadge, healthOf } from './HealthBadge';
+import { HealthBadge, NEEDS_ATTENTION } from './HealthBadge';
 import { ENDPOINTS_QUERY, type EndpointSummary } from './queries';
 import { useHealthChanges } from './useHealthChanges';
 
@@ -38,9 +38,9 @@ export function EndpointList() {
   const query = search.trim().toLowerCase();
   const rows = all.filter((e) => {
     if (label && !e.labels.includes(label)) return false;
-    const health = healthOf(e).label;
-    if (status === 'healthy' && health !== 'Healthy') return false;
-    if (status === 'attention' && !(health === 'Circuit open' || health === 'Probing' || health === 'Disabled')) return false;
+    const health = e.health.status;
+    if (status === 'healthy' && health !== 'HEALTHY') return false;
+    if (status === 'attention' && !NEEDS_ATTENTION.has(health)) return false;
     if (status === 'inactive' && e.active) return false;
     if (!query) return true;
     return [e.url, e.description, ...e.labels, ...e.eventSubscriptions.map((s) => s.pattern)].some((v) => v.toLowerCase().includes(query));

@@ -108,37 +108,39 @@ export function EventTypePicker({ value, onChange, error }: { value: string[]; o
               </div>
             );
           })}
-          <div className="picker__custom">
-            <label htmlFor={`${id}-custom`} className="field__label">
-              Add a pattern
-            </label>
-            <div className="inline-form">
-              <input
-                id={`${id}-custom`}
-                value={custom}
-                placeholder="e.g. pipeline.run.*"
-                spellCheck={false}
-                aria-invalid={customError ? true : undefined}
-                aria-describedby={customError ? `${id}-custom-error` : undefined}
-                onChange={(e) => {
-                  setCustom(e.target.value);
-                  setCustomError(null);
-                }}
-                onKeyDown={(e) => {
-                  if (e.key === 'Enter') {
-                    e.preventDefault();
-                    addCustom();
-                  }
-                }}
-              />
-              <Button onClick={addCustom}>Add pattern</Button>
-            </div>
-            {customError && (
-              <p className="field__error" id={`${id}-custom-error`}>
-                {customError}
-              </p>
-            )}
+        </div>
+      )}
+      {result.data && (
+        <div className="picker__custom">
+          <label htmlFor={`${id}-custom`} className="field__label">
+            Add a pattern
+          </label>
+          <div className="inline-form">
+            <input
+              id={`${id}-custom`}
+              value={custom}
+              placeholder="e.g. pipeline.run.*"
+              spellCheck={false}
+              aria-invalid={customError ? true : undefined}
+              aria-describedby={customError ? `${id}-custom-error` : undefined}
+              onChange={(e) => {
+                setCustom(e.target.value);
+                setCustomError(null);
+              }}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') {
+                  e.preventDefault();
+                  addCustom();
+                }
+              }}
+            />
+            <Button onClick={addCustom}>Add pattern</Button>
           </div>
+          {customError && (
+            <p className="field__error" id={`${id}-custom-error`}>
+              {customError}
+            </p>
+          )}
         </div>
       )}
     </fieldset>

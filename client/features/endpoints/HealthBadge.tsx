@@ -1,24 +1,26 @@
 import { Badge } from '../../shared/ui';
-import type { CircuitState } from './queries';
+import type { EndpointHealth, HealthStatus } from './queries';
 
-/** Paused by hand, disabled (410 Gone, open too long), circuit open or probing, or healthy. */
-export function healthOf(e: { active: boolean; disabledReason: string | null; circuitState: CircuitState }): {
-  label: string;
-  tone: 'success' | 'danger' | 'warning' | 'neutral';
-  detail: string;
-} {
-  if (!e.active) {
-    const paused = e.disabledReason?.startsWith('Paused') ?? !e.disabledReason;
-    return paused
-      ? { label: 'Paused', tone: 'neutral', detail: e.disabledReason ?? 'Paused by hand; resume to deliver the backlog.' }
-      : { label: 'Disabled', tone: 'danger', detail: e.disabledReason ?? 'Disabled.' };
-  }
-  if (e.circuitState === 'OPEN') return { label: 'Circuit open', tone: 'danger', detail: 'Too many consecutive failures: deliveries wait for the next probe.' };
-  if (e.circuitState === 'HALF_OPEN') return { label: 'Probing', tone: 'warning', detail: 'The circuit is half open: one probe request decides whether it closes.' };
-  return { label: 'Healthy', tone: 'success', detail: 'Active, circuit closed.' };
+const LOOK: Record<HealthStatus, { label: string; tone: 'success' | 'danger' | 'warning' | 'neutral' }> = {
+  HEALTHY: { label: 'Healthy', tone: 'success' },
+  DEGRADED: { label: 'Degraded', tone: 'warning' },
+  FAILING: { label: 'Failing', tone: 'danger' },
+  CIRCUIT_OPEN: { label: 'Circuit open', tone: 'danger' },
+  PROBING: { label: 'Probing', tone: 'warning' },
+  PAUSED: { label: 'Paused', tone: 'neutral' },
+  DISABLED: { label: 'Disabled', tone: 'danger' },
+};
+
+/** Statuses the endpoints page lists under "Needs attention" (everything but healthy and paused by hand). */
+export const NEEDS_ATTENTION: ReadonlySet<HealthStatus> = new Set(['DEGRADED', 'FAILING', 'CIRCUIT_OPEN', 'PROBING', 'DISABLED']);
+
+/** Label, tone and explanation of an endpoint's health (Endpoint.health, computed by the server). */
+export function healthOf(e: { health: EndpointHealth }): { label: string; tone: 'success' | 'danger' | 'warning' | 'neutral'; detail: string; status: HealthStatus } {
+  const look = LOOK[e.health.status] ?? { label: e.health.status, tone: 'neutral' as const };
+  return { ...look, detail: e.health.reason, status: e.health.status };
 }
 
-export function HealthBadge({ endpoint }: { endpoint: { active: boolean; disabledReason: string | null; circuitState: CircuitState } }) {
+export function HealthBadge({ endpoint }: { endpoint: { health: EndpointHealth } }) {
   const health = healthOf(endpoint);
   return (
     <Badge tone={health.tone} title={health.detail}>

@@ -5,3 +5,5 @@ export { EndpointHeader } from './EndpointHeader';
 export { EndpointSettings } from './EndpointSettings';
 export { EndpointStats } from './EndpointStats';
 export { TestEventPanel } from './TestEventPanel';
+export { CircuitPanel } from './CircuitPanel';
+export { useEndpoint } from './useEndpoint';

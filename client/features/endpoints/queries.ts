@@ -1,6 +1,16 @@
 import type { EndpointSettingsData, OrderingMode, SigningAlgorithm } from './formModel';
 
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'FAILING' | 'CIRCUIT_OPEN' | 'PROBING' | 'PAUSED' | 'DISABLED';
+
+/** Endpoint.health: state first, then the recent failure rate (thresholds in docs/console.md). */
+export interface EndpointHealth {
+  status: HealthStatus;
+  reason: string;
+  recentFailureRate: number | null;
+  recentAttempts: number;
+  recentFailures: number;
+}
 
 export interface EndpointSummary {
   id: string;
@@ -10,6 +20,7 @@ export interface EndpointSummary {
   active: boolean;
   disabledReason: string | null;
   circuitState: CircuitState;
+  health: EndpointHealth;
   eventSubscriptions: { pattern: string }[];
   createdAt: string;
 }
@@ -25,15 +36,17 @@ export interface EndpointDetail extends EndpointSummary, EndpointSettingsData {
   disabledAt: string | null;
   consecutiveFailures: number;
   circuitOpenUntil: string | null;
+  circuitOpenedAt: string | null;
   orderingMode: OrderingMode;
   signingAlgorithm: SigningAlgorithm;
   tls: { hasClientKey: boolean; clientCertificate: TlsCertificate | null; caCertificates: TlsCertificate[] } | null;
   updatedAt: string;
 }
 
-const SUMMARY_FIELDS = `id url description labels active disabledReason circuitState eventSubscriptions { pattern } createdAt`;
+const SUMMARY_FIELDS = `id url description labels active disabledReason circuitState
+  health { status reason recentFailureRate recentAttempts recentFailures } eventSubscriptions { pattern } createdAt`;
 
-const DETAIL_FIELDS = `${SUMMARY_FIELDS} disabledAt consecutiveFailures circuitOpenUntil timeoutMs
+const DETAIL_FIELDS = `${SUMMARY_FIELDS} disabledAt consecutiveFailures circuitOpenUntil circuitOpenedAt timeoutMs
   retryPolicy { initialBackoffSeconds multiplier maxBackoffSeconds maxAttempts }
   circuitBreaker { enabled failureThreshold cooldownSeconds }
   maxInFlight rateLimitPerSecond orderingMode signingAlgorithm updatedAt
@@ -79,7 +92,46 @@ export const DELIVERY_STATS_QUERY = /* GraphQL */ `
   query DeliveryStats($id: ID!, $since: DateTime!, $until: DateTime, $bucketSeconds: Int!) {
     deliveryStats(endpointId: $id, since: $since, until: $until, bucketSeconds: $bucketSeconds) {
       start succeeded failed total p50 p95 p99
+      failuresByErrorClass { errorClass count }
     }
+  }
+`;
+
+export interface Backlog {
+  count: number;
+  capped: boolean;
+  oldestCreatedAt: string | null;
+}
+
+/** What waits behind the circuit: asked only while it is open (two index reads). */
+export const ENDPOINT_BACKLOG_QUERY = /* GraphQL */ `
+  query EndpointBacklog($id: ID!) {
+    endpoint(id: $id) { id backlog { count capped oldestCreatedAt } }
+  }
+`;
+
+export interface ProbeAttempt {
+  id: string;
+  trigger: 'SCHEDULED' | 'MANUAL' | 'TEST';
+  succeeded: boolean;
+  responseStatus: number | null;
+  durationMs: number;
+  errorClass: string | null;
+  errorMessage: string | null;
+  startedAt: string;
+  delivery: { id: string; eventType: string };
+}
+
+export const PROBE_ENDPOINT = /* GraphQL */ `
+  mutation ProbeEndpoint($id: ID!) {
+    probeEndpoint(id: $id) { id trigger succeeded responseStatus durationMs errorClass errorMessage startedAt delivery { id eventType } }
+  }
+`;
+
+/** Whether the server accepts http:// endpoint URLs (the form's URL hint says so). */
+export const URL_POLICY_QUERY = /* GraphQL */ `
+  query EndpointUrlPolicy {
+    endpointUrlPolicy { allowHttp }
   }
 `;
 
@@ -89,6 +141,20 @@ export interface CatalogEntry {
   category: string;
   description: string;
 }
+
+export interface TestEventType extends CatalogEntry {
+  /** JSON Schema the payload must satisfy; null when free-form. */
+  schema: Record<string, unknown> | null;
+}
+
+/** Types a test event can be (not deprecated), with their schema for the payload editor. */
+export const TEST_EVENT_TYPES_QUERY = /* GraphQL */ `
+  query TestEventTypes {
+    eventTypes(first: 500, includeDeprecated: false) {
+      edges { node { id name category description schema } }
+    }
+  }
+`;
 
 export const EVENT_TYPE_CATALOG_QUERY = /* GraphQL */ `
   query EventTypeCatalog {
@@ -137,14 +203,14 @@ export interface TestAttempt {
   errorMessage: string | null;
   startedAt: string;
   responseBody: string | null;
-  delivery: { id: string };
+  delivery: { id: string; eventType: string };
 }
 
 export const SEND_TEST_EVENT = /* GraphQL */ `
-  mutation SendTestEvent($endpointId: ID!) {
-    sendTestEvent(endpointId: $endpointId) {
+  mutation SendTestEvent($endpointId: ID!, $type: String, $data: JSON) {
+    sendTestEvent(endpointId: $endpointId, type: $type, data: $data) {
       id succeeded responseStatus durationMs errorClass errorMessage startedAt responseBody
-      delivery { id }
+      delivery { id eventType }
     }
   }
 `;

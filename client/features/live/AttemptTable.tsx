@@ -5,12 +5,17 @@ import type { LiveAttempt } from './queries';
 
 const TRIGGERS: Record<LiveAttempt['trigger'], string> = { SCHEDULED: 'scheduled', MANUAL: 'manual', TEST: 'test' };
 
-/** Attempts as they arrive, newest first; each row links to its delivery. */
+/**
+ * Attempts as they arrive, newest first; each row links to its delivery. Few, dense columns (time;
+ * event and attempt; outcome and latency; delivery), so the table fits an endpoint page's card at
+ * 1280 px and a row stays two or three lines on a phone.
+ */
 export function AttemptTable({ attempts, showEndpoint = true, caption }: { attempts: LiveAttempt[]; showEndpoint?: boolean; caption: string }) {
   const columns: Column<LiveAttempt>[] = [
     {
       key: 'time',
       header: 'Time',
+      className: 'col-time',
       render: (a) => (
         <time dateTime={a.startedAt} className="mono small">
           {formatClock(a.startedAt)}
@@ -22,7 +27,7 @@ export function AttemptTable({ attempts, showEndpoint = true, caption }: { attem
           {
             key: 'endpoint',
             header: 'Endpoint',
-            className: 'cell-main',
+            className: 'col-endpoint',
             render: (a: LiveAttempt) => (
               <Link to={`/endpoints/${a.endpoint.id}`} title={a.endpoint.url}>
                 {shortUrl(a.endpoint.url, 40)}
@@ -31,36 +36,50 @@ export function AttemptTable({ attempts, showEndpoint = true, caption }: { attem
           },
         ]
       : []),
-    { key: 'type', header: 'Event type', render: (a) => <code>{a.eventType}</code> },
     {
-      key: 'attempt',
-      header: 'Attempt',
+      key: 'event',
+      header: 'Event',
+      className: 'col-event',
       render: (a) => (
-        <span>
-          #{a.attemptNumber} {a.trigger !== 'SCHEDULED' && <Badge tone="info">{TRIGGERS[a.trigger]}</Badge>}
+        <span className="attempt-event">
+          <code>{a.eventType}</code>{' '}
+          <span className="muted small">#{a.attemptNumber}</span> {a.trigger !== 'SCHEDULED' && <Badge tone="info">{TRIGGERS[a.trigger]}</Badge>}
         </span>
       ),
     },
     {
       key: 'outcome',
       header: 'Outcome',
+      className: 'col-outcome',
       render: (a) => (
-        <span title={a.errorMessage ?? undefined}>
+        <span className="attempt-outcome" title={a.errorMessage ?? undefined}>
           <AttemptOutcomeBadge succeeded={a.succeeded} responseStatus={a.responseStatus} errorClass={a.errorClass} />
+          <span className="muted small">{formatDuration(a.durationMs)}</span>
         </span>
       ),
     },
-    { key: 'latency', header: 'Latency', className: 'num', render: (a) => formatDuration(a.durationMs) },
-    { key: 'status', header: 'Delivery', render: (a) => <DeliveryStatusBadge status={a.delivery.status} /> },
     {
-      key: 'link',
-      header: 'Details',
+      key: 'delivery',
+      header: 'Delivery',
+      className: 'col-delivery',
       render: (a) => (
-        <Link to={`/deliveries/${a.delivery.id}`} aria-label={`Delivery ${a.delivery.id}`}>
-          View
-        </Link>
+        <span className="attempt-delivery">
+          <DeliveryStatusBadge status={a.delivery.status} />
+          <Link to={`/deliveries/${a.delivery.id}`} aria-label={`Delivery ${a.delivery.id}`}>
+            View
+          </Link>
+        </span>
       ),
     },
   ];
-  return <DataTable caption={caption} columns={columns} rows={attempts} rowKey={(a) => a.id} rowClassName={(a) => (a.succeeded ? undefined : 'row--failed')} />;
+  return (
+    <DataTable
+      caption={caption}
+      className="table--attempts"
+      columns={columns}
+      rows={attempts}
+      rowKey={(a) => a.id}
+      rowClassName={(a) => (a.succeeded ? undefined : 'row--failed')}
+    />
+  );
 }

@@ -1,11 +1,28 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { errorMessage } from '../../shared/errors';
 import { formatSeconds } from '../../shared/format';
 import { usePermissions, useSession } from '../../shared/session';
 import { Badge, Button, ConfirmDialog, CopyButton, Dialog, EmptyState, ErrorMessage, Field, Loading, Notice, SecretBox, Section, Time } from '../../shared/ui';
 import { REVOKE_SIGNING_KEY, ROTATE_SIGNING_KEY, SIGNING_KEYS_QUERY, type SigningAlgorithm, type SigningKey } from './queries';
 
 const GRACE_PERIODS = [0, 3_600, 86_400, 7 * 86_400, 30 * 86_400];
+
+/**
+ * The key the endpoint signs with now (no end date, and of the endpoint's algorithm): it cannot
+ * be revoked, only replaced by a rotation, so the panel offers rotation instead.
+ */
+export function isCurrentKey(k: SigningKey, algorithm: SigningAlgorithm | undefined): boolean {
+  return !k.revokedAt && k.usable && k.expiresAt === null && k.algorithm === algorithm;
+}
+
+/** The API's refusal to revoke a current key names API arguments; say it in the console's terms. */
+function revocationMessage(message: string): string {
+  if (/signing key endpoint .* uses now|current Ed25519 key/.test(message)) {
+    return 'This key signs the endpoint’s requests now, so revoking it would leave the endpoint unable to sign. Rotate the key first (grace period “None” stops the old key at once).';
+  }
+  return message;
+}
 
 function keyState(k: SigningKey): { label: string; tone: 'success' | 'warning' | 'neutral' | 'danger' } {
   if (k.revokedAt) return { label: 'Revoked', tone: 'danger' };
@@ -33,6 +50,8 @@ export function SigningKeysPanel({ endpointId, onRotated }: { endpointId: string
   const [newSecret, setNewSecret] = useState<string | null>(null);
   const [switchedToEd25519, setSwitchedToEd25519] = useState(false);
   const [revoking, setRevoking] = useState<SigningKey | null>(null);
+  // The last failed action; any later success clears it (a stale error next to a working key misleads).
+  const [actionError, setActionError] = useState<string | null>(null);
 
   const jwksUrl = `${window.location.origin}/orgs/${encodeURIComponent(viewer.org.id)}/jwks.json`;
   const keys = result.data?.signingKeys ?? [];
@@ -48,6 +67,7 @@ export function SigningKeysPanel({ endpointId, onRotated }: { endpointId: string
   const doRotate = async (): Promise<void> => {
     const outcome = await rotate({ endpointId, algorithm, gracePeriodSeconds: grace });
     if (outcome.error) return;
+    setActionError(null);
     setRotateOpen(false);
     setNewSecret(outcome.data?.rotateSigningKey.secret ?? null);
     setSwitchedToEd25519(!outcome.data?.rotateSigningKey.secret);
@@ -63,7 +83,12 @@ export function SigningKeysPanel({ endpointId, onRotated }: { endpointId: string
           <code className="break">{k.id}</code>
           <Badge tone="neutral">{k.algorithm === 'ED25519' ? 'Ed25519' : 'HMAC-SHA256'}</Badge>
           <Badge tone={state.tone}>{state.label}</Badge>
-          {can.manageSettings && !k.revokedAt && k.usable && (
+          {can.manageSettings && !k.revokedAt && k.usable && isCurrentKey(k, current) && (
+            <span className="muted small key-item__action" title="The key signing now cannot be revoked: rotate to replace it.">
+              Rotate to replace
+            </span>
+          )}
+          {can.manageSettings && !k.revokedAt && k.usable && !isCurrentKey(k, current) && (
             <Button size="sm" variant="danger" className="key-item__action" onClick={() => setRevoking(k)} aria-label={`Revoke key ${k.id}`}>
               Revoke
             </Button>
@@ -127,7 +152,7 @@ export function SigningKeysPanel({ endpointId, onRotated }: { endpointId: string
           {keys.map(renderKey)}
         </ul>
       )}
-      {revocation.error && <ErrorMessage error={revocation.error} />}
+      {actionError && <ErrorMessage message={actionError} title="The key was not revoked" />}
       <p className="small">
         Public keys of the organization (JWKS):{' '}
         <a href={jwksUrl} target="_blank" rel="noreferrer" className="break">
@@ -189,7 +214,8 @@ export function SigningKeysPanel({ endpointId, onRotated }: { endpointId: string
         onCancel={() => setRevoking(null)}
         onConfirm={async () => {
           if (!revoking) return;
-          await revoke({ id: revoking.id });
+          const outcome = await revoke({ id: revoking.id });
+          setActionError(outcome.error ? revocationMessage(errorMessage(outcome.error)) : null);
           setRevoking(null);
           refresh();
         }}

@@ -28,8 +28,11 @@ export function DataTable<T>({
   rowKey,
   selection,
   rowClassName,
+  className,
 }: {
   caption: string;
+  /** Extra class of the table (layout variants, e.g. the compact live attempts). */
+  className?: string;
   columns: Column<T>[];
   rows: T[];
   rowKey: (row: T) => string;
@@ -52,7 +55,7 @@ export function DataTable<T>({
   };
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className={className ? `table ${className}` : 'table'}>
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>

@@ -1,13 +1,37 @@
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 
-/** Page title, one-line description and the page's main actions. */
-export function PageHeader({ title, description, actions, back }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; back?: ReactNode }) {
+export const APP_NAME = 'Org webhooks';
+
+/**
+ * Page title, one-line description and the page's main actions. It names the browser tab too
+ * ("Dead letters · Org webhooks"): `documentTitle`, or `title` when that is plain text. The
+ * heading takes focus when the console navigates to the page (see App.tsx).
+ */
+export function PageHeader({
+  title,
+  documentTitle,
+  description,
+  actions,
+  back,
+}: {
+  title: ReactNode;
+  documentTitle?: string;
+  description?: ReactNode;
+  actions?: ReactNode;
+  back?: ReactNode;
+}) {
+  const tabTitle = documentTitle ?? (typeof title === 'string' ? title : null);
+  useEffect(() => {
+    if (tabTitle) document.title = `${tabTitle} · ${APP_NAME}`;
+  }, [tabTitle]);
   return (
     <header className="page-header">
       {back && <div className="page-header__back">{back}</div>}
       <div className="page-header__row">
         <div className="page-header__text">
-          <h1>{title}</h1>
+          <h1 tabIndex={-1} className="page-header__title">
+            {title}
+          </h1>
           {description && <p className="page-header__description">{description}</p>}
         </div>
         {actions && <div className="page-header__actions">{actions}</div>}

@@ -9,13 +9,22 @@ import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
  * because it runs on every request that misses the cache, and drizzle's query building costs
  * more than the query.
  */
-export async function findApiKeyByHash(sql: Sql, keyHash: string): Promise<{ key: ApiKeyRow; org: Organization } | null> {
+export function findApiKeyByHash(sql: Sql, keyHash: string): Promise<{ key: ApiKeyRow; org: Organization } | null> {
+  return findApiKeyWhere(sql, 'key_hash', keyHash);
+}
+
+/** The key with this id and its organization (for credentials that name a key rather than carry it: export links). */
+export function findApiKeyById(sql: Sql, id: string): Promise<{ key: ApiKeyRow; org: Organization } | null> {
+  return findApiKeyWhere(sql, 'id', id);
+}
+
+async function findApiKeyWhere(sql: Sql, column: 'key_hash' | 'id', value: string): Promise<{ key: ApiKeyRow; org: Organization } | null> {
   const [row] = await sql<(ApiKeyRow & { orgName: string; orgPlan: Organization['plan']; orgCreatedAt: Date })[]>`
     SELECT k.id, k.org_id AS "orgId", k.name, k.role, k.key_hash AS "keyHash", k.key_prefix AS "keyPrefix",
            k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", k.revoked_at AS "revokedAt",
            o.name AS "orgName", o.plan AS "orgPlan", o.created_at AS "orgCreatedAt"
     FROM api_keys k JOIN organizations o ON o.id = k.org_id
-    WHERE k.key_hash = ${keyHash}`;
+    WHERE ${sql(`k.${column}`)} = ${value}`;
   if (!row) return null;
   const { orgName, orgPlan, orgCreatedAt, ...key } = row;
   return { key, org: { id: key.orgId, name: orgName, plan: orgPlan, createdAt: orgCreatedAt } };

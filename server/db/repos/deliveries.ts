@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { deliveries, deliveryAttempts, type AttemptRow, type DeliveryRow } from '../schema.js';
 import { idLowerBound } from '../../domain/ids.js';
@@ -36,6 +36,20 @@ export function createDeliveriesRepo(db: DbOrTx) {
         filter.until ? lt(deliveries.id, idLowerBound('delivery', filter.until.getTime())) : undefined,
       ]);
       return toPage(await db.select().from(deliveries).where(q.where).orderBy(q.orderBy).limit(q.limit), args);
+    },
+    /**
+     * The deliveries waiting for an endpoint (PENDING: behind its circuit, its pause or their next
+     * retry): how many, counted up to `cap`, and the oldest one's creation time. Both read only
+     * deliveries_endpoint_pending_idx.
+     */
+    async pendingBacklog(endpointId: string, cap: number): Promise<{ count: number; capped: boolean; oldestCreatedAt: Date | null }> {
+      const pending = and(eq(deliveries.endpointId, endpointId), eq(deliveries.status, 'PENDING'));
+      const [counted] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(db.select({ one: sql`1` }).from(deliveries).where(pending).limit(cap + 1).as('waiting'));
+      const [oldest] = await db.select({ createdAt: deliveries.createdAt }).from(deliveries).where(pending).orderBy(asc(deliveries.id)).limit(1);
+      const n = counted?.n ?? 0;
+      return { count: Math.min(n, cap), capped: n > cap, oldestCreatedAt: oldest?.createdAt ?? null };
     },
     async byEvents(eventIds: readonly string[]): Promise<DeliveryRow[]> {
       if (eventIds.length === 0) return [];

@@ -119,6 +119,36 @@ export function createDeliveryJobUpkeep(sql: Sql, partitionOf: (shard: number) =
       return moved;
     },
 
+    /** Earliest due time of each endpoint's waiting jobs (endpoints with none are absent). */
+    async nextDue(endpointIds: string[]): Promise<Map<string, Date>> {
+      const result = new Map<string, Date>();
+      for (const id of endpointIds) {
+        const shard = shardOf(id);
+        const [row] = await sql.unsafe<{ due: Date }[]>(
+          `SELECT start_after AS due FROM ${partitionOf(shard)} WHERE name = $1 AND (data->>'p') = $2 AND state < 'active'
+           ORDER BY start_after LIMIT 1`,
+          [shardQueueName(shard), id],
+        );
+        if (row) result.set(id, new Date(row.due));
+      }
+      return result;
+    },
+
+    /**
+     * Makes due now the waiting jobs of an endpoint that its breaker deferred to `deferredUntil`
+     * (a job leased just as the circuit opened is handed back to start after the cooldown): for
+     * when the circuit closes before that (an early probe, a resume).
+     */
+    async makeDeferredDue(tx: Executor, endpointId: string, deferredUntil: Date): Promise<number> {
+      const shard = shardOf(endpointId);
+      const result = await tx.unsafe(
+        `UPDATE ${partitionOf(shard)} SET start_after = now()
+         WHERE name = $1 AND (data->>'p') = $2 AND state < 'active' AND start_after = $3::timestamptz AND start_after > now()`,
+        [shardQueueName(shard), endpointId, deferredUntil.toISOString()] as never[],
+      );
+      return result.count;
+    },
+
     /** Waiting and leased delivery jobs, and the age of the oldest due one (metrics). */
     async depth(): Promise<{ waiting: number; active: number; oldestDueAgeSeconds: number }> {
       const [row] = await sql.unsafe<{ waiting: number; active: number; oldest: number | null }[]>(

@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { events, type EventRow } from '../schema.js';
 import { idLowerBound } from '../../domain/ids.js';
@@ -6,6 +6,8 @@ import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
 
 export interface EventFilter {
   type?: string | null;
+  /** The caller's idempotency key (`eventId` at publish time). */
+  eventId?: string | null;
   orderingKey?: string | null;
   since?: Date | null;
   until?: Date | null;
@@ -22,11 +24,23 @@ export function createEventsRepo(db: DbOrTx) {
       if (ids.length === 0) return [];
       return db.select().from(events).where(inArray(events.id, [...ids]));
     },
+    /**
+     * The payload of each event as Postgres renders its jsonb (`data::text`): the exact text the
+     * dispatcher puts in the envelope. Null once purged.
+     */
+    async payloadTexts(orgId: string, ids: readonly string[]): Promise<{ id: string; type: string; createdAt: Date; dataJson: string | null }[]> {
+      if (ids.length === 0) return [];
+      return db
+        .select({ id: events.id, type: events.type, createdAt: events.createdAt, dataJson: sql<string | null>`${events.data}::text` })
+        .from(events)
+        .where(and(eq(events.orgId, orgId), inArray(events.id, [...ids])));
+    },
     /** Newest first; the time window is an id range (ids are time-ordered). */
     async list(orgId: string, filter: EventFilter, args: PageArgs): Promise<Page<EventRow>> {
       const q = keyset(events.id, args, [
         eq(events.orgId, orgId),
         filter.type ? eq(events.type, filter.type) : undefined,
+        filter.eventId ? eq(events.idempotencyKey, filter.eventId) : undefined,
         filter.orderingKey ? eq(events.orderingKey, filter.orderingKey) : undefined,
         filter.since ? gte(events.id, idLowerBound('event', filter.since.getTime())) : undefined,
         filter.until ? lt(events.id, idLowerBound('event', filter.until.getTime())) : undefined,

@@ -74,6 +74,27 @@ export function createStatsRepo(sql: Sql) {
         ORDER BY 1, 2`;
     },
 
+    /**
+     * The newest attempts (at most `sampleSize`, none older than `since`) of each endpoint: how many
+     * and how many failed. A backward index-only scan of attempts_endpoint_stats_idx per endpoint,
+     * bounded by the sample size however busy the endpoint is.
+     */
+    async recentOutcomes(endpointIds: readonly string[], since: Date, sampleSize: number): Promise<Map<string, { attempts: number; failures: number; lastAttemptAt: Date | null }>> {
+      const result = new Map<string, { attempts: number; failures: number; lastAttemptAt: Date | null }>();
+      if (endpointIds.length === 0) return result;
+      const rows = await sql<{ id: string; attempts: number; failures: number; last_at: Date | null }[]>`
+        SELECT e.id, r.attempts, r.failures, r.last_at
+        FROM unnest(${endpointIds as string[]}::text[]) AS e(id)
+        CROSS JOIN LATERAL (
+          SELECT count(*)::int AS attempts, count(*) FILTER (WHERE NOT x.succeeded)::int AS failures, max(x.started_at) AS last_at
+          FROM (SELECT a.succeeded, a.started_at FROM delivery_attempts a
+                WHERE a.endpoint_id = e.id AND a.started_at >= ${since}
+                ORDER BY a.started_at DESC LIMIT ${sampleSize}) AS x
+        ) AS r`;
+      for (const r of rows) result.set(r.id, { attempts: r.attempts, failures: r.failures, lastAttemptAt: r.last_at });
+      return result;
+    },
+
     /** EXPLAIN (ANALYZE, BUFFERS) of the bucket query, as Postgres's JSON plan (tests, benchmarks). */
     async explainBuckets(q: StatsQuery): Promise<unknown> {
       const [row] = await sql<{ 'QUERY PLAN': unknown }[]>`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${bucketsQuery(q)}`;

@@ -45,8 +45,28 @@ builder.mutationField('sendTestEvent', (t) =>
     type: DeliveryAttemptRef,
     authScopes: { $all: { can: 'operate', enterprise: true } },
     description:
-      'Sends a webhook.test event to the endpoint now and answers with the attempt. Ignores EventSubscriptions, the circuit breaker and pausing.',
-    args: { endpointId: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.deliveries.sendTestEvent(ctx.requireViewer(), String(args.endpointId)),
+      'Sends a test event to the endpoint now and answers with the attempt. Ignores EventSubscriptions, the circuit breaker and pausing. ' +
+      'Without `type` and `data` it is a webhook.test event; with them, any catalog type and a payload that satisfies its schema.',
+    args: {
+      endpointId: t.arg.id({ required: true }),
+      type: t.arg.string({ description: 'A catalog event type (not deprecated); default webhook.test.' }),
+      data: t.arg({ type: 'JSON', description: "The payload: a JSON object satisfying the type's JSON Schema, at most 256 KiB; default {}." }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.services.deliveries.sendTestEvent(ctx.requireViewer(), String(args.endpointId), { type: args.type, data: args.data }),
+  }),
+);
+
+builder.mutationField('probeEndpoint', (t) =>
+  t.field({
+    type: DeliveryAttemptRef,
+    authScopes: { $all: { can: 'operate', enterprise: true } },
+    description:
+      "Sends the half-open probe of an endpoint whose circuit is OPEN now, instead of after the cooldown, and answers with the probe's attempt. " +
+      'The probe is the next delivery waiting behind the circuit (sent by the worker); with none due, a webhook.test request. ' +
+      'Success closes the circuit and the backlog drains; failure reopens it with a doubled cooldown. ' +
+      'A probe already in flight is joined. BAD_USER_INPUT when the circuit is closed or the endpoint paused.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.deliveries.probeEndpoint(ctx.requireViewer(), String(args.id)),
   }),
 );

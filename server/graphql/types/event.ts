@@ -53,6 +53,7 @@ const PublishEventPayload = builder.objectRef<PublishOutcome>('PublishEventPaylo
 const EventFilter = builder.inputType('EventFilter', {
   fields: (t) => ({
     type: t.string(),
+    eventId: t.string({ description: 'The idempotency key given at publish time (Event.eventId).' }),
     orderingKey: t.string(),
     since: t.field({ type: 'DateTime' }),
     until: t.field({ type: 'DateTime' }),

@@ -1,0 +1,3 @@
+export { EventPage } from './EventPage';
+export { EventSearch } from './EventSearch';
+export { SearchPage } from './SearchPage';

@@ -1,0 +1,1 @@
+CREATE INDEX "deliveries_endpoint_pending_idx" ON "deliveries" USING btree ("endpoint_id","id") WHERE status = 'PENDING';
