@@ -6,6 +6,7 @@ import type { Cidr } from '../domain/addressGuard.js';
 import { CHANNELS, createWakeSender, notifyIds, notifyJson, type EndpointChanged } from '../db/notifications.js';
 import { createJobQueue } from './jobQueue.js';
 import { createPublisher } from './publish.js';
+import { createEndpointFilters } from './filters/endpointFilters.js';
 import { createHttpSender } from './httpSender.js';
 import { createRuntimeLoader } from './endpointRuntime.js';
 import { createRecorder } from './recorder.js';
@@ -36,7 +37,8 @@ export function createEngine(deps: EngineDeps) {
   const { database, log } = deps;
   const jobQueue = createJobQueue(database.sql);
   const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their sweep will'));
-  const publisher = createPublisher({ database, jobQueue, wake: wakeSender });
+  const filters = createEndpointFilters({ sql: database.sql, onFlushError: (err) => log.warn({ err: (err as Error).message }, 'could not record content filter errors; retrying') });
+  const publisher = createPublisher({ database, jobQueue, wake: wakeSender, filters });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
   const recovery = createRecovery({ sql: database.sql, jobQueue });
@@ -47,6 +49,7 @@ export function createEngine(deps: EngineDeps) {
     database,
     jobQueue,
     publisher,
+    filters,
     publishSystemEvent,
     sendTestEvent: createTestSender({ sql: database.sql, loadRuntimes, sender }),
     retryDelivery: recovery.retryDelivery,
@@ -91,6 +94,7 @@ export function createEngine(deps: EngineDeps) {
     worker: () => worker,
     async stop(): Promise<void> {
       await wakeSender.settled();
+      await filters.stop().catch(() => {});
       await worker?.stop();
       await sender.close();
     },

@@ -9,6 +9,7 @@ import { compilePayloadSchema, type PayloadValidator } from '../domain/payloadSc
 import { newId } from '../crypto/random.js';
 import { timeOrderedUuid, type JobQueue } from './jobQueue.js';
 import { DELIVERY_QUEUE_PREFIX } from './jobs.js';
+import { createEndpointFilters, type EndpointFilters, type EventAcceptor } from './filters/endpointFilters.js';
 
 export interface PublishInput {
   type: string;
@@ -41,8 +42,8 @@ interface OrgCatalog {
   version: number;
   /** Event types by name; null: no such type (as of `version`). */
   types: Map<string, CatalogType | null>;
-  /** Active endpoints and what they subscribe to. */
-  endpoints: { id: string; matches: (type: string) => boolean }[];
+  /** Active endpoints, what they subscribe to and their content filter (absent: none). */
+  endpoints: { id: string; matches: (type: string) => boolean; accepts?: EventAcceptor }[];
 }
 
 interface PreparedEvent {
@@ -60,8 +61,10 @@ interface PreparedEvent {
  * matching active endpoint and their jobs in one transaction, so a publish that returns is
  * durable and a publish that fails leaves nothing behind.
  */
-export function createPublisher(deps: { database: Database; jobQueue: JobQueue; wake: WakeSender }) {
+export function createPublisher(deps: { database: Database; jobQueue: JobQueue; wake: WakeSender; filters?: EndpointFilters }) {
   const { database, jobQueue, wake } = deps;
+  // The engine passes its own (to flush filter errors at stop); a one-off publisher gets one.
+  const filters = deps.filters ?? createEndpointFilters({ sql: database.sql });
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
     WITH catalog_unchanged AS (
@@ -176,15 +179,15 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
    */
   async function lookup(sql: Sql | TransactionSql, orgId: string, names: string[]): Promise<OrgCatalog> {
     const [row] = await sql<
-      { version: string | null; types: (Omit<CatalogType, 'deprecatedAt'> & { deprecatedAt: string | null })[]; endpoints: { id: string; patterns: string[] }[] }[]
+      { version: string | null; types: (Omit<CatalogType, 'deprecatedAt'> & { deprecatedAt: string | null })[]; endpoints: { id: string; patterns: string[]; filter: string | null }[] }[]
     >`
       SELECT
         (SELECT catalog_version FROM organizations WHERE id = ${orgId}) AS version,
         (SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name, 'schema', t.schema, 'deprecated', t.deprecated,
                                                     'deprecatedAt', t.deprecated_at)), '[]'::json)
          FROM event_types t WHERE (t.org_id IS NULL OR t.org_id = ${orgId}) AND t.name = ANY(${names}::text[])) AS types,
-        (SELECT coalesce(json_agg(json_build_object('id', x.id, 'patterns', x.patterns) ORDER BY x.id), '[]'::json)
-         FROM (SELECT e.id, array_agg(s.pattern) AS patterns
+        (SELECT coalesce(json_agg(json_build_object('id', x.id, 'patterns', x.patterns, 'filter', x.filter) ORDER BY x.id), '[]'::json)
+         FROM (SELECT e.id, e.filter, array_agg(s.pattern) AS patterns
                FROM endpoints e JOIN event_subscriptions s ON s.endpoint_id = e.id
                WHERE e.org_id = ${orgId} AND e.active AND e.deleted_at IS NULL
                GROUP BY e.id) x) AS endpoints`;
@@ -194,7 +197,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
       // No organization, no version (the API only publishes for the caller's own organization).
       version: row!.version === null ? -1 : Number(row!.version),
       types,
-      endpoints: row!.endpoints.map((e) => ({ id: e.id, matches: compileMatcher(e.patterns) })),
+      endpoints: row!.endpoints.map((e) => ({ id: e.id, matches: compileMatcher(e.patterns), accepts: filters.acceptorFor(e.id, e.filter) })),
     };
   }
 
@@ -282,7 +285,9 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
         const deliveries: { id: string; event: PreparedEvent; endpointId: string }[] = [];
         for (const event of events) {
           for (const endpoint of endpoints) {
-            if (endpoint.matches(event.type)) deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
+            if (endpoint.matches(event.type) && (endpoint.accepts?.(event, createdAt.getTime()) ?? true)) {
+              deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
+            }
           }
         }
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
