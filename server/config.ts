@@ -26,6 +26,10 @@ export interface Config {
   retentionDays: number;
   dbPoolSize: number;
   publicUrl: string | null;
+  /** Origins allowed to frame the portal pages (CSP frame-ancestors); every other page refuses framing. */
+  portalFrameAncestors: string[];
+  /** The transformation sandbox: CPU deadline and memory of one run, threads per process. */
+  transformation: { timeoutMs: number; memoryMb: number; threads: number };
 }
 
 const boolean = z
@@ -116,6 +120,23 @@ const envSchema = z.object({
   WEBHOOKS_RETENTION_DAYS: integer(1, 3650).default(30),
   WEBHOOKS_DB_POOL_SIZE: integer(2, 200).default(10),
   WEBHOOKS_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
+  WEBHOOKS_PORTAL_FRAME_ANCESTORS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins = value.split(/[\s,]+/).filter(Boolean);
+      for (const origin of origins) {
+        // CSP source expressions, restricted to what a platform embedding the portal needs.
+        if (!/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(origin) && origin !== "'self'") {
+          ctx.addIssue({ code: 'custom', message: `entry "${origin}" is not an origin such as https://platform.example.com (comma-separated list)` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
+  WEBHOOKS_TRANSFORMATION_TIMEOUT_MS: integer(10, 10_000).default(200),
+  WEBHOOKS_TRANSFORMATION_MEMORY_MB: integer(4, 512).default(32),
+  WEBHOOKS_TRANSFORMATION_THREADS: integer(1, 64).default(2),
 });
 
 /** Thrown for configuration that cannot run; its message is one line naming the variable. */
@@ -158,5 +179,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.WEBHOOKS_RETENTION_DAYS,
     dbPoolSize: e.WEBHOOKS_DB_POOL_SIZE,
     publicUrl: e.WEBHOOKS_PUBLIC_URL ?? null,
+    portalFrameAncestors: e.WEBHOOKS_PORTAL_FRAME_ANCESTORS,
+    transformation: {
+      timeoutMs: e.WEBHOOKS_TRANSFORMATION_TIMEOUT_MS,
+      memoryMb: e.WEBHOOKS_TRANSFORMATION_MEMORY_MB,
+      threads: e.WEBHOOKS_TRANSFORMATION_THREADS,
+    },
   };
 }

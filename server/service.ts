@@ -99,6 +99,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     log,
     allowedCidrs: cidrs.cidrs,
     observer: metrics.engineObserver,
+    transformation: config.transformation,
   });
   await engine.jobQueue.ensureIndexes();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));

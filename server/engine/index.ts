@@ -7,6 +7,7 @@ import { CHANNELS, createWakeSender, notifyIds, notifyJson, type EndpointChanged
 import { createJobQueue } from './jobQueue.js';
 import { createPublisher } from './publish.js';
 import { createEndpointFilters } from './filters/endpointFilters.js';
+import { createTransformPool } from './transform/pool.js';
 import { createHttpSender } from './httpSender.js';
 import { createRuntimeLoader } from './endpointRuntime.js';
 import { createRecorder } from './recorder.js';
@@ -26,6 +27,8 @@ export interface EngineDeps {
   log: Logger;
   allowedCidrs: Cidr[];
   observer?: EngineObserver;
+  /** The transformation sandbox (defaults: 200 ms, 32 MiB, 2 threads). */
+  transformation?: { timeoutMs: number; memoryMb: number; threads: number };
   workerOptions?: Parameters<typeof createWorker>[0]['options'];
 }
 
@@ -40,7 +43,10 @@ export function createEngine(deps: EngineDeps) {
   const filters = createEndpointFilters({ sql: database.sql, onFlushError: (err) => log.warn({ err: (err as Error).message }, 'could not record content filter errors; retrying') });
   const publisher = createPublisher({ database, jobQueue, wake: wakeSender, filters });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
-  const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
+  const t = deps.transformation ?? { timeoutMs: 200, memoryMb: 32, threads: 2 };
+  // Threads start with the first transformation run: a process with none never pays for them.
+  const transforms = createTransformPool({ threads: t.threads, timeoutMs: t.timeoutMs, memoryBytes: t.memoryMb * 1024 * 1024 });
+  const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox, transforms });
   const recovery = createRecovery({ sql: database.sql, jobQueue });
   const publishSystemEvent = (orgId: string, type: string, data: Record<string, unknown>) => publisher.publish(orgId, [{ type, data }]);
   let worker: Worker | null = null;
@@ -50,6 +56,7 @@ export function createEngine(deps: EngineDeps) {
     jobQueue,
     publisher,
     filters,
+    transforms,
     publishSystemEvent,
     sendTestEvent: createTestSender({ sql: database.sql, loadRuntimes, sender }),
     retryDelivery: recovery.retryDelivery,
@@ -96,6 +103,7 @@ export function createEngine(deps: EngineDeps) {
       await wakeSender.settled();
       await filters.stop().catch(() => {});
       await worker?.stop();
+      await transforms.stop();
       await sender.close();
     },
   };

@@ -7,7 +7,7 @@ import type { AttemptRecord } from '../db/repos/attempts.js';
 import type { FetchedJob, JobQueue } from './jobQueue.js';
 import type { EndpointRuntime, RuntimeLoader } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
-import { executeAttempt, type LoadedDelivery } from './dispatcher.js';
+import { cancelledEntry, executeAttempt, type LoadedDelivery } from './dispatcher.js';
 import type { Recorder, RecordEntry } from './recorder.js';
 import { createOwnership, slotOf } from './ownership.js';
 import { createRoundFetcher, type RoundJob } from './fetchRound.js';
@@ -539,9 +539,21 @@ export function createWorker(deps: WorkerDeps) {
       finish(s, work, { requeueJob: { endpointId: s.id, jobId: job.id, startAfter: new Date(Date.now() + 5000) } });
       return;
     }
+    if ('cancelled' in execution) {
+      // The endpoint's transformation cancelled it: nothing was sent, the breaker is untouched.
+      if (s.probing) s.probing = false;
+      finish(s, work, cancelledEntry(rt, job.id, delivery), 'CANCELLED');
+      return;
+    }
     const { attempt, outcome, step } = execution;
     const nowMs = Date.now();
-    const update = outcome.succeeded ? recordSuccess(rt.breaker, rt.breakerSettings, nowMs) : recordFailure(rt.breaker, rt.breakerSettings, nowMs);
+    // A failed transformation says nothing about the receiver: the breaker is untouched.
+    const update =
+      outcome.errorClass === 'TRANSFORMATION'
+        ? { state: rt.breaker, transition: null, disableEndpoint: false }
+        : outcome.succeeded
+          ? recordSuccess(rt.breaker, rt.breakerSettings, nowMs)
+          : recordFailure(rt.breaker, rt.breakerSettings, nowMs);
     if (s.probing) s.probing = false;
     const breakerChanged = !sameBreaker(update.state, rt.breaker);
     const disableReason = outcome.disableEndpoint

@@ -25,15 +25,16 @@ import type { Engine } from '../engine/index.js';
 import type { Viewer } from './auth.js';
 import type { Logger } from '../logger.js';
 import { ensureOrgEd25519Key, lockOrgEd25519Keys, newHmacKey } from './signingKeys.js';
+import { createEndpointContentService, type EndpointContentInput } from './endpointContent.js';
 
 export const MAX_PATTERNS = 100;
 
-export interface CreateEndpointInput extends CreateEndpointSettingsInput {
+export interface CreateEndpointInput extends CreateEndpointSettingsInput, EndpointContentInput {
   /** EventSubscription patterns; none means the endpoint receives nothing until some are set. */
   patterns?: readonly string[] | null;
 }
 
-export interface UpdateEndpointInput extends EndpointSettingsInput {
+export interface UpdateEndpointInput extends EndpointSettingsInput, EndpointContentInput {
   /** Replaces the EventSubscription patterns when present. */
   patterns?: readonly string[] | null;
 }
@@ -46,6 +47,7 @@ export function createEndpointService(deps: { database: Database; config: Config
   const repo = createEndpointsRepo(database.db);
   const eventTypes = createEventTypesRepo(database.db);
   const signingKeys = createSigningKeysRepo(database.db);
+  const content = createEndpointContentService({ engine });
   const built = createUrlRules({ allowHttp: deps.config.allowHttp, allowedCidrs: deps.config.allowedCidrs });
   if (!built.ok) throw new ConfigError(`Invalid configuration: ${built.error}`);
   const urlRules = built.rules;
@@ -132,12 +134,13 @@ export function createEndpointService(deps: { database: Database; config: Config
     async create(viewer: Viewer, input: CreateEndpointInput): Promise<{ endpoint: EndpointRow; secret: string | null; patterns: string[] }> {
       const validated = validateCreateEndpoint(input, urlRules, Date.now());
       const patterns = await checkPatterns(viewer.orgId, input.patterns, 'patterns');
-      assertNoProblems([...(validated.ok ? [] : validated.problems), ...patterns.problems]);
+      const extra = await content.check(viewer, input);
+      assertNoProblems([...(validated.ok ? [] : validated.problems), ...patterns.problems, ...extra.problems]);
       const settings = (validated as { ok: true; value: EndpointSettings }).value;
 
       return inTransaction(database, async ({ sql, db }) => {
         const endpoint = await repo.insert(
-          { id: newId('endpoint'), orgId: viewer.orgId, ...toColumns(settings), signingAlgorithm: settings.signingAlgorithm } as typeof endpointsTable.$inferInsert,
+          { id: newId('endpoint'), orgId: viewer.orgId, ...toColumns(settings), ...content.changedColumns(null, extra.columns), signingAlgorithm: settings.signingAlgorithm } as typeof endpointsTable.$inferInsert,
           db,
         );
         await repo.replacePatterns(endpoint.id, patterns.patterns, db);
@@ -158,6 +161,8 @@ export function createEndpointService(deps: { database: Database; config: Config
 
     /** Applies the fields present in `patch`; headers replace the whole list, `tls: null` removes mTLS. */
     async update(viewer: Viewer, id: string, patch: UpdateEndpointInput): Promise<EndpointRow> {
+      // Checked before the row is locked: a transformation is checked in the sandbox (milliseconds).
+      const extra = await content.check(viewer, patch);
       return inTransaction(database, async ({ sql, db }) => {
         // Partial retry and breaker settings merge into the locked row, so a concurrent update
         // cannot be overwritten with values read before it committed.
@@ -181,8 +186,8 @@ export function createEndpointService(deps: { database: Database; config: Config
           urlRules,
           Date.now(),
         );
-        assertNoProblems([...(validated.ok ? [] : validated.problems), ...(patterns?.problems ?? [])]);
-        const values = toColumns((validated as { ok: true; value: EndpointSettingsPatch }).value);
+        assertNoProblems([...(validated.ok ? [] : validated.problems), ...(patterns?.problems ?? []), ...extra.problems]);
+        const values = { ...toColumns((validated as { ok: true; value: EndpointSettingsPatch }).value), ...content.changedColumns(current, extra.columns) };
         const updated = await repo.update(id, values, db);
         if (patterns) await repo.replacePatterns(id, patterns.patterns, db);
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: id });
