@@ -87,7 +87,8 @@ export function interpretTransformationOutput(
   } else {
     if (result.data === undefined) return error('handler returned no data (and no body); return the webhook with its data, or { cancel: true }.');
     const dataJson = JSON.stringify(result.data);
-    bodyChanged = dataJson !== input.dataJson;
+    // The stored payload's text is Postgres's jsonb rendering: compare like with like.
+    bodyChanged = dataJson !== JSON.stringify(JSON.parse(input.dataJson));
     body = bodyChanged ? envelope(dataJson) : envelope(input.dataJson);
   }
   const size = Buffer.byteLength(body);

@@ -65,3 +65,11 @@ describe('transformation contract', () => {
     expect(checkTransformationSource('function handler(w) { return w }')).toBeNull();
   });
 });
+
+describe('unchanged data in another JSON rendering', () => {
+  it('is not a change (the stored payload comes back from Postgres with spaces)', () => {
+    const spaced: TransformationInput = { ...input, dataJson: '{"n": 1, "runId": "r1"}' };
+    const out = interpretTransformationOutput({ data: { n: 1, runId: 'r1' } }, spaced, envelope);
+    expect(out).toEqual({ kind: 'send', body: envelope('{"n": 1, "runId": "r1"}'), headers: input.headers, bodyChanged: false });
+  });
+});
