@@ -142,6 +142,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     metrics: metrics.registry,
     log,
     consoleDir: path.join(projectRoot, 'client', 'dist'),
+    portalFrameAncestors: config.portalFrameAncestors,
     readiness: async () => {
       const checks: Record<string, string> = {};
       // Bounded: while Postgres is down a query waits for a connection (up to the pool's 10 s

@@ -16,6 +16,8 @@ export const CHANNELS = {
   apiKeyRevoked: 'webhooks_api_key_revoked',
   /** Breaker or enable/disable changes (JSON EndpointHealthChange[]). */
   endpointHealth: 'webhooks_endpoint_health',
+  /** Every portal session of an organization was revoked (its id): processes drop them and close their sockets. */
+  portalSessionsRevoked: 'webhooks_portal_sessions_revoked',
 } as const;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

@@ -14,6 +14,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Live topics for subscriptions; null where the api role does not run. */
   live: LivePubSub | null;
+  /** scheme://host[:port] the HTTP request was addressed to (links when WEBHOOKS_PUBLIC_URL is unset). */
+  requestOrigin?: string | null;
   requireViewer(): Viewer;
 }
 
@@ -25,6 +27,7 @@ export function createContext(options: {
   services: Services;
   loaders: Loaders;
   live?: LivePubSub | null;
+  requestOrigin?: string | null;
 }): GraphQLContext {
   return {
     ...options,

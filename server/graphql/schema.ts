@@ -14,6 +14,7 @@ import './types/deliveryStats.js';
 import './types/liveDeliveryAttempts.js';
 import './types/endpointHealthEvent.js';
 import './types/endpointContent.js';
+import './types/portalSession.js';
 
 let schema: GraphQLSchema | null = null;
 

@@ -26,6 +26,7 @@ import type { Viewer } from './auth.js';
 import type { Logger } from '../logger.js';
 import { ensureOrgEd25519Key, lockOrgEd25519Keys, newHmacKey } from './signingKeys.js';
 import { createEndpointContentService, type EndpointContentInput } from './endpointContent.js';
+import type { EndpointScope } from './endpointScope.js';
 
 export const MAX_PATTERNS = 100;
 
@@ -42,8 +43,8 @@ export interface UpdateEndpointInput extends EndpointSettingsInput, EndpointCont
 type EndpointValues = Partial<typeof endpointsTable.$inferInsert>;
 
 /** Endpoints, their EventSubscriptions, and the queue and first signing key that come with them. */
-export function createEndpointService(deps: { database: Database; config: Config; secretBox: SecretBox; engine: Engine; log: Logger }) {
-  const { database, secretBox, engine } = deps;
+export function createEndpointService(deps: { database: Database; config: Config; secretBox: SecretBox; engine: Engine; log: Logger; scope: EndpointScope }) {
+  const { database, secretBox, engine, scope } = deps;
   const repo = createEndpointsRepo(database.db);
   const eventTypes = createEventTypesRepo(database.db);
   const signingKeys = createSigningKeysRepo(database.db);
@@ -98,6 +99,7 @@ export function createEndpointService(deps: { database: Database; config: Config
   async function lockEndpoint(viewer: Viewer, id: string, db: Db): Promise<EndpointRow> {
     const endpoint = isIdOf('endpoint', id) ? await repo.lockForOrg(viewer.orgId, id, db) : null;
     if (!endpoint) throw notFound('endpoint', id);
+    scope.assertSees(viewer, endpoint);
     return endpoint;
   }
 
@@ -117,12 +119,13 @@ export function createEndpointService(deps: { database: Database; config: Config
   return {
     /** The organization's endpoints, newest first. */
     list(viewer: Viewer, filter: EndpointFilter, page: PageArgs): Promise<Page<EndpointRow>> {
-      return repo.list(viewer.orgId, filter, page);
+      return repo.list(viewer.orgId, { ...filter, anyLabels: scope.scopeOf(viewer) }, page);
     },
 
     async get(viewer: Viewer, id: string): Promise<EndpointRow> {
       const endpoint = isIdOf('endpoint', id) ? await repo.findForOrg(viewer.orgId, id) : null;
       if (!endpoint) throw notFound('endpoint', id);
+      scope.assertSees(viewer, endpoint);
       return endpoint;
     },
 
@@ -137,6 +140,7 @@ export function createEndpointService(deps: { database: Database; config: Config
       const extra = await content.check(viewer, input);
       assertNoProblems([...(validated.ok ? [] : validated.problems), ...patterns.problems, ...extra.problems]);
       const settings = (validated as { ok: true; value: EndpointSettings }).value;
+      scope.assertLabelsInScope(viewer, settings.labels);
 
       return inTransaction(database, async ({ sql, db }) => {
         const endpoint = await repo.insert(
@@ -187,7 +191,9 @@ export function createEndpointService(deps: { database: Database; config: Config
           Date.now(),
         );
         assertNoProblems([...(validated.ok ? [] : validated.problems), ...(patterns?.problems ?? []), ...extra.problems]);
-        const values = { ...toColumns((validated as { ok: true; value: EndpointSettingsPatch }).value), ...content.changedColumns(current, extra.columns) };
+        const patchValue = (validated as { ok: true; value: EndpointSettingsPatch }).value;
+        if (patchValue.labels !== undefined) scope.assertLabelsInScope(viewer, patchValue.labels);
+        const values = { ...toColumns(patchValue), ...content.changedColumns(current, extra.columns) };
         const updated = await repo.update(id, values, db);
         if (patterns) await repo.replacePatterns(id, patterns.patterns, db);
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: id });
@@ -257,7 +263,8 @@ export function createEndpointService(deps: { database: Database; config: Config
 
     /** Replaces the endpoint's EventSubscription patterns (an empty list unsubscribes it from everything). */
     async setEventSubscriptions(viewer: Viewer, endpointId: string, patterns: readonly string[]): Promise<{ endpoint: EndpointRow; patterns: string[] }> {
-      if (!isIdOf('endpoint', endpointId) || !(await repo.findForOrg(viewer.orgId, endpointId))) throw notFound('endpoint', endpointId);
+      const found = isIdOf('endpoint', endpointId) ? await repo.findForOrg(viewer.orgId, endpointId) : null;
+      if (!found || !scope.sees(viewer, found)) throw notFound('endpoint', endpointId);
       const checked = await checkPatterns(viewer.orgId, patterns, 'patterns');
       assertNoProblems(checked.problems);
       return inTransaction(database, async ({ sql, db }) => {

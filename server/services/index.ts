@@ -11,6 +11,10 @@ import { createEndpointService } from './endpoints.js';
 import { createSigningKeyService } from './signingKeys.js';
 import { createDeliveryService } from './deliveries.js';
 import { createEndpointContentService } from './endpointContent.js';
+import { createPortalAuthenticator } from './portalAuth.js';
+import { combineCredentials } from './credentials.js';
+import { createPortalSessionService } from './portalSessions.js';
+import { createEndpointScope } from './endpointScope.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -23,11 +27,14 @@ export interface ServiceDeps {
 /** Everything GraphQL resolvers and HTTP handlers call; built once per process. */
 export function createServices(deps: ServiceDeps) {
   const { database, engine, log } = deps;
-  const authenticate = createAuthenticator({
+  const apiKeyAuth = createAuthenticator({
     sql: database.sql,
     log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
   });
+  const portalAuth = createPortalAuthenticator({ sql: database.sql, log });
+  const authenticate = combineCredentials(apiKeyAuth, portalAuth);
+  const scope = createEndpointScope({ sql: database.sql });
   return {
     config: deps.config,
     engine,
@@ -35,9 +42,11 @@ export function createServices(deps: ServiceDeps) {
     organizations: createOrganizationService({ database, publisher: engine.publisher }),
     apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
     eventTypes: createEventTypeService({ database }),
-    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
-    signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
-    deliveries: createDeliveryService({ database, engine }),
+    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log, scope }),
+    signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine, scope }),
+    deliveries: createDeliveryService({ database, engine, scope }),
+    scope,
+    portalSessions: createPortalSessionService({ database, portalAuth, publicUrl: deps.config.publicUrl }),
     endpointContent: createEndpointContentService({ engine }),
   };
 }

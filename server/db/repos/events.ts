@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { events, type EventRow } from '../schema.js';
 import { idLowerBound } from '../../domain/ids.js';
@@ -9,6 +9,8 @@ export interface EventFilter {
   orderingKey?: string | null;
   since?: Date | null;
   until?: Date | null;
+  /** Only events delivered to one of these endpoints (a label-scoped portal session's). */
+  deliveredTo?: string[] | null;
 }
 
 /** Published events (reads; publishing writes through the engine). */
@@ -30,6 +32,9 @@ export function createEventsRepo(db: DbOrTx) {
         filter.orderingKey ? eq(events.orderingKey, filter.orderingKey) : undefined,
         filter.since ? gte(events.id, idLowerBound('event', filter.since.getTime())) : undefined,
         filter.until ? lt(events.id, idLowerBound('event', filter.until.getTime())) : undefined,
+        filter.deliveredTo
+          ? sql`EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ${events.id} AND d.endpoint_id = ANY(${filter.deliveredTo}::text[]))`
+          : undefined,
       ]);
       return toPage(await db.select().from(events).where(q.where).orderBy(q.orderBy).limit(q.limit), args);
     },

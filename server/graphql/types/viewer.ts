@@ -12,7 +12,7 @@ OrganizationRef.implement({
   }),
 });
 
-const ViewerRef = builder.objectRef<Viewer>('Viewer');
+export const ViewerRef = builder.objectRef<Viewer>('Viewer');
 ViewerRef.implement({
   description: 'The caller: the organization and role of the API key used.',
   fields: (t) => ({
