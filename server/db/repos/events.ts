@@ -1,6 +1,6 @@
-import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, exists, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { events, type EventRow } from '../schema.js';
+import { deliveries, events, type EventRow } from '../schema.js';
 import { idLowerBound } from '../../domain/ids.js';
 import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
 
@@ -33,7 +33,12 @@ export function createEventsRepo(db: DbOrTx) {
         filter.since ? gte(events.id, idLowerBound('event', filter.since.getTime())) : undefined,
         filter.until ? lt(events.id, idLowerBound('event', filter.until.getTime())) : undefined,
         filter.deliveredTo
-          ? sql`EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ${events.id} AND d.endpoint_id = ANY(${filter.deliveredTo}::text[]))`
+          ? exists(
+              db
+                .select({ one: sql`1` })
+                .from(deliveries)
+                .where(and(eq(deliveries.eventId, events.id), inArray(deliveries.endpointId, filter.deliveredTo.length ? filter.deliveredTo : [''])))
+            )
           : undefined,
       ]);
       return toPage(await db.select().from(events).where(q.where).orderBy(q.orderBy).limit(q.limit), args);
