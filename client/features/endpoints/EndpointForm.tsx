@@ -2,6 +2,7 @@ import type { FormEvent, ReactNode } from 'react';
 import { formatSeconds } from '../../shared/format';
 import { Button, CheckboxField, Field, Notice } from '../../shared/ui';
 import { EventTypePicker } from './EventTypePicker';
+import { ContentSection } from './ContentSection';
 import { retryDelays, type EndpointFormState, type Problems } from './formModel';
 import type { EndpointDetail } from './queries';
 
@@ -225,6 +226,8 @@ export function EndpointForm({
           Add header
         </Button>
       </FormSection>
+
+      <ContentSection state={state} update={update} problems={problems} />
 
       <FormSection title="Mutual TLS" error={problems.tls}>
         {mode === 'edit' && existingTls && (

@@ -29,6 +29,11 @@ export interface EndpointDetail extends EndpointSummary, EndpointSettingsData {
   signingAlgorithm: SigningAlgorithm;
   tls: { hasClientKey: boolean; clientCertificate: TlsCertificate | null; caCertificates: TlsCertificate[] } | null;
   updatedAt: string;
+  filter: string | null;
+  filterErrorCount: number;
+  filterLastError: string | null;
+  filterLastErrorAt: string | null;
+  transformation: string | null;
 }
 
 const SUMMARY_FIELDS = `id url description labels active disabledReason circuitState eventSubscriptions { pattern } createdAt`;
@@ -38,6 +43,7 @@ const DETAIL_FIELDS = `${SUMMARY_FIELDS} disabledAt consecutiveFailures circuitO
   circuitBreaker { enabled failureThreshold cooldownSeconds }
   maxInFlight rateLimitPerSecond orderingMode signingAlgorithm updatedAt
   headers { name value }
+  filter filterErrorCount filterLastError filterLastErrorAt transformation
   tls { hasClientKey clientCertificate { subject issuer validTo fingerprintSha256 } caCertificates { subject issuer validTo fingerprintSha256 } }`;
 
 export const ENDPOINTS_QUERY = /* GraphQL */ `
