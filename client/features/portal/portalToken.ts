@@ -2,6 +2,35 @@ import { useCallback, useEffect, useState } from 'react';
 
 const STORAGE_KEY = 'org-webhooks.portalSession';
 
+/**
+ * The tab's sessionStorage where the browser allows it. Inside another site's iframe, browsers
+ * that block third-party storage throw on every access: the session then lives in memory only
+ * (a reload of the frame needs a fresh link from the platform).
+ */
+const stored = {
+  get(): string | null {
+    try {
+      return window.sessionStorage.getItem(STORAGE_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set(token: string): void {
+    try {
+      window.sessionStorage.setItem(STORAGE_KEY, token);
+    } catch {
+      // memory only
+    }
+  },
+  clear(): void {
+    try {
+      window.sessionStorage.removeItem(STORAGE_KEY);
+    } catch {
+      // nothing stored
+    }
+  },
+};
+
 const EXCHANGE = /* GraphQL */ `
   mutation ExchangePortalToken($token: String!) {
     exchangePortalToken(token: $token) { sessionToken expiresAt }
@@ -26,15 +55,15 @@ export function linkTokenFrom(hash: string): string | null {
 export function usePortalToken(): PortalState & { end: (message: string) => void } {
   const [state, setState] = useState<PortalState>({ state: 'opening' });
   const end = useCallback((message: string) => {
-    window.sessionStorage.removeItem(STORAGE_KEY);
+    stored.clear();
     setState({ state: 'ended', message });
   }, []);
 
   useEffect(() => {
     const link = linkTokenFrom(window.location.hash);
     if (!link) {
-      const stored = window.sessionStorage.getItem(STORAGE_KEY);
-      setState(stored ? { state: 'ready', token: stored } : { state: 'ended', message: 'This page opens from a portal link. Open it again from the platform.' });
+      const kept = stored.get();
+      setState(kept ? { state: 'ready', token: kept } : { state: 'ended', message: 'This page opens from a portal link. Open it again from the platform.' });
       return;
     }
     window.history.replaceState(null, '', window.location.pathname + window.location.search);
@@ -51,11 +80,11 @@ export function usePortalToken(): PortalState & { end: (message: string) => void
         if (cancelled) return;
         if (!token) {
           // The link may have been used by this tab a moment ago (a reload): keep that session.
-          const stored = window.sessionStorage.getItem(STORAGE_KEY);
-          setState(stored ? { state: 'ready', token: stored } : { state: 'ended', message: body.errors?.[0]?.message ?? 'This portal link cannot be opened.' });
+          const kept = stored.get();
+          setState(kept ? { state: 'ready', token: kept } : { state: 'ended', message: body.errors?.[0]?.message ?? 'This portal link cannot be opened.' });
           return;
         }
-        window.sessionStorage.setItem(STORAGE_KEY, token);
+        stored.set(token);
         setState({ state: 'ready', token });
       } catch {
         if (!cancelled) setState({ state: 'ended', message: 'The portal could not be reached; try again.' });
