@@ -10,6 +10,7 @@ import { newId } from '../crypto/random.js';
 import { timeOrderedUuid, type JobQueue } from './jobQueue.js';
 import { DELIVERY_QUEUE_PREFIX } from './jobs.js';
 import { createEndpointFilters, type EndpointFilters, type EventAcceptor } from './filters/endpointFilters.js';
+import { fanOut } from './filters/fanOut.js';
 
 export interface PublishInput {
   type: string;
@@ -282,14 +283,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
       const write = async (sql: Sql | TransactionSql, { version, endpoints }: OrgCatalog): Promise<PublishOutcome[] | null> => {
         // Every delivery the batch may need, made up front: which events are written (and not
         // idempotent repeats) is only known inside the statement, which keeps the rest.
-        const deliveries: { id: string; event: PreparedEvent; endpointId: string }[] = [];
-        for (const event of events) {
-          for (const endpoint of endpoints) {
-            if (endpoint.matches(event.type) && (endpoint.accepts?.(event, createdAt.getTime()) ?? true)) {
-              deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
-            }
-          }
-        }
+        const deliveries = (await fanOut(events, endpoints, createdAt.getTime())).map(({ event, endpointId }) => ({ id: newId('delivery'), event, endpointId }));
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
         // the events, their deliveries, a job per delivery whose endpoint queue exists (deleted
         // meanwhile: the delivery is written CANCELLED) and, in a caller's transaction, the
