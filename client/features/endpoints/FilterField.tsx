@@ -1,12 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useQuery } from 'urql';
 import { Field } from '../../shared/ui';
-
-const VALIDATE_FILTER = /* GraphQL */ `
-  query ValidateEndpointFilter($expression: String!) {
-    validateEndpointFilter(expression: $expression) { valid message position { line column } }
-  }
-`;
+import { VALIDATE_FILTER } from './contentQueries';
 
 interface Validation {
   valid: boolean;

@@ -3,24 +3,7 @@ import { useMutation, useQuery } from 'urql';
 import { usePermissions } from '../../shared/session';
 import { Button, Field } from '../../shared/ui';
 import { EXAMPLE_TRANSFORMATION, examplePayload } from './sampleEvent';
-
-const CATALOG = /* GraphQL */ `
-  query TransformationCatalog {
-    eventTypes(first: 500) { edges { node { name schema } } }
-  }
-`;
-
-const LAST_EVENT = /* GraphQL */ `
-  query TransformationLastEvent($type: String!) {
-    events(first: 1, filter: { type: $type }) { edges { node { data } } }
-  }
-`;
-
-const TEST_TRANSFORMATION = /* GraphQL */ `
-  mutation TestTransformation($code: String!, $type: String!, $data: JSON!, $headers: [TransformationHeaderInput!]) {
-    testTransformation(code: $code, type: $type, data: $data, headers: $headers) { ok cancelled body headers { name value } error durationMs }
-  }
-`;
+import { TEST_TRANSFORMATION, TRANSFORMATION_CATALOG as CATALOG, TRANSFORMATION_LAST_EVENT as LAST_EVENT } from './contentQueries';
 
 interface TestResult {
   ok: boolean;

@@ -170,3 +170,5 @@ export const ENDPOINT_HEALTH_SUBSCRIPTION = /* GraphQL */ `
     endpointHealth(endpointId: $endpointId) { endpointId circuitState active disabledReason reason at }
   }
 `;
+
+export { VALIDATE_FILTER, TRANSFORMATION_CATALOG, TRANSFORMATION_LAST_EVENT, TEST_TRANSFORMATION } from './contentQueries';

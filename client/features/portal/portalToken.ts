@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { EXCHANGE_PORTAL_TOKEN as EXCHANGE } from './queries';
 
 const STORAGE_KEY = 'org-webhooks.portalSession';
 
@@ -30,12 +31,6 @@ const stored = {
     }
   },
 };
-
-const EXCHANGE = /* GraphQL */ `
-  mutation ExchangePortalToken($token: String!) {
-    exchangePortalToken(token: $token) { sessionToken expiresAt }
-  }
-`;
 
 export type PortalState = { state: 'opening' } | { state: 'ready'; token: string } | { state: 'ended'; message: string };
 
