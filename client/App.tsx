@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
 import { LoginPage, SessionGate } from './features/auth';
 import { EventSearch } from './features/events';
+import { PortalEnded, usePortalBranding, usePortalToken } from './features/portal';
+import { Loading } from './shared/ui';
 import { navItems, useRoute } from './routes';
-import { Link, useLocation } from './shared/router';
+import { BASE_PATH, Link, useLocation } from './shared/router';
 import { storedApiKey, usePermissions, useSession, type Viewer } from './shared/session';
 import { useHeadingFocus } from './shared/useHeadingFocus';
 import { ApiProvider } from './urql';
@@ -12,6 +14,30 @@ import { ApiProvider } from './urql';
  * and the shell around the current route.
  */
 export function App() {
+  return BASE_PATH ? <PortalApp /> : <ConsoleApp />;
+}
+
+/** An embedded portal session: opened from its link, never a login page, ended for good. */
+function PortalApp() {
+  const portal = usePortalToken();
+  if (portal.state === 'opening') {
+    return (
+      <main className="login">
+        <Loading label="Opening…" />
+      </main>
+    );
+  }
+  if (portal.state === 'ended') return <PortalEnded message={portal.message} />;
+  return (
+    <ApiProvider apiKey={portal.token} onUnauthenticated={portal.end}>
+      <SessionGate apiKey={portal.token} initialViewer={null} logout={(reason) => portal.end(reason ?? 'The session ended.')}>
+        <Shell />
+      </SessionGate>
+    </ApiProvider>
+  );
+}
+
+function ConsoleApp() {
   const [apiKey, setApiKey] = useState<string | null>(() => storedApiKey.get());
   const [initialViewer, setInitialViewer] = useState<Viewer | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -54,6 +80,7 @@ function Shell() {
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => setMenuOpen(false), [pathname]);
   useHeadingFocus(pathname);
+  usePortalBranding(viewer.portal);
 
   return (
     <div className="shell">
@@ -64,7 +91,7 @@ function Shell() {
         <div className="topbar__inner">
           <Link to="/endpoints" className="brand">
             <span className="brand__mark" aria-hidden="true" />
-            Org webhooks
+            {viewer.portal?.displayName ? `Webhooks · ${viewer.portal.displayName}` : 'Org webhooks'}
           </Link>
           <button type="button" className="topbar__menu btn btn--ghost btn--sm" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen((o) => !o)}>
             Menu
@@ -85,9 +112,11 @@ function Shell() {
               {viewer.role.toLowerCase()}
             </span>
             {!can.enterprise && <span className="badge badge--warning">{viewer.plan}</span>}
-            <button type="button" className="btn btn--ghost btn--sm" onClick={() => logout()}>
-              Sign out
-            </button>
+            {!viewer.portal && (
+              <button type="button" className="btn btn--ghost btn--sm" onClick={() => logout()}>
+                Sign out
+              </button>
+            )}
           </div>
         </div>
       </header>

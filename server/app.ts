@@ -7,6 +7,7 @@ import type { GraphQLServer } from './graphql/server.js';
 import { createStaticHandler } from './staticFiles.js';
 import { createExportRoute } from './exportRoute.js';
 import { EXPORT_PATH } from './services/deliveryExport.js';
+import { applyFramingPolicy } from './framing.js';
 
 export interface AppDeps {
   /** /graphql, the JWKS and the console; null on a worker-only process. */
@@ -17,6 +18,8 @@ export interface AppDeps {
   /** Readiness of the process: database reachable, queue started, worker holding its slots. */
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   consoleDir: string | null;
+  /** Origins that may frame the portal page (WEBHOOKS_PORTAL_FRAME_ANCESTORS). */
+  portalFrameAncestors?: readonly string[];
 }
 
 export interface App {
@@ -39,6 +42,7 @@ export function buildApp(deps: AppDeps): App {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    applyFramingPolicy(res, path, deps.portalFrameAncestors ?? []);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const result = await deps.readiness();

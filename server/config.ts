@@ -33,6 +33,10 @@ export interface Config {
   platformToken: string | null;
   /** Endpoint runtimes (settings with decrypted keys) a worker keeps for endpoints without work. */
   endpointCacheSize: number;
+  /** Origins allowed to frame the portal pages (CSP frame-ancestors); every other page refuses framing. */
+  portalFrameAncestors: string[];
+  /** The transformation sandbox: CPU deadline and memory of one run, threads per process. */
+  transformation: { timeoutMs: number; memoryMb: number; threads: number };
 }
 
 const boolean = z
@@ -130,6 +134,23 @@ const envSchema = z.object({
     .refine((v) => !/\s/.test(v), { message: 'must not contain whitespace' })
     .optional(),
   WEBHOOKS_ENDPOINT_CACHE_SIZE: integer(100, 1_000_000).default(10_000),
+  WEBHOOKS_PORTAL_FRAME_ANCESTORS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins = value.split(/[\s,]+/).filter(Boolean);
+      for (const origin of origins) {
+        // CSP source expressions, restricted to what a platform embedding the portal needs.
+        if (!/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(origin) && origin !== "'self'") {
+          ctx.addIssue({ code: 'custom', message: `entry "${origin}" is not an origin such as https://platform.example.com (comma-separated list)` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
+  WEBHOOKS_TRANSFORMATION_TIMEOUT_MS: integer(10, 10_000).default(200),
+  WEBHOOKS_TRANSFORMATION_MEMORY_MB: integer(4, 512).default(32),
+  WEBHOOKS_TRANSFORMATION_THREADS: integer(1, 64).default(2),
 });
 
 /** Thrown for configuration that cannot run; its message is one line naming the variable. */
@@ -174,5 +195,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.WEBHOOKS_PUBLIC_URL ?? null,
     platformToken: e.WEBHOOKS_PLATFORM_TOKEN ?? null,
     endpointCacheSize: e.WEBHOOKS_ENDPOINT_CACHE_SIZE,
+    portalFrameAncestors: e.WEBHOOKS_PORTAL_FRAME_ANCESTORS,
+    transformation: {
+      timeoutMs: e.WEBHOOKS_TRANSFORMATION_TIMEOUT_MS,
+      memoryMb: e.WEBHOOKS_TRANSFORMATION_MEMORY_MB,
+      threads: e.WEBHOOKS_TRANSFORMATION_THREADS,
+    },
   };
 }

@@ -26,6 +26,8 @@ export function createExportRoute(deps: { services: Services; log: Logger; maxCo
     const token = url.searchParams.get('token');
     if (token) return deps.services.deliveryExport.openLink(token);
     const viewer = await deps.services.authenticate(req.headers.authorization);
+    // An embedded portal session sees only the endpoints of its labels; exports are org-wide.
+    if (viewer.portal) throw new DomainError('FORBIDDEN', 'Exports need an API key; a portal session cannot export deliveries.');
     return { viewer, filter: filterFromQuery(url.searchParams), format: formatFromQuery(url.searchParams.get('format')) };
   }
 

@@ -100,6 +100,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     allowedCidrs: cidrs.cidrs,
     observer: metrics.engineObserver,
     workerOptions: { runtimeCacheMax: config.endpointCacheSize },
+    transformation: config.transformation,
   });
   await engine.prepareQueue();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
@@ -142,6 +143,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     metrics: metrics.registry,
     log,
     consoleDir: path.join(projectRoot, 'client', 'dist'),
+    portalFrameAncestors: config.portalFrameAncestors,
     readiness: async () => {
       const checks: Record<string, string> = {};
       // Bounded: while Postgres is down a query waits for a connection (up to the pool's 10 s

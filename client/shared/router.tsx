@@ -17,13 +17,19 @@ function subscribe(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
-const snapshot = (): string => window.location.pathname + window.location.search;
+/**
+ * Where the console lives: `/portal` for an embedded portal session (its routes stay below it, so
+ * a reload inside the platform's iframe loads a page that may be framed), else the root.
+ */
+export const BASE_PATH = typeof window !== 'undefined' && /^\/portal(\/|$)/.test(window.location.pathname) ? '/portal' : '';
+
+const snapshot = (): string => (window.location.pathname.slice(BASE_PATH.length) || '/') + window.location.search;
 
 /** Goes to `to` (path and optional query string) without reloading the page. */
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (to === snapshot()) return;
-  if (options.replace) window.history.replaceState(null, '', to);
-  else window.history.pushState(null, '', to);
+  if (options.replace) window.history.replaceState(null, '', BASE_PATH + to);
+  else window.history.pushState(null, '', BASE_PATH + to);
   notify();
   if (!options.replace) window.scrollTo({ top: 0 });
 }
@@ -75,5 +81,5 @@ export function Link({ to, onClick, ...rest }: LinkProps) {
     event.preventDefault();
     navigate(to);
   };
-  return <a href={to} onClick={handle} {...rest} />;
+  return <a href={BASE_PATH + to} onClick={handle} {...rest} />;
 }

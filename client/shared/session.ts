@@ -9,6 +9,15 @@ export interface Viewer {
   apiKeyId: string;
   apiKeyName: string;
   org: { id: string; name: string };
+  /** Set for an embedded portal session (no sign-out, the platform's name and colour). */
+  portal?: PortalInfo | null;
+}
+
+export interface PortalInfo {
+  labels: string[] | null;
+  displayName: string | null;
+  accentColor: string | null;
+  expiresAt: string;
 }
 
 export interface Session {
@@ -38,7 +47,7 @@ export interface Permissions {
 }
 
 /** Permissions of a role on a plan (mirrors the server's rules, which stay the authority). */
-export function permissionsOf(viewer: Pick<Viewer, 'role' | 'plan'>): Permissions {
+export function permissionsOf(viewer: Pick<Viewer, 'role' | 'plan' | 'portal'>): Permissions {
   const enterprise = viewer.plan === 'enterprise';
   const admin = viewer.role === 'ADMIN';
   const operator = admin || viewer.role === 'OPERATOR';
@@ -47,7 +56,8 @@ export function permissionsOf(viewer: Pick<Viewer, 'role' | 'plan'>): Permission
     seePayloads: viewer.role !== 'VIEWER',
     operate: operator && enterprise,
     manageSettings: admin && enterprise,
-    manageOrg: admin,
+    // A portal session is not an API key: no API keys, no event-type changes.
+    manageOrg: admin && !viewer.portal,
     enterprise,
     roleCanOperate: operator,
     roleCanManage: admin,

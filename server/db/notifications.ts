@@ -18,6 +18,8 @@ export const CHANNELS = {
   endpointHealth: 'webhooks_endpoint_health',
   /** An organization's plan changed (its id): every process forgets the keys it cached for it. */
   organizationChanged: 'webhooks_organization_changed',
+  /** Every portal session of an organization was revoked (its id): processes drop them and close their sockets. */
+  portalSessionsRevoked: 'webhooks_portal_sessions_revoked',
 } as const;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

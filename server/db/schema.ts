@@ -24,7 +24,7 @@ export const circuitState = pgEnum('circuit_state', ['CLOSED', 'OPEN', 'HALF_OPE
 export const signingAlgorithm = pgEnum('signing_algorithm', ['HMAC_SHA256', 'ED25519']);
 export const deliveryStatus = pgEnum('delivery_status', ['PENDING', 'SUCCEEDED', 'DEAD', 'CANCELLED']);
 export const attemptTrigger = pgEnum('attempt_trigger', ['SCHEDULED', 'MANUAL', 'TEST']);
-export const errorClass = pgEnum('error_class', ['HTTP_STATUS', 'TIMEOUT', 'CONNECTION', 'TLS', 'DNS', 'BLOCKED_ADDRESS']);
+export const errorClass = pgEnum('error_class', ['HTTP_STATUS', 'TIMEOUT', 'CONNECTION', 'TLS', 'DNS', 'BLOCKED_ADDRESS', 'TRANSFORMATION']);
 
 export const organizations = pgTable('organizations', {
   id: text('id').primaryKey(),
@@ -92,6 +92,14 @@ export const endpoints = pgTable(
     circuitOpenUntil: tstz('circuit_open_until'),
     circuitCooldownSeconds: integer('circuit_cooldown_seconds'),
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    /** CEL content filter (domain/contentFilter.ts); a change bumps catalog_version (drizzle/0003). */
+    filter: text('filter'),
+    /** Filter evaluations that failed (counted as "no match"), flushed by the publishers now and then. */
+    filterErrorCount: bigint('filter_error_count', { mode: 'number' }).notNull().default(0),
+    filterLastError: text('filter_last_error'),
+    filterLastErrorAt: tstz('filter_last_error_at'),
+    /** JavaScript `function handler(webhook)` run in the sandbox before signing (engine/transform). */
+    transformation: text('transformation'),
     createdAt: createdAt(),
     updatedAt: tstz('updated_at').notNull().defaultNow(),
     /** Deleted endpoints stay for the delivery history but are invisible to every query. */
@@ -236,6 +244,8 @@ export const deliveryAttempts = pgTable(
     responseBody: text('response_body'),
     errorClass: errorClass('error_class'),
     errorMessage: text('error_message'),
+    /** The body as sent when a transformation changed it (else null: the envelope rebuilt from the event). */
+    requestBody: text('request_body'),
   },
   (t) => [
     index('attempts_delivery_idx').on(t.deliveryId, t.attemptNumber),
@@ -243,6 +253,34 @@ export const deliveryAttempts = pgTable(
     // Covering index so deliveryStats is an index-only scan over one endpoint's window.
     index('attempts_endpoint_stats_idx').on(t.endpointId, t.startedAt, t.succeeded, t.durationMs),
   ],
+);
+
+/**
+ * Embeddable portal sessions (services/portalSessions.ts): a one-time link token exchanged for a
+ * short-lived session token. Only hashes of both are stored.
+ */
+export const portalSessions = pgTable(
+  'portal_sessions',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    role: apiKeyRole('role').notNull(),
+    /** Null: every endpoint; otherwise only endpoints carrying one of these labels. */
+    labels: text('labels').array(),
+    displayName: text('display_name'),
+    accentColor: text('accent_color'),
+    /** SHA-256 (hex) of the one-time link token; cleared once it has been exchanged. */
+    linkHash: text('link_hash').unique(),
+    /** SHA-256 (hex) of the session token the link was exchanged for. */
+    sessionHash: text('session_hash').unique(),
+    /** The API key that created the session. */
+    createdByKeyId: text('created_by_key_id').notNull(),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+    exchangedAt: tstz('exchanged_at'),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [index('portal_sessions_org_idx').on(t.orgId, t.expiresAt).where(sql`revoked_at IS NULL`)],
 );
 
 /** An organization as the services see it (catalogVersion is publishing's cache key, nothing more). */
@@ -254,3 +292,4 @@ export type SigningKeyRow = typeof signingKeys.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
+export type PortalSessionRow = typeof portalSessions.$inferSelect;

@@ -5,9 +5,10 @@
  */
 import { parseRetryAfter } from './retrySchedule.js';
 
-export type ErrorClass = 'HTTP_STATUS' | 'TIMEOUT' | 'CONNECTION' | 'TLS' | 'DNS' | 'BLOCKED_ADDRESS';
+/** TRANSFORMATION: the endpoint's transformation threw, ran too long or too big; nothing was sent. */
+export type ErrorClass = 'HTTP_STATUS' | 'TIMEOUT' | 'CONNECTION' | 'TLS' | 'DNS' | 'BLOCKED_ADDRESS' | 'TRANSFORMATION';
 
-export const ERROR_CLASSES: readonly ErrorClass[] = ['HTTP_STATUS', 'TIMEOUT', 'CONNECTION', 'TLS', 'DNS', 'BLOCKED_ADDRESS'];
+export const ERROR_CLASSES: readonly ErrorClass[] = ['HTTP_STATUS', 'TIMEOUT', 'CONNECTION', 'TLS', 'DNS', 'BLOCKED_ADDRESS', 'TRANSFORMATION'];
 
 /** What the HTTP sender observed: a response, or a transport error it already classed. */
 export type AttemptResult =

@@ -24,6 +24,9 @@ export function nextStep(params: {
 }): NextStep {
   const { outcome } = params;
   if (outcome.succeeded) return { status: 'SUCCEEDED', nextAttemptAtMs: null };
+  // The transformation failed on this event: the same code on the same event fails again, so
+  // the delivery is dead at once (replayable once the code is fixed).
+  if (outcome.errorClass === 'TRANSFORMATION') return { status: 'DEAD', nextAttemptAtMs: null };
   // 410 Gone: the receiver says this endpoint no longer exists; retrying cannot help.
   if (outcome.disableEndpoint || params.singleAttempt) return { status: 'DEAD', nextAttemptAtMs: null };
   const delay = retryDelayMs(params.policy, params.attemptsMade, params.random, outcome.retryAfterSeconds);

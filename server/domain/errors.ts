@@ -27,6 +27,8 @@ export class DomainError extends Error {
 export interface InputProblem {
   field: string;
   message: string;
+  /** Where in the field's text (a filter expression, transformation code) the problem is; 1-based. */
+  position?: { line: number; column: number };
 }
 
 /** A BAD_USER_INPUT error listing every problem found, so a form can mark each field at once. */

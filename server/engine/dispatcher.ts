@@ -4,18 +4,24 @@ import { envelopeBody, nextStep, type NextStep } from '../domain/deliveryPlan.js
 import type { AttemptRecord } from '../db/repos/attempts.js';
 import type { EndpointRuntime } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
+import type { LoadedDelivery } from '../db/repos/workerReads.js';
+import type { RecordEntry } from './recorder.js';
+import { applyTransformation } from './transform/apply.js';
+
+export type { LoadedDelivery } from '../db/repos/workerReads.js';
 
 export const USER_AGENT = 'org-webhooks/0.1 (+https://www.standardwebhooks.com)';
 const MASKED = '••••';
-
-import type { LoadedDelivery } from '../db/repos/workerReads.js';
-
-export type { LoadedDelivery } from '../db/repos/workerReads.js';
 
 export interface AttemptExecution {
   attempt: AttemptRecord;
   outcome: AttemptOutcome;
   step: NextStep;
+}
+
+/** The endpoint's transformation returned `cancel: true`: nothing is sent, nothing is attempted. */
+export interface CancelledExecution {
+  cancelled: true;
 }
 
 /**
@@ -29,17 +35,28 @@ export async function executeAttempt(
   delivery: LoadedDelivery,
   trigger: AttemptRecord['trigger'],
   options: { singleAttempt?: boolean } = {},
-): Promise<AttemptExecution> {
-  const body = envelopeBody({
+): Promise<AttemptExecution | CancelledExecution> {
+  let body = envelopeBody({
     id: delivery.eventId,
     type: delivery.eventType,
     timestamp: delivery.eventCreatedAt.toISOString(),
     dataJson: delivery.dataJson,
   });
   const startedAt = new Date();
+  // The transformation runs before signing, so the signature covers what is sent.
+  let customHeaders = runtime.headers;
+  let transformedBody: string | null = null;
+  if (runtime.transform) {
+    const transformed = await applyTransformation(runtime, delivery);
+    if (transformed.kind === 'cancel') return { cancelled: true };
+    if (transformed.kind === 'error') return transformationFailure(runtime, delivery, trigger, startedAt, transformed.message, transformed.durationMs, options);
+    body = transformed.body;
+    customHeaders = transformed.headers;
+    transformedBody = transformed.bodyChanged ? body : null;
+  }
   const timestamp = Math.floor(startedAt.getTime() / 1000);
   const headers: Record<string, string> = {
-    ...runtime.headers,
+    ...customHeaders,
     'content-type': 'application/json',
     'user-agent': USER_AGENT,
     'webhook-id': delivery.eventId,
@@ -70,7 +87,7 @@ export async function executeAttempt(
   });
   // Custom header values may be credentials for the receiver: the record keeps only their names.
   let recordedHeaders = headers;
-  for (const name in runtime.headers) {
+  for (const name in customHeaders) {
     if (recordedHeaders === headers) recordedHeaders = { ...headers };
     recordedHeaders[name] = MASKED;
   }
@@ -94,6 +111,71 @@ export async function executeAttempt(
       responseBody: result.ok ? result.body : null,
       errorClass: outcome.errorClass,
       errorMessage: outcome.errorMessage,
+      requestBody: transformedBody,
     },
+  };
+}
+
+/** The attempt of a delivery whose transformation failed: nothing sent, not retried (see nextStep). */
+function transformationFailure(
+  runtime: EndpointRuntime,
+  delivery: LoadedDelivery,
+  trigger: AttemptRecord['trigger'],
+  startedAt: Date,
+  message: string,
+  durationMs: number,
+  options: { singleAttempt?: boolean },
+): AttemptExecution {
+  const outcome: AttemptOutcome = {
+    succeeded: false,
+    errorClass: 'TRANSFORMATION',
+    errorMessage: `The endpoint's transformation failed: ${message} Nothing was sent.`,
+    retryAfterSeconds: null,
+    disableEndpoint: false,
+  };
+  const attemptNumber = delivery.attemptCount + 1;
+  const nowMs = Date.now();
+  return {
+    outcome,
+    step: nextStep({ outcome, attemptsMade: attemptNumber, policy: runtime.retryPolicy, singleAttempt: options.singleAttempt ?? false, nowMs, random: Math.random() }),
+    attempt: {
+      id: newId('attempt', startedAt.getTime()),
+      orgId: delivery.orgId,
+      deliveryId: delivery.id,
+      endpointId: runtime.id,
+      eventType: delivery.eventType,
+      attemptNumber,
+      trigger,
+      startedAt,
+      durationMs: Math.round(durationMs),
+      succeeded: false,
+      requestHeaders: {},
+      responseStatus: null,
+      responseHeaders: null,
+      responseBody: null,
+      errorClass: outcome.errorClass,
+      errorMessage: outcome.errorMessage,
+      requestBody: null,
+    },
+  };
+}
+
+/**
+ * What the worker records for a delivery its transformation cancelled: the delivery is CANCELLED
+ * (no attempt: nothing was tried), its job is done, and under STRICT ordering its key moves on.
+ */
+export function cancelledEntry(runtime: EndpointRuntime, job: { shard: number; id: string }, delivery: LoadedDelivery): RecordEntry {
+  return {
+    delivery: {
+      id: delivery.id,
+      status: 'CANCELLED',
+      attemptCount: delivery.attemptCount,
+      nextAttemptAt: null,
+      lastAttemptAt: null,
+      lastAttemptId: null,
+      completedAt: new Date(),
+    },
+    removeJob: { shard: job.shard, jobId: job.id },
+    strictKey: delivery.orderingKey !== null && runtime.orderingMode === 'STRICT' ? { endpointId: runtime.id, orderingKey: delivery.orderingKey } : undefined,
   };
 }

@@ -4,6 +4,8 @@ import { createSigner, decodeHmacSecret, type Signer, type SignerKey } from '../
 import type { RetryPolicy } from '../domain/retrySchedule.js';
 import type { BreakerSettings, BreakerState, CircuitState } from '../domain/circuitBreaker.js';
 import type { OutboundTls } from './httpSender.js';
+import type { TransformationInput, TransformationOutcome } from '../domain/transformation.js';
+import type { TransformPool } from './transform/pool.js';
 
 /** Everything needed to send to one endpoint, with secrets decrypted; cached by the worker. */
 export interface EndpointRuntime {
@@ -29,6 +31,8 @@ export interface EndpointRuntime {
   signatureCount: number;
   /** When a key starts or stops signing (end of a grace period): reload the runtime then. */
   reloadAtMs: number | null;
+  /** The endpoint's transformation, run in the sandbox pool; null when it has none. */
+  transform: ((input: TransformationInput) => Promise<{ outcome: TransformationOutcome; durationMs: number }>) | null;
 }
 
 interface EndpointSqlRow {
@@ -60,6 +64,7 @@ interface EndpointSqlRow {
   circuit_open_until: Date | null;
   circuit_cooldown_seconds: number | null;
   consecutive_failures: number;
+  transformation: string | null;
 }
 
 interface KeySqlRow {
@@ -75,8 +80,8 @@ interface KeySqlRow {
  * them now (the endpoint's HMAC keys, plus the org's Ed25519 keys when it signs with Ed25519 or
  * is inside the grace period of a switch away from it).
  */
-export function createRuntimeLoader(deps: { sql: Sql; secretBox: SecretBox }) {
-  const { sql, secretBox } = deps;
+export function createRuntimeLoader(deps: { sql: Sql; secretBox: SecretBox; transforms?: TransformPool }) {
+  const { sql, secretBox, transforms } = deps;
 
   return async function loadRuntimes(endpointIds: readonly string[]): Promise<Map<string, EndpointRuntime>> {
     const result = new Map<string, EndpointRuntime>();
@@ -150,9 +155,19 @@ export function createRuntimeLoader(deps: { sql: Sql; secretBox: SecretBox }) {
         signer: createSigner(signerKeys),
         signatureCount: signerKeys.length,
         reloadAtMs: changes.length ? Math.min(...changes) : null,
+        transform: e.transformation !== null && transforms ? transformFor(transforms, e.id, e.transformation) : null,
       });
     }
     return result;
   };
 }
 export type RuntimeLoader = ReturnType<typeof createRuntimeLoader>;
+
+/** Runs `code` for this endpoint in the pool (its runs queue under the endpoint's own key). */
+function transformFor(pool: TransformPool, endpointId: string, code: string): NonNullable<EndpointRuntime['transform']> {
+  return async (input) => {
+    const { outcome, durationMs } = await pool.run(endpointId, code, input);
+    // A check-only answer never comes back for a run with input.
+    return { outcome: outcome.kind === 'defined' ? { kind: 'error', message: 'the sandbox did not run the handler.' } : outcome, durationMs };
+  };
+}

@@ -7,6 +7,8 @@ import { CHANNELS, createWakeSender, notifyIds, notifyJson, type EndpointChanged
 import { createDeliveryJobs } from '../db/repos/deliveryJobs.js';
 import { createWorkerReads } from '../db/repos/workerReads.js';
 import { createPublisher } from './publish.js';
+import { createEndpointFilters } from './filters/endpointFilters.js';
+import { createTransformPool } from './transform/pool.js';
 import { createHttpSender } from './httpSender.js';
 import { createRuntimeLoader } from './endpointRuntime.js';
 import { createRecorder } from './recorder.js';
@@ -29,6 +31,8 @@ export interface EngineDeps {
   log: Logger;
   allowedCidrs: Cidr[];
   observer?: EngineObserver;
+  /** The transformation sandbox (defaults: 200 ms, 32 MiB, 2 threads). */
+  transformation?: { timeoutMs: number; memoryMb: number; threads: number };
   workerOptions?: WorkerOptions;
 }
 
@@ -40,9 +44,13 @@ export function createEngine(deps: EngineDeps) {
   const { database, log } = deps;
   const jobs = createDeliveryJobs(database.sql);
   const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their discovery will'));
-  const publisher = createPublisher({ database, jobs, wake: wakeSender });
+  const filters = createEndpointFilters({ sql: database.sql, onFlushError: (err) => log.warn({ err: (err as Error).message }, 'could not record content filter errors; retrying') });
+  const publisher = createPublisher({ database, jobs, wake: wakeSender, filters });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
-  const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
+  const t = deps.transformation ?? { timeoutMs: 200, memoryMb: 32, threads: 2 };
+  // Threads start with the first transformation run: a process with none never pays for them.
+  const transforms = createTransformPool({ threads: t.threads, timeoutMs: t.timeoutMs, memoryBytes: t.memoryMb * 1024 * 1024 });
+  const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox, transforms });
   const recovery = createRecovery({ sql: database.sql, jobs });
   const systemEvents = createSystemEvents({ publish: (orgId, inputs) => publisher.publish(orgId, inputs), log });
   const sendTestEvent = createTestSender({ sql: database.sql, loadRuntimes, sender });
@@ -62,6 +70,8 @@ export function createEngine(deps: EngineDeps) {
       await upgradeLegacyQueues({ sql: database.sql, log });
       await jobs.ensureIndex();
     },
+    filters,
+    transforms,
     sendTestEvent,
     /** The half-open probe of an open circuit, now; answers the probe's attempt id. */
     probeEndpoint: createProber({ sql: database.sql, jobs, sendTestEvent, log }),
@@ -110,8 +120,10 @@ export function createEngine(deps: EngineDeps) {
     worker: () => worker,
     async stop(): Promise<void> {
       await wakeSender.settled();
+      await filters.stop().catch(() => {});
       await worker?.stop();
       await systemEvents.flush();
+      await transforms.stop();
       await sender.close();
     },
   };

@@ -10,6 +10,8 @@ import { newId } from '../crypto/random.js';
 import { timeOrderedUuid } from '../crypto/uuid.js';
 import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
 import { deliveryQueueOf } from '../db/queues.js';
+import { createEndpointFilters, type EndpointFilters, type EventAcceptor } from './filters/endpointFilters.js';
+import { fanOut } from './filters/fanOut.js';
 
 export interface PublishInput {
   type: string;
@@ -47,8 +49,8 @@ interface OrgCatalog {
   version: number;
   /** Event types by name; null: no such type (as of `version`). */
   types: Map<string, CatalogType | null>;
-  /** Active endpoints and what they subscribe to. */
-  endpoints: { id: string; matches: (type: string) => boolean }[];
+  /** Active endpoints, what they subscribe to and their content filter (absent: none). */
+  endpoints: { id: string; matches: (type: string) => boolean; accepts?: EventAcceptor }[];
 }
 
 interface PreparedEvent {
@@ -67,8 +69,10 @@ interface PreparedEvent {
  * matching active endpoint and their jobs in one transaction, so a publish that returns is
  * durable and a publish that fails leaves nothing behind.
  */
-export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; wake: WakeSender }) {
+export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; wake: WakeSender; filters?: EndpointFilters }) {
   const { database, jobs, wake } = deps;
+  // The engine passes its own (to flush filter errors at stop); a one-off publisher gets one.
+  const filters = deps.filters ?? createEndpointFilters({ sql: database.sql });
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
     WITH catalog_unchanged AS (
@@ -195,15 +199,15 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
    */
   async function lookup(sql: Sql | TransactionSql, orgId: string, names: string[]): Promise<OrgCatalog> {
     const [row] = await sql<
-      { version: string | null; types: (Omit<CatalogType, 'deprecatedAt'> & { deprecatedAt: string | null })[]; endpoints: { id: string; patterns: string[] }[] }[]
+      { version: string | null; types: (Omit<CatalogType, 'deprecatedAt'> & { deprecatedAt: string | null })[]; endpoints: { id: string; patterns: string[]; filter: string | null }[] }[]
     >`
       SELECT
         (SELECT catalog_version FROM organizations WHERE id = ${orgId}) AS version,
         (SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name, 'schema', t.schema, 'deprecated', t.deprecated,
                                                     'deprecatedAt', t.deprecated_at)), '[]'::json)
          FROM event_types t WHERE (t.org_id IS NULL OR t.org_id = ${orgId}) AND t.name = ANY(${names}::text[])) AS types,
-        (SELECT coalesce(json_agg(json_build_object('id', x.id, 'patterns', x.patterns) ORDER BY x.id), '[]'::json)
-         FROM (SELECT e.id, array_agg(s.pattern) AS patterns
+        (SELECT coalesce(json_agg(json_build_object('id', x.id, 'patterns', x.patterns, 'filter', x.filter) ORDER BY x.id), '[]'::json)
+         FROM (SELECT e.id, e.filter, array_agg(s.pattern) AS patterns
                FROM endpoints e JOIN event_subscriptions s ON s.endpoint_id = e.id
                WHERE e.org_id = ${orgId} AND e.active AND e.deleted_at IS NULL
                  -- Webhooks are an enterprise feature: an organization downgraded from it keeps
@@ -216,7 +220,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
       // No organization, no version (the API only publishes for the caller's own organization).
       version: row!.version === null ? -1 : Number(row!.version),
       types,
-      endpoints: row!.endpoints.map((e) => ({ id: e.id, matches: compileMatcher(e.patterns) })),
+      endpoints: row!.endpoints.map((e) => ({ id: e.id, matches: compileMatcher(e.patterns), accepts: filters.acceptorFor(e.id, e.filter) })),
     };
   }
 
@@ -301,14 +305,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
       const write = async (sql: Sql | TransactionSql, { version, endpoints }: OrgCatalog): Promise<PublishOutcome[] | null> => {
         // Every delivery the batch may need, made up front: which events are written (and not
         // idempotent repeats) is only known inside the statement, which keeps the rest.
-        const deliveries: { id: string; event: PreparedEvent; endpointId: string }[] = [];
-        for (const event of events) {
-          for (const endpoint of endpoints) {
-            if (endpoint.matches(event.type) && endpoint.id !== event.excludeEndpointId) {
-              deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
-            }
-          }
-        }
+        const deliveries = (await fanOut(events, endpoints, createdAt.getTime())).map(({ event, endpointId }) => ({ id: newId('delivery'), event, endpointId }));
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
         // the events, their deliveries, a job per delivery whose endpoint queue exists (deleted
         // meanwhile: the delivery is written CANCELLED) and, in a caller's transaction, the

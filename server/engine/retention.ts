@@ -4,7 +4,8 @@ import { idLowerBound } from '../domain/ids.js';
 const BATCH = 5000;
 
 /**
- * Purges payloads past the retention period: event data and stored response bodies. Events with
+ * Purges payloads past the retention period: event data, stored response bodies and transformed
+ * request bodies. Events with
  * a delivery still pending keep their payload until it is delivered or dead. Rows stay (ids,
  * types, statuses, timings) so history and statistics survive the purge. Works in batches so a
  * large backlog never holds long locks.
@@ -29,8 +30,8 @@ export async function purgePayloads(sql: Sql, retentionDays: number, nowMs = Dat
   }
   for (;;) {
     const result = await sql`
-      UPDATE delivery_attempts SET response_body = NULL
-      WHERE id IN (SELECT id FROM delivery_attempts WHERE id < ${attemptBound} AND response_body IS NOT NULL LIMIT ${BATCH})`;
+      UPDATE delivery_attempts SET response_body = NULL, request_body = NULL
+      WHERE id IN (SELECT id FROM delivery_attempts WHERE id < ${attemptBound} AND (response_body IS NOT NULL OR request_body IS NOT NULL) LIMIT ${BATCH})`;
     attempts += result.count;
     if (result.count < BATCH) break;
   }

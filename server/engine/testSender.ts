@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { notFound } from '../domain/errors.js';
+import { badInput, notFound } from '../domain/errors.js';
 import { newId } from '../crypto/random.js';
 import { insertAttempts, updateDeliveries, type AttemptRecord } from '../db/repos/attempts.js';
 import { CHANNELS, notifyJson, summarizeAttempt } from '../db/notifications.js';
@@ -44,7 +44,7 @@ export function createTestSender(deps: { sql: Sql; loadRuntimes: RuntimeLoader; 
                VALUES (${deliveryId}, ${orgId}, ${eventId}, ${endpointId}, ${type}, true, ${createdAt})`;
       return event!.data_json;
     });
-    const { attempt, outcome } = await executeAttempt(
+    const execution = await executeAttempt(
       deps.sender,
       runtime,
       {
@@ -62,6 +62,14 @@ export function createTestSender(deps: { sql: Sql; loadRuntimes: RuntimeLoader; 
       'TEST',
       { singleAttempt: true },
     );
+    if ('cancelled' in execution) {
+      await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now() WHERE id = ${deliveryId}`;
+      throw badInput(
+        "The endpoint's transformation cancelled this webhook.test event (it returned cancel: true), so nothing was sent. Let webhook.test events through to test the endpoint.",
+        'transformation',
+      );
+    }
+    const { attempt, outcome } = execution;
     const status = outcome.succeeded ? 'SUCCEEDED' : 'DEAD';
     await sql.begin(async (tx) => {
       await insertAttempts(tx, [attempt]);

@@ -17,7 +17,7 @@ export const QUERY_LIMITS = { depth: 12, complexity: 20_000, breadth: 250 };
  */
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
-  AuthScopes: { can: Capability; enterprise: boolean; platform: boolean };
+  AuthScopes: { can: Capability; enterprise: boolean; platform: boolean; apiKey: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
@@ -40,6 +40,9 @@ export const builder = new SchemaBuilder<{
       enterprise: () => ctx.requireViewer().plan === 'enterprise',
       // Throws UNAUTHENTICATED without credentials and FORBIDDEN for an organization's key.
       platform: () => ctx.requirePlatform() !== null,
+      // Organization-wide administration (API keys, the event catalog, publishing) is for API
+      // keys: an embedded portal session manages endpoints only (services/portalAuth.ts).
+      apiKey: () => !ctx.requireViewer().portal,
     }),
     unauthorizedError: (_parent, ctx, _info, result) => authorizationError(ctx, result.failure, result.message),
   },
@@ -63,6 +66,9 @@ function authorizationError(ctx: GraphQLContext, failure: AuthFailure, fallback:
   // Role before plan: a viewer of a starter org is told about its role first.
   const capability = scopes.find((f) => f.scope === 'can')?.parameter as Capability | undefined;
   if (capability) return new DomainError('FORBIDDEN', forbiddenMessage(viewer.role, capability));
+  if (scopes.some((f) => f.scope === 'apiKey')) {
+    return new DomainError('FORBIDDEN', 'A portal session manages endpoints only; API keys, event types, portal sessions and publishing need an API key.');
+  }
   if (scopes.some((f) => f.scope === 'enterprise')) {
     return new DomainError(
       'FEATURE_NOT_AVAILABLE',

@@ -17,6 +17,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Live topics for subscriptions; null where the api role does not run. */
   live: LivePubSub | null;
+  /** scheme://host[:port] the HTTP request was addressed to (links when WEBHOOKS_PUBLIC_URL is unset). */
+  requestOrigin?: string | null;
   requireViewer(): Viewer;
   requirePlatform(): PlatformPrincipal;
 }
@@ -30,6 +32,7 @@ export function createContext(options: {
   services: Services;
   loaders: Loaders;
   live?: LivePubSub | null;
+  requestOrigin?: string | null;
 }): GraphQLContext {
   const platform = options.platform ?? null;
   return {

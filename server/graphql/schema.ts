@@ -18,6 +18,8 @@ import './types/deliveryAttempt.js';
 import './types/deliveryStats.js';
 import './types/liveDeliveryAttempts.js';
 import './types/endpointHealthEvent.js';
+import './types/endpointContent.js';
+import './types/portalSession.js';
 
 let schema: GraphQLSchema | null = null;
 

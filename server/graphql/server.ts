@@ -48,10 +48,10 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const live = deps.live ?? null;
   const requestLog = createRequestLog({ log, onOperation: deps.onOperation });
 
-  async function contextFor(authorization: string | null | undefined, requestId: string): Promise<GraphQLContext> {
+  async function contextFor(authorization: string | null | undefined, requestId: string, requestOrigin: string | null): Promise<GraphQLContext> {
     // The platform operator's token first: it is not an API key, and it reads no organization.
     const platform = services.platform.identify(authorization);
-    if (platform) return createContext({ requestId, viewer: null, platform, authError: null, services, live, loaders: createLoaders(services, null) });
+    if (platform) return createContext({ requestId, viewer: null, platform, authError: null, services, live, loaders: createLoaders(services, null), requestOrigin });
     let viewer: Viewer | null = null;
     let authError: DomainError | null = null;
     if (authorization) {
@@ -62,7 +62,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         authError = err;
       }
     }
-    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer) });
+    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer), requestOrigin });
   }
 
   // Both transports build their context here: HTTP from the Authorization header, graphql-ws
@@ -84,7 +84,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         const viewer = initial.wsViewer;
         return createContext({ requestId, viewer, authError: null, services, live, loaders: createLoaders(services, viewer) });
       }
-      return contextFor(initial.request.headers.get('authorization'), requestId);
+      return contextFor(initial.request.headers.get('authorization'), requestId, requestOrigin(initial.request));
     },
   });
 
@@ -229,6 +229,15 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       wsServer?.close();
     },
   };
+}
+
+/** The origin an HTTP request was addressed to (its Host header), or null. */
+function requestOrigin(request: Request): string | null {
+  try {
+    return new URL(request.url).origin;
+  } catch {
+    return null;
+  }
 }
 
 interface EnvelopedRoot {

@@ -16,6 +16,18 @@ export interface Viewer {
   role: ApiKeyRole;
   apiKeyId: string;
   apiKeyName: string;
+  /** Set when the caller is an embedded portal session (services/portalAuth.ts), not an API key. */
+  portal?: PortalScope;
+}
+
+/** What a portal session may see, and how the console presents itself to it. */
+export interface PortalScope {
+  sessionId: string;
+  /** Null: every endpoint; otherwise only endpoints carrying one of these labels. */
+  labels: string[] | null;
+  displayName: string | null;
+  accentColor: string | null;
+  expiresAt: Date;
 }
 
 const TOUCH_INTERVAL_MS = 60_000;

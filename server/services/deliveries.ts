@@ -9,13 +9,26 @@ import type { PublishInput } from '../engine/publish.js';
 import type { ReplayFilter } from '../engine/recovery.js';
 import type { Viewer } from './auth.js';
 import type { EventTypeService } from './eventTypes.js';
+import type { EndpointScope } from './endpointScope.js';
 import { isIdOf } from '../domain/ids.js';
 
 /** Events, deliveries and attempts for the caller's organization, and the commands on them. */
-export function createDeliveryService(deps: { database: Database; engine: Engine; eventTypes: Pick<EventTypeService, 'checkTestEvent'> }) {
+export function createDeliveryService(deps: { database: Database; engine: Engine; eventTypes: Pick<EventTypeService, 'checkTestEvent'>; scope: EndpointScope }) {
   const events = createEventsRepo(deps.database.db);
   const deliveries = createDeliveriesRepo(deps.database.db);
-  const { engine } = deps;
+  const { engine, scope } = deps;
+
+  /** A delivery the viewer may see (its endpoint in the viewer's label scope), else NOT_FOUND. */
+  async function visibleDelivery(viewer: Viewer, id: string) {
+    const row = await deliveries.findForOrg(viewer.orgId, id);
+    if (!row || !(await scope.seesId(viewer, row.endpointId))) throw notFound('delivery', id);
+    return row;
+  }
+
+  /** NOT_FOUND for an endpoint id outside the viewer's scope (a filter argument). */
+  async function checkEndpointArg(viewer: Viewer, endpointId: string | null | undefined): Promise<void> {
+    if (endpointId && !(await scope.seesId(viewer, endpointId))) throw notFound('endpoint', endpointId);
+  }
 
   function checkWindow(filter: { since?: Date | null; until?: Date | null }): void {
     if (filter.since && filter.until && filter.since >= filter.until) throw badInput('"since" must be before "until".', 'filter.since');
@@ -27,12 +40,17 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
     publish: (viewer: Viewer, inputs: PublishInput[], batch: boolean) =>
       engine.publisher.publish(viewer.orgId, inputs, batch ? (i) => `inputs[${i}].` : () => 'input.'),
 
-    listEvents(viewer: Viewer, filter: EventFilter, page: PageArgs) {
+    async listEvents(viewer: Viewer, filter: EventFilter, page: PageArgs) {
       checkWindow(filter);
-      return events.list(viewer.orgId, filter, page);
+      return events.list(viewer.orgId, { ...filter, deliveredTo: await scope.visibleIds(viewer) }, page);
     },
     async getEvent(viewer: Viewer, id: string) {
       const row = await events.findForOrg(viewer.orgId, id);
+      const visible = await scope.visibleIds(viewer);
+      if (row && visible !== null) {
+        const sent = await deliveries.byEvents([row.id]);
+        if (!sent.some((d) => visible.includes(d.endpointId))) throw notFound('event', id);
+      }
       if (!row) throw notFound('event', id);
       return row;
     },
@@ -46,25 +64,32 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
         rows.map((e) => [e.id, e.dataJson === null ? null : envelopeBody({ id: e.id, type: e.type, timestamp: e.createdAt.toISOString(), dataJson: e.dataJson })]),
       );
     },
-    listDeliveries(viewer: Viewer, filter: DeliveryFilter, page: PageArgs) {
+    async listDeliveries(viewer: Viewer, filter: DeliveryFilter, page: PageArgs) {
       checkWindow(filter);
-      return deliveries.list(viewer.orgId, filter, page);
+      await checkEndpointArg(viewer, filter.endpointId);
+      return deliveries.list(viewer.orgId, { ...filter, endpointIds: await scope.visibleIds(viewer) }, page);
     },
-    async getDelivery(viewer: Viewer, id: string) {
-      const row = await deliveries.findForOrg(viewer.orgId, id);
-      if (!row) throw notFound('delivery', id);
-      return row;
-    },
+    getDelivery: visibleDelivery,
     async retryDelivery(viewer: Viewer, id: string) {
+      if (scope.scopeOf(viewer) !== null) await visibleDelivery(viewer, id);
       await engine.retryDelivery(viewer.orgId, id);
       return (await deliveries.findForOrg(viewer.orgId, id))!;
     },
-    replayDeliveries: (viewer: Viewer, filter: ReplayFilter) => engine.replayDeliveries(viewer.orgId, filter),
+    async replayDeliveries(viewer: Viewer, filter: ReplayFilter): Promise<number> {
+      const visible = await scope.visibleIds(viewer);
+      if (visible === null) return engine.replayDeliveries(viewer.orgId, filter);
+      // A label-scoped session replays its own endpoints only, one endpoint at a time.
+      await checkEndpointArg(viewer, filter.endpointId);
+      let count = 0;
+      for (const endpointId of filter.endpointId ? [filter.endpointId] : visible) count += await engine.replayDeliveries(viewer.orgId, { ...filter, endpointId });
+      return count;
+    },
     /**
      * Sends a test event now: `webhook.test` with the default message, or a catalog type with the
      * given payload (checked against the type's schema). Either argument alone is allowed.
      */
     async sendTestEvent(viewer: Viewer, endpointId: string, content: { type?: string | null; data?: unknown } = {}) {
+      await checkEndpointArg(viewer, endpointId);
       const custom = content.type != null || content.data != null;
       const checked = custom ? await deps.eventTypes.checkTestEvent(viewer, content.type ?? 'webhook.test', content.data ?? {}) : undefined;
       const attempt = await engine.sendTestEvent(viewer.orgId, endpointId, viewer.apiKeyName, checked);
@@ -73,6 +98,7 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
     /** The half-open probe of an endpoint whose circuit is open, now (see engine/probe.ts). */
     async probeEndpoint(viewer: Viewer, endpointId: string) {
       if (!isIdOf('endpoint', endpointId)) throw notFound('endpoint', endpointId);
+      await checkEndpointArg(viewer, endpointId);
       const attemptId = await engine.probeEndpoint(viewer.orgId, endpointId, viewer.apiKeyName);
       return (await deliveries.attemptsByIds([attemptId]))[0]!;
     },

@@ -25,15 +25,17 @@ import type { Engine } from '../engine/index.js';
 import type { Viewer } from './auth.js';
 import type { Logger } from '../logger.js';
 import { ensureOrgEd25519Key, lockOrgEd25519Keys, newHmacKey } from './signingKeys.js';
+import { createEndpointContentService, type EndpointContentInput } from './endpointContent.js';
+import type { EndpointScope } from './endpointScope.js';
 
 export const MAX_PATTERNS = 100;
 
-export interface CreateEndpointInput extends CreateEndpointSettingsInput {
+export interface CreateEndpointInput extends CreateEndpointSettingsInput, EndpointContentInput {
   /** EventSubscription patterns; none means the endpoint receives nothing until some are set. */
   patterns?: readonly string[] | null;
 }
 
-export interface UpdateEndpointInput extends EndpointSettingsInput {
+export interface UpdateEndpointInput extends EndpointSettingsInput, EndpointContentInput {
   /** Replaces the EventSubscription patterns when present. */
   patterns?: readonly string[] | null;
 }
@@ -41,11 +43,12 @@ export interface UpdateEndpointInput extends EndpointSettingsInput {
 type EndpointValues = Partial<typeof endpointsTable.$inferInsert>;
 
 /** Endpoints, their EventSubscriptions, and the queue and first signing key that come with them. */
-export function createEndpointService(deps: { database: Database; config: Config; secretBox: SecretBox; engine: Engine; log: Logger }) {
-  const { database, secretBox, engine } = deps;
+export function createEndpointService(deps: { database: Database; config: Config; secretBox: SecretBox; engine: Engine; log: Logger; scope: EndpointScope }) {
+  const { database, secretBox, engine, scope } = deps;
   const repo = createEndpointsRepo(database.db);
   const eventTypes = createEventTypesRepo(database.db);
   const signingKeys = createSigningKeysRepo(database.db);
+  const content = createEndpointContentService({ engine });
   const built = createUrlRules({ allowHttp: deps.config.allowHttp, allowedCidrs: deps.config.allowedCidrs });
   if (!built.ok) throw new ConfigError(`Invalid configuration: ${built.error}`);
   const urlRules = built.rules;
@@ -96,6 +99,7 @@ export function createEndpointService(deps: { database: Database; config: Config
   async function lockEndpoint(viewer: Viewer, id: string, db: Db): Promise<EndpointRow> {
     const endpoint = isIdOf('endpoint', id) ? await repo.lockForOrg(viewer.orgId, id, db) : null;
     if (!endpoint) throw notFound('endpoint', id);
+    scope.assertSees(viewer, endpoint);
     return endpoint;
   }
 
@@ -118,12 +122,13 @@ export function createEndpointService(deps: { database: Database; config: Config
 
     /** The organization's endpoints, newest first. */
     list(viewer: Viewer, filter: EndpointFilter, page: PageArgs): Promise<Page<EndpointRow>> {
-      return repo.list(viewer.orgId, filter, page);
+      return repo.list(viewer.orgId, { ...filter, anyLabels: scope.scopeOf(viewer) }, page);
     },
 
     async get(viewer: Viewer, id: string): Promise<EndpointRow> {
       const endpoint = isIdOf('endpoint', id) ? await repo.findForOrg(viewer.orgId, id) : null;
       if (!endpoint) throw notFound('endpoint', id);
+      scope.assertSees(viewer, endpoint);
       return endpoint;
     },
 
@@ -135,12 +140,14 @@ export function createEndpointService(deps: { database: Database; config: Config
     async create(viewer: Viewer, input: CreateEndpointInput): Promise<{ endpoint: EndpointRow; secret: string | null; patterns: string[] }> {
       const validated = validateCreateEndpoint(input, urlRules, Date.now());
       const patterns = await checkPatterns(viewer.orgId, input.patterns, 'patterns');
-      assertNoProblems([...(validated.ok ? [] : validated.problems), ...patterns.problems]);
+      const extra = await content.check(viewer, input);
+      assertNoProblems([...(validated.ok ? [] : validated.problems), ...patterns.problems, ...extra.problems]);
       const settings = (validated as { ok: true; value: EndpointSettings }).value;
+      scope.assertLabelsInScope(viewer, settings.labels);
 
       return inTransaction(database, async ({ sql, db }) => {
         const endpoint = await repo.insert(
-          { id: newId('endpoint'), orgId: viewer.orgId, ...toColumns(settings), signingAlgorithm: settings.signingAlgorithm } as typeof endpointsTable.$inferInsert,
+          { id: newId('endpoint'), orgId: viewer.orgId, ...toColumns(settings), ...content.changedColumns(null, extra.columns), signingAlgorithm: settings.signingAlgorithm } as typeof endpointsTable.$inferInsert,
           db,
         );
         await repo.replacePatterns(endpoint.id, patterns.patterns, db);
@@ -160,6 +167,8 @@ export function createEndpointService(deps: { database: Database; config: Config
 
     /** Applies the fields present in `patch`; headers replace the whole list, `tls: null` removes mTLS. */
     async update(viewer: Viewer, id: string, patch: UpdateEndpointInput): Promise<EndpointRow> {
+      // Checked before the row is locked: a transformation is checked in the sandbox (milliseconds).
+      const extra = await content.check(viewer, patch);
       return inTransaction(database, async ({ sql, db }) => {
         // Partial retry and breaker settings merge into the locked row, so a concurrent update
         // cannot be overwritten with values read before it committed.
@@ -183,8 +192,10 @@ export function createEndpointService(deps: { database: Database; config: Config
           urlRules,
           Date.now(),
         );
-        assertNoProblems([...(validated.ok ? [] : validated.problems), ...(patterns?.problems ?? [])]);
-        const values = toColumns((validated as { ok: true; value: EndpointSettingsPatch }).value);
+        assertNoProblems([...(validated.ok ? [] : validated.problems), ...(patterns?.problems ?? []), ...extra.problems]);
+        const patchValue = (validated as { ok: true; value: EndpointSettingsPatch }).value;
+        if (patchValue.labels !== undefined) scope.assertLabelsInScope(viewer, patchValue.labels);
+        const values = { ...toColumns(patchValue), ...content.changedColumns(current, extra.columns) };
         const updated = await repo.update(id, values, db);
         if (patterns) await repo.replacePatterns(id, patterns.patterns, db);
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: id });
@@ -254,7 +265,8 @@ export function createEndpointService(deps: { database: Database; config: Config
 
     /** Replaces the endpoint's EventSubscription patterns (an empty list unsubscribes it from everything). */
     async setEventSubscriptions(viewer: Viewer, endpointId: string, patterns: readonly string[]): Promise<{ endpoint: EndpointRow; patterns: string[] }> {
-      if (!isIdOf('endpoint', endpointId) || !(await repo.findForOrg(viewer.orgId, endpointId))) throw notFound('endpoint', endpointId);
+      const found = isIdOf('endpoint', endpointId) ? await repo.findForOrg(viewer.orgId, endpointId) : null;
+      if (!found || !scope.sees(viewer, found)) throw notFound('endpoint', endpointId);
       const checked = await checkPatterns(viewer.orgId, patterns, 'patterns');
       assertNoProblems(checked.problems);
       return inTransaction(database, async ({ sql, db }) => {

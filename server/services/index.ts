@@ -13,6 +13,11 @@ import { createDeliveryService } from './deliveries.js';
 import { createPlatformService } from './platform.js';
 import { createEndpointHealthService } from './endpointHealth.js';
 import { createDeliveryExportService } from './deliveryExport.js';
+import { createEndpointContentService } from './endpointContent.js';
+import { createPortalAuthenticator } from './portalAuth.js';
+import { combineCredentials } from './credentials.js';
+import { createPortalSessionService } from './portalSessions.js';
+import { createEndpointScope } from './endpointScope.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -25,11 +30,14 @@ export interface ServiceDeps {
 /** Everything GraphQL resolvers and HTTP handlers call; built once per process. */
 export function createServices(deps: ServiceDeps) {
   const { database, engine, log } = deps;
-  const authenticate = createAuthenticator({
+  const apiKeyAuth = createAuthenticator({
     sql: database.sql,
     log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
   });
+  const portalAuth = createPortalAuthenticator({ sql: database.sql, log });
+  const authenticate = combineCredentials(apiKeyAuth, portalAuth);
+  const scope = createEndpointScope({ sql: database.sql });
   const organizations = createOrganizationService({ database, publisher: engine.publisher });
   const eventTypes = createEventTypeService({ database });
   return {
@@ -45,11 +53,14 @@ export function createServices(deps: ServiceDeps) {
     }),
     apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
     eventTypes,
-    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
-    signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
-    deliveries: createDeliveryService({ database, engine, eventTypes }),
+    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log, scope }),
+    signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine, scope }),
+    deliveries: createDeliveryService({ database, engine, eventTypes, scope }),
     endpointHealth: createEndpointHealthService({ database }),
     deliveryExport: createDeliveryExportService({ database, secretBox: deps.secretBox }),
+    scope,
+    portalSessions: createPortalSessionService({ database, portalAuth, publicUrl: deps.config.publicUrl }),
+    endpointContent: createEndpointContentService({ engine }),
   };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -1,10 +1,11 @@
 import type { TransactionSql } from 'postgres';
+import type { EndpointScope } from './endpointScope.js';
 import { inTransaction, type Database, type Db } from '../db/client.js';
 import { createEndpointsRepo } from '../db/repos/endpoints.js';
 import { createOrganizationsRepo } from '../db/repos/organizations.js';
 import { createSigningKeysRepo } from '../db/repos/signingKeys.js';
 import type { EndpointRow, SigningKeyRow, signingKeys } from '../db/schema.js';
-import { badInput, notFound } from '../domain/errors.js';
+import { badInput, DomainError, notFound } from '../domain/errors.js';
 import { isIdOf } from '../domain/ids.js';
 import {
   decodePublicKey,
@@ -72,8 +73,8 @@ function graceUntil(gracePeriodSeconds: number): Date {
 }
 
 /** Signing keys: per-endpoint HMAC secrets and the organization's Ed25519 key pairs. */
-export function createSigningKeyService(deps: { database: Database; secretBox: SecretBox; engine: Engine }) {
-  const { database, secretBox, engine } = deps;
+export function createSigningKeyService(deps: { database: Database; secretBox: SecretBox; engine: Engine; scope: EndpointScope }) {
+  const { database, secretBox, engine, scope } = deps;
   const keys = createSigningKeysRepo(database.db);
   const endpoints = createEndpointsRepo(database.db);
   const orgs = createOrganizationsRepo(database.db);
@@ -85,6 +86,7 @@ export function createSigningKeyService(deps: { database: Database; secretBox: S
         ? await endpoints.lockForOrg(viewer.orgId, endpointId, db!)
         : await endpoints.findForOrg(viewer.orgId, endpointId, db);
     if (!endpoint) throw notFound('endpoint', endpointId);
+    scope.assertSees(viewer, endpoint);
     return endpoint;
   }
 
@@ -152,6 +154,9 @@ export function createSigningKeyService(deps: { database: Database; secretBox: S
 
         await lockOrgEd25519Keys(sql, viewer.orgId);
         if (endpoint.signingAlgorithm === 'ED25519') {
+          if (scope.scopeOf(viewer) !== null) {
+            throw new DomainError('FORBIDDEN', "Rotating the organization's Ed25519 key changes the signatures of endpoints outside this session's labels; ask an admin of the platform.");
+          }
           await keys.expireUsable({ orgId: viewer.orgId }, until, db);
           const signingKey = await keys.insert(newOrgEd25519Key(secretBox, viewer.orgId), db);
           await notifyOrgEndpoints(sql, db, viewer.orgId);
@@ -174,6 +179,8 @@ export function createSigningKeyService(deps: { database: Database; secretBox: S
       return inTransaction(database, async ({ sql, db }) => {
         const existing = await keys.findForOrg(viewer.orgId, id, db);
         if (!existing) throw notFound('signing key', id);
+        // A label-scoped session sees only its endpoints' own keys, never the organization's.
+        if (scope.scopeOf(viewer) !== null && (existing.endpointId === null || !(await scope.seesId(viewer, existing.endpointId)))) throw notFound('signing key', id);
 
         if (existing.endpointId !== null) {
           const endpoint = await endpoints.lockForOrg(viewer.orgId, existing.endpointId, db);

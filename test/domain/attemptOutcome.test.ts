@@ -135,7 +135,7 @@ describe('429 and 503 with Retry-After', () => {
 
 describe('transport errors', () => {
   it('lists every error class', () => {
-    expect([...ERROR_CLASSES].sort()).toEqual(['BLOCKED_ADDRESS', 'CONNECTION', 'DNS', 'HTTP_STATUS', 'TIMEOUT', 'TLS']);
+    expect([...ERROR_CLASSES].sort()).toEqual(['BLOCKED_ADDRESS', 'CONNECTION', 'DNS', 'HTTP_STATUS', 'TIMEOUT', 'TLS', 'TRANSFORMATION']);
   });
 
   it.each<[ErrorClass, string]>([

@@ -181,6 +181,9 @@ describe('endpoint form', () => {
       orderingMode: 'STRICT',
       headers: [{ name: 'x-team', value: 'sec' }],
       tls: null,
+      // Empty filter and transformation fields mean "none" on save.
+      filter: null,
+      transformation: null,
     });
     const withTls = formStateFromEndpoint({ ...endpoint, tls: { hasClientKey: true } });
     expect(withTls.tlsMode).toBe('keep');

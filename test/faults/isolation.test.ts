@@ -277,7 +277,22 @@ const MATRIX: Record<string, Entry> = {
     foreign: async () => op('Query', 'signingKeys', 'endpointId: $id', id(B.ed25519), '$id: ID!'),
     foreignAnswer: 'NOT_FOUND',
   },
+  validateEndpointFilter: { allowed: READERS, own: async () => op('Query', 'validateEndpointFilter', 'expression: "has(data.x) && data.x == 1"') },
   // ---- mutations
+  testTransformation: {
+    allowed: ADMIN,
+    own: async () => op('Mutation', 'testTransformation', 'code: "function handler(w) { w.data.n = 1; return w; }", type: "pipeline.run.failed", data: { a: 1 }'),
+  },
+  createPortalSession: { allowed: ADMIN, own: async () => op('Mutation', 'createPortalSession', 'role: VIEWER, ttlSeconds: 60, labels: ["team:none"]') },
+  revokePortalSessions: { allowed: ADMIN, own: async () => op('Mutation', 'revokePortalSessions', '') },
+  // The link token is the credential: whoever holds it (any role, or no key) trades it once.
+  exchangePortalToken: {
+    allowed: ROLES,
+    own: async () => {
+      const { url } = (await A.clients.admin.data(`mutation { createPortalSession(role: VIEWER, ttlSeconds: 60) { url } }`)).createPortalSession;
+      return op('Mutation', 'exchangePortalToken', 'token: $token', { token: new URL(url).hash.slice('#token='.length) }, '$token: String!');
+    },
+  },
   createEndpoint: {
     allowed: ADMIN,
     own: async () => op('Mutation', 'createEndpoint', 'input: $input', { input: { url: `${receiver.url}/orga/new-${unique()}`, patterns: [] } }, '$input: CreateEndpointInput!'),

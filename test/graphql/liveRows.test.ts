@@ -76,6 +76,7 @@ const attempt: AttemptRecord = {
   responseBody: null,
   errorClass: 'TIMEOUT',
   errorMessage: 'https://example.test/hook timed out: headers not received within 1000 ms',
+  requestBody: null,
 };
 
 describe('attempt summaries', () => {

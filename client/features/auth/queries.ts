@@ -6,6 +6,7 @@ export const VIEWER_QUERY = /* GraphQL */ `
       apiKeyId
       apiKeyName
       org { id name }
+      portal { labels displayName accentColor expiresAt }
     }
   }
 `;

@@ -19,7 +19,8 @@ export function RequestPanel({ delivery }: { delivery: DeliveryDetailData }) {
   const attempts = delivery.attempts;
   const [selected, setSelected] = useState<string | null>(null);
   const attempt: Attempt | undefined = attempts.find((a) => a.id === selected) ?? attempts[attempts.length - 1];
-  const body = delivery.requestBody;
+  // A transformation may have sent another body than the envelope: the attempt recorded it.
+  const body = attempt?.requestBody ?? delivery.requestBody;
   const label = attempt ? `Attempt ${attempt.attemptNumber} of delivery ${delivery.id}` : `Delivery ${delivery.id}`;
   const curl =
     attempt && body !== null
@@ -28,7 +29,7 @@ export function RequestPanel({ delivery }: { delivery: DeliveryDetailData }) {
   return (
     <Section
       title="Request"
-      description="What the receiver got: the same body on every attempt, fresh webhook-timestamp and signature headers each time."
+      description="What the receiver got: the envelope (or what the endpoint’s transformation made of it), with fresh webhook-timestamp and signature headers each attempt."
       actions={
         attempts.length > 1 ? (
           <label className="toolbar__field toolbar__field--inline">

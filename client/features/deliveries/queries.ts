@@ -59,6 +59,8 @@ export interface Attempt {
   responseHeaders: Record<string, unknown> | null;
   responseBody: string | null;
   requestHeaders: Record<string, unknown>;
+  /** The body sent when the endpoint's transformation changed it (null: the envelope was sent as is). */
+  requestBody: string | null;
   errorClass: string | null;
   errorMessage: string | null;
 }
@@ -81,7 +83,7 @@ export const DELIVERY_QUERY = /* GraphQL */ `
       lastAttempt { id succeeded responseStatus errorClass errorMessage }
       event { id type data createdAt eventId orderingKey payloadPurgedAt }
       attempts {
-        id attemptNumber trigger startedAt durationMs succeeded responseStatus responseHeaders responseBody requestHeaders errorClass errorMessage
+        id attemptNumber trigger startedAt durationMs succeeded responseStatus responseHeaders responseBody requestHeaders requestBody errorClass errorMessage
       }
     }
   }

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useMutation } from 'urql';
 import { fieldProblems, errorCode, errorMessage } from '../../shared/errors';
 import { Link, navigate } from '../../shared/router';
-import { usePermissions } from '../../shared/session';
+import { usePermissions, useSession } from '../../shared/session';
 import { ErrorMessage, Notice, PageHeader, PlanNotice, SecretBox } from '../../shared/ui';
 import { EndpointForm } from './EndpointForm';
 import { buildEndpointInput, defaultFormState, placeProblems, type EndpointFormState, type Problems } from './formModel';
@@ -11,7 +11,9 @@ import { CREATE_ENDPOINT, type EndpointDetail } from './queries';
 /** The "new endpoint" page; after creation the HMAC secret is shown once. */
 export function CreateEndpoint() {
   const can = usePermissions();
-  const [state, setState] = useState<EndpointFormState>(defaultFormState);
+  const { viewer } = useSession();
+  // A label-scoped portal session creates endpoints carrying its labels.
+  const [state, setState] = useState<EndpointFormState>(() => ({ ...defaultFormState(), labels: (viewer.portal?.labels ?? []).join(', ') }));
   const [problems, setProblems] = useState<Problems>({});
   const [unplaced, setUnplaced] = useState<string[]>([]);
   const [created, setCreated] = useState<{ endpoint: EndpointDetail; secret: string } | null>(null);

@@ -3,6 +3,7 @@ import { useQuery } from 'urql';
 import { formatSeconds } from '../../shared/format';
 import { Button, CheckboxField, Field, Notice } from '../../shared/ui';
 import { EventTypePicker } from './EventTypePicker';
+import { ContentSection } from './ContentSection';
 import { fieldLabel, retryDelays, type EndpointFormState, type Problems } from './formModel';
 import { URL_POLICY_QUERY, type EndpointDetail } from './queries';
 
@@ -262,6 +263,8 @@ export function EndpointForm({
           Add header
         </Button>
       </FormSection>
+
+      <ContentSection state={state} update={update} problems={problems} />
 
       <FormSection title="Mutual TLS" error={problems.tls}>
         {mode === 'edit' && existingTls && (

@@ -1,6 +1,7 @@
 import { formatCount, formatDuration, formatSeconds } from '../../shared/format';
 import { usePermissions } from '../../shared/session';
 import { DescriptionList, Section, Time } from '../../shared/ui';
+import { contentSettingsRows } from './ContentSettings';
 import { useEndpoint } from './useEndpoint';
 
 /** Every setting of the endpoint, read-only (the edit page changes them). */
@@ -35,6 +36,7 @@ export function EndpointSettings({ id }: { id: string }) {
           ['Circuit breaker', b.enabled ? `Opens after ${b.failureThreshold} consecutive failures; first probe after ${formatSeconds(b.cooldownSeconds)}` : 'Off'],
           ['Concurrency', `${formatCount(endpoint.maxInFlight)} in flight${endpoint.rateLimitPerSecond ? `, at most ${formatCount(endpoint.rateLimitPerSecond)} requests/s` : ', no rate limit'}`],
           ['Ordering', endpoint.orderingMode === 'STRICT' ? 'Strict' : 'Best effort'],
+          ...contentSettingsRows(endpoint),
           [
             'Custom headers',
             endpoint.headers.length ? (

@@ -31,6 +31,10 @@ export interface EndpointFormState {
   /** keep: leave mTLS as it is (edit only); none: no mTLS (removes it on edit); set: use the PEMs below. */
   tlsMode: 'keep' | 'none' | 'set';
   tls: { clientCertificatePem: string; clientKeyPem: string; caCertificatePem: string };
+  /** CEL content filter; empty: none. */
+  filter: string;
+  /** JavaScript transformation; empty: none. */
+  transformation: string;
 }
 
 /** What the API returns for an endpoint, as far as the form needs it. */
@@ -48,6 +52,8 @@ export interface EndpointSettingsData {
   orderingMode: OrderingMode;
   headers: HeaderRow[];
   tls: unknown | null;
+  filter?: string | null;
+  transformation?: string | null;
 }
 
 /** Defaults of SPEC §3, shown in the create form so nothing is hidden. */
@@ -67,6 +73,8 @@ export function defaultFormState(): EndpointFormState {
     headers: [],
     tlsMode: 'none',
     tls: { clientCertificatePem: '', clientKeyPem: '', caCertificatePem: '' },
+    filter: '',
+    transformation: '',
   };
 }
 
@@ -95,6 +103,8 @@ export function formStateFromEndpoint(e: EndpointSettingsData): EndpointFormStat
     headers: e.headers.map((h) => ({ ...h })),
     tlsMode: e.tls ? 'keep' : 'none',
     tls: { clientCertificatePem: '', clientKeyPem: '', caCertificatePem: '' },
+    filter: e.filter ?? '',
+    transformation: e.transformation ?? '',
   };
 }
 
@@ -181,6 +191,11 @@ export function buildEndpointInput(state: EndpointFormState, mode: 'create' | 'e
     headers,
   });
   if (mode === 'create') input.signingAlgorithm = state.signingAlgorithm;
+  // Empty removes them on edit; on create, empty is simply none.
+  for (const key of ['filter', 'transformation'] as const) {
+    if (state[key].trim()) input[key] = state[key];
+    else if (mode === 'edit') input[key] = null;
+  }
 
   if (state.tlsMode === 'set') {
     const tls = dropUndefined({
@@ -221,6 +236,8 @@ export const FORM_FIELDS = [
   'tls.clientCertificatePem',
   'tls.clientKeyPem',
   'tls.caCertificatePem',
+  'filter',
+  'transformation',
 ];
 
 /**

@@ -41,6 +41,11 @@ export interface EndpointDetail extends EndpointSummary, EndpointSettingsData {
   signingAlgorithm: SigningAlgorithm;
   tls: { hasClientKey: boolean; clientCertificate: TlsCertificate | null; caCertificates: TlsCertificate[] } | null;
   updatedAt: string;
+  filter: string | null;
+  filterErrorCount: number;
+  filterLastError: string | null;
+  filterLastErrorAt: string | null;
+  transformation: string | null;
 }
 
 const SUMMARY_FIELDS = `id url description labels active disabledReason circuitState
@@ -51,6 +56,7 @@ const DETAIL_FIELDS = `${SUMMARY_FIELDS} disabledAt consecutiveFailures circuitO
   circuitBreaker { enabled failureThreshold cooldownSeconds }
   maxInFlight rateLimitPerSecond orderingMode signingAlgorithm updatedAt
   headers { name value }
+  filter filterErrorCount filterLastError filterLastErrorAt transformation
   tls { hasClientKey clientCertificate { subject issuer validTo fingerprintSha256 } caCertificates { subject issuer validTo fingerprintSha256 } }`;
 
 export const ENDPOINTS_QUERY = /* GraphQL */ `
@@ -230,3 +236,5 @@ export const ENDPOINT_HEALTH_SUBSCRIPTION = /* GraphQL */ `
     endpointHealth(endpointId: $endpointId) { endpointId circuitState active disabledReason reason at }
   }
 `;
+
+export { VALIDATE_FILTER, TRANSFORMATION_CATALOG, TRANSFORMATION_LAST_EVENT, TEST_TRANSFORMATION } from './contentQueries';

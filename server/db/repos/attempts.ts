@@ -20,6 +20,8 @@ export interface AttemptRecord {
   responseBody: string | null;
   errorClass: string | null;
   errorMessage: string | null;
+  /** The body as sent when a transformation changed it; null: the envelope of the event. */
+  requestBody: string | null;
 }
 
 /** The delivery row after an attempt. */
@@ -28,8 +30,9 @@ export interface DeliveryUpdate {
   status: 'PENDING' | 'SUCCEEDED' | 'DEAD' | 'CANCELLED';
   attemptCount: number;
   nextAttemptAt: Date | null;
-  lastAttemptAt: Date;
-  lastAttemptId: string;
+  /** Null leaves the delivery's last attempt as it was (cancelled by a transformation: nothing tried). */
+  lastAttemptAt: Date | null;
+  lastAttemptId: string | null;
   completedAt: Date | null;
 }
 
@@ -57,6 +60,7 @@ export function attemptsJson(attempts: AttemptRecord[]): string {
       response_body: a.responseBody === null ? null : stripNul(a.responseBody),
       error_class: a.errorClass,
       error_message: a.errorMessage === null ? null : stripNul(a.errorMessage),
+      request_body: a.requestBody === null ? null : stripNul(a.requestBody),
     })),
   );
 }
@@ -64,13 +68,13 @@ export function attemptsJson(attempts: AttemptRecord[]): string {
 /** The INSERT of attempts from the JSON document in parameter `param` (e.g. `$1`). */
 export function insertAttemptsSql(param: string): string {
   return `INSERT INTO delivery_attempts (id, org_id, delivery_id, endpoint_id, event_type, attempt_number, trigger, started_at,
-      duration_ms, succeeded, request_headers, response_status, response_headers, response_body, error_class, error_message)
+      duration_ms, succeeded, request_headers, response_status, response_headers, response_body, error_class, error_message, request_body)
     SELECT x.id, x.org_id, x.delivery_id, x.endpoint_id, x.event_type, x.attempt_number, x.trigger::attempt_trigger, x.started_at,
       x.duration_ms, x.succeeded, x.request_headers, x.response_status, x.response_headers, x.response_body,
-      x.error_class::error_class, x.error_message
+      x.error_class::error_class, x.error_message, x.request_body
     FROM jsonb_to_recordset(${param}::text::jsonb) AS x(id text, org_id text, delivery_id text, endpoint_id text, event_type text,
       attempt_number int, trigger text, started_at timestamptz, duration_ms int, succeeded bool, request_headers jsonb,
-      response_status int, response_headers jsonb, response_body text, error_class text, error_message text)`;
+      response_status int, response_headers jsonb, response_body text, error_class text, error_message text, request_body text)`;
 }
 
 /**
@@ -101,8 +105,8 @@ export function updateDeliveriesSql(param: string, idsParam: string): string {
       status = x.status::delivery_status,
       attempt_count = x.attempt_count,
       next_attempt_at = x.next_attempt_at,
-      last_attempt_at = x.last_attempt_at,
-      last_attempt_id = x.last_attempt_id,
+      last_attempt_at = coalesce(x.last_attempt_at, d.last_attempt_at),
+      last_attempt_id = coalesce(x.last_attempt_id, d.last_attempt_id),
       completed_at = x.completed_at,
       parked = false
     FROM jsonb_to_recordset(${param}::text::jsonb) AS x(id text, status text, attempt_count int, next_attempt_at timestamptz,

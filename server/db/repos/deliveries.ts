@@ -11,6 +11,8 @@ export interface DeliveryFilter {
   eventType?: string | null;
   since?: Date | null;
   until?: Date | null;
+  /** Only deliveries to these endpoints (a label-scoped portal session's). */
+  endpointIds?: string[] | null;
 }
 
 /** Deliveries and their attempts (reads; the engine writes them). */
@@ -29,6 +31,7 @@ export function createDeliveriesRepo(db: DbOrTx) {
       const q = keyset(deliveries.id, args, [
         eq(deliveries.orgId, orgId),
         filter.endpointId ? eq(deliveries.endpointId, filter.endpointId) : undefined,
+        filter.endpointIds ? inArray(deliveries.endpointId, filter.endpointIds.length ? filter.endpointIds : ['']) : undefined,
         filter.eventId ? eq(deliveries.eventId, filter.eventId) : undefined,
         filter.statuses?.length ? inArray(deliveries.status, filter.statuses) : undefined,
         filter.eventType ? eq(deliveries.eventType, filter.eventType) : undefined,

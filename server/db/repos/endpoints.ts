@@ -1,4 +1,4 @@
-import { and, arrayContains, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, arrayContains, arrayOverlaps, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { endpoints, eventSubscriptions, type EndpointRow } from '../schema.js';
 import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
@@ -6,6 +6,8 @@ import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
 export interface EndpointFilter {
   label?: string | null;
   active?: boolean | null;
+  /** Only endpoints carrying at least one of these labels (a label-scoped portal session). */
+  anyLabels?: string[] | null;
 }
 
 /** Endpoints and their EventSubscription patterns. Deleted endpoints are invisible here. */
@@ -36,6 +38,7 @@ export function createEndpointsRepo(db: DbOrTx) {
         live(orgId),
         filter.label ? arrayContains(endpoints.labels, [filter.label]) : undefined,
         filter.active == null ? undefined : eq(endpoints.active, filter.active),
+        filter.anyLabels ? arrayOverlaps(endpoints.labels, filter.anyLabels) : undefined,
       ]);
       const rows = await db.select().from(endpoints).where(q.where).orderBy(q.orderBy).limit(q.limit);
       return toPage(rows, args);

@@ -1,6 +1,6 @@
-import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, exists, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { events, type EventRow } from '../schema.js';
+import { deliveries, events, type EventRow } from '../schema.js';
 import { idLowerBound } from '../../domain/ids.js';
 import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
 
@@ -11,6 +11,8 @@ export interface EventFilter {
   orderingKey?: string | null;
   since?: Date | null;
   until?: Date | null;
+  /** Only events delivered to one of these endpoints (a label-scoped portal session's). */
+  deliveredTo?: string[] | null;
 }
 
 /** Published events (reads; publishing writes through the engine). */
@@ -44,6 +46,14 @@ export function createEventsRepo(db: DbOrTx) {
         filter.orderingKey ? eq(events.orderingKey, filter.orderingKey) : undefined,
         filter.since ? gte(events.id, idLowerBound('event', filter.since.getTime())) : undefined,
         filter.until ? lt(events.id, idLowerBound('event', filter.until.getTime())) : undefined,
+        filter.deliveredTo
+          ? exists(
+              db
+                .select({ one: sql`1` })
+                .from(deliveries)
+                .where(and(eq(deliveries.eventId, events.id), inArray(deliveries.endpointId, filter.deliveredTo.length ? filter.deliveredTo : [''])))
+            )
+          : undefined,
       ]);
       return toPage(await db.select().from(events).where(q.where).orderBy(q.orderBy).limit(q.limit), args);
     },

@@ -2,7 +2,7 @@ import type { Logger } from '../../logger.js';
 import { summarizeAttempt, type EndpointHealthChange } from '../../db/notifications.js';
 import { breakerGate, recordFailure, recordSuccess, type BreakerState, type BreakerUpdate } from '../../domain/circuitBreaker.js';
 import { completed, notSent } from '../../domain/sendWindow.js';
-import { executeAttempt } from '../dispatcher.js';
+import { cancelledEntry, executeAttempt } from '../dispatcher.js';
 import type { HttpSender } from '../httpSender.js';
 import type { Recorder, RecordEntry } from '../recorder.js';
 import type { SystemEvents } from '../systemEvents.js';
@@ -98,9 +98,21 @@ export function createDispatch(deps: DispatchDeps) {
       finish(s, work, { requeueJob: { shard: s.shard, jobId: job.id, startAfter: new Date(at) } }, { sent: true });
       return;
     }
+    if ('cancelled' in execution) {
+      // The endpoint's transformation cancelled it: nothing was sent, the breaker is untouched.
+      s.probing = false;
+      finish(s, work, cancelledEntry(rt, job, delivery), { sent: false, status: 'CANCELLED' });
+      return;
+    }
     const { attempt, outcome, step } = execution;
     const nowMs = Date.now();
-    const update = outcome.succeeded ? recordSuccess(rt.breaker, rt.breakerSettings, nowMs) : recordFailure(rt.breaker, rt.breakerSettings, nowMs);
+    // A failed transformation says nothing about the receiver: the breaker is untouched.
+    const update: BreakerUpdate =
+      outcome.errorClass === 'TRANSFORMATION'
+        ? { state: rt.breaker, transition: null, disableEndpoint: false }
+        : outcome.succeeded
+          ? recordSuccess(rt.breaker, rt.breakerSettings, nowMs)
+          : recordFailure(rt.breaker, rt.breakerSettings, nowMs);
     s.probing = false;
     const disableReason = outcome.disableEndpoint
       ? `The endpoint answered 410 Gone on ${attempt.startedAt.toISOString()}.`

@@ -27,7 +27,7 @@ const CreateApiKeyPayload = builder.objectRef<{ apiKey: ApiKeyRow; key: string }
 builder.queryField('apiKeys', (t) =>
   t.connection({
     type: ApiKeyRef,
-    authScopes: { can: 'manage' },
+    authScopes: { $all: { can: 'manage', apiKey: true } },
     description: 'API keys of the organization, newest first (admins only).',
     resolve: async (_root, args, ctx) => toConnection(await ctx.services.apiKeys.list(ctx.requireViewer().orgId, pageArgs(args))),
   }),
@@ -36,7 +36,7 @@ builder.queryField('apiKeys', (t) =>
 builder.mutationField('createApiKey', (t) =>
   t.field({
     type: CreateApiKeyPayload,
-    authScopes: { can: 'manage' },
+    authScopes: { $all: { can: 'manage', apiKey: true } },
     args: {
       role: t.arg({ type: ApiKeyRoleEnum, required: true }),
       name: t.arg.string({ required: true }),
@@ -48,7 +48,7 @@ builder.mutationField('createApiKey', (t) =>
 builder.mutationField('revokeApiKey', (t) =>
   t.field({
     type: ApiKeyRef,
-    authScopes: { can: 'manage' },
+    authScopes: { $all: { can: 'manage', apiKey: true } },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.apiKeys.revoke(ctx.requireViewer(), String(args.id)),
   }),

@@ -1,4 +1,5 @@
 import { builder } from '../builder.js';
+import { roleCan } from '../../domain/roles.js';
 import type { AttemptRow } from '../../db/schema.js';
 import { rowResolvers } from '../liveRows.js';
 import { LiveAttempt } from '../liveTopics.js';
@@ -37,6 +38,14 @@ DeliveryAttemptRef.implement({
     responseBody: t.string({ nullable: true, description: 'The first 4 KiB of the response body.', resolve: from('responseBody') }),
     errorClass: t.field({ type: ErrorClassEnum, nullable: true, resolve: from('errorClass') }),
     errorMessage: t.string({ nullable: true, resolve: from('errorMessage') }),
+    requestBody: t.string({
+      nullable: true,
+      description:
+        'The body as sent, when the endpoint\'s transformation changed it; null when the body was the event\'s envelope (rebuild it from the event). Null for roles that may not read payloads (viewer), and after the retention period.',
+      authScopes: (_parent, _args, ctx) => roleCan(ctx.requireViewer().role, 'readPayload'),
+      unauthorizedResolver: () => null,
+      resolve: from('requestBody'),
+    }),
   }),
 });
 

@@ -17,7 +17,8 @@ const DeliveryExportRef = builder.objectRef<{ url: string; expiresAt: Date }>('D
 builder.mutationField('createDeliveryExport', (t) =>
   t.field({
     type: DeliveryExportRef,
-    authScopes: { can: 'read' },
+    // Org-wide: never for a label-scoped portal session.
+    authScopes: { $all: { can: 'read', apiKey: true } },
     description:
       'A link (valid for one minute) that downloads every delivery matching the filter, newest first, streamed whatever their number: ' +
       'what the delivery list shows (status, event, endpoint, attempts, last outcome), never payloads. For browsers, which cannot add ' +

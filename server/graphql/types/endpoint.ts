@@ -179,6 +179,8 @@ const settingsFields = {
   headers: 'Custom headers (up to 20); the list replaces the current one.',
   tls: 'mTLS settings; null removes them.',
   patterns: 'EventSubscription patterns (replace the current set when given).',
+  filter: 'CEL content filter over type, data, orderingKey and timestamp (e.g. data.severity == "high"); the event must match a pattern and the filter. Null or blank: none. Up to 1,000 characters.',
+  transformation: 'JavaScript defining function handler(webhook), run in a sandbox before signing. Null or blank: none. Up to 64 KiB.',
 } as const;
 
 const CreateEndpointInput = builder.inputType('CreateEndpointInput', {
@@ -199,6 +201,8 @@ const CreateEndpointInput = builder.inputType('CreateEndpointInput', {
       description: 'HMAC_SHA256 (default): a new secret, returned once. ED25519: the organization\'s key pair (created if it has none).',
     }),
     patterns: t.stringList({ description: 'EventSubscription patterns; without any, the endpoint receives nothing.' }),
+    filter: t.string({ description: settingsFields.filter }),
+    transformation: t.string({ description: settingsFields.transformation }),
   }),
 });
 
@@ -217,6 +221,8 @@ const UpdateEndpointInput = builder.inputType('UpdateEndpointInput', {
     headers: t.field({ type: [EndpointHeaderInput], description: settingsFields.headers }),
     tls: t.field({ type: EndpointTlsInput, description: settingsFields.tls }),
     patterns: t.stringList({ description: settingsFields.patterns }),
+    filter: t.string({ description: settingsFields.filter }),
+    transformation: t.string({ description: settingsFields.transformation }),
   }),
 });
 

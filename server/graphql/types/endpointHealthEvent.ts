@@ -3,6 +3,7 @@ import { renewLoaders } from '../context.js';
 import { endpointArg, liveOf } from '../liveArgs.js';
 import { healthStreamNeeds, type LiveHealthChange } from '../liveTopics.js';
 import { selectedPaths } from '../selection.js';
+import { scopeLiveStream } from '../liveScope.js';
 import { CircuitStateEnum } from './enums.js';
 import { EndpointRef } from './endpoint.js';
 
@@ -33,12 +34,13 @@ builder.subscriptionField('endpointHealth', (t) =>
     subscribe: async (_root, args, ctx, info) => {
       const viewer = ctx.requireViewer();
       const endpointId = await endpointArg(ctx, args.endpointId);
-      return liveOf(ctx).subscribe(
+      const stream = liveOf(ctx).subscribe(
         'endpointHealth',
         viewer.orgId,
         (c) => endpointId === null || c.endpointId === endpointId,
         healthStreamNeeds(selectedPaths(info)),
       );
+      return scopeLiveStream(ctx, viewer, stream, (e) => e.change.endpointId);
     },
     resolve: (event: LiveHealthChange, _args, ctx) => {
       renewLoaders(ctx);

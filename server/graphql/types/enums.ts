@@ -32,5 +32,6 @@ export const DeliveryStatusEnum = builder.enumType('DeliveryStatus', {
 export const AttemptTriggerEnum = builder.enumType('AttemptTrigger', { values: ['SCHEDULED', 'MANUAL', 'TEST'] as const });
 
 export const ErrorClassEnum = builder.enumType('ErrorClass', {
-  values: ['HTTP_STATUS', 'TIMEOUT', 'CONNECTION', 'TLS', 'DNS', 'BLOCKED_ADDRESS'] as const,
+  description: 'Why an attempt failed. TRANSFORMATION: the endpoint\'s transformation threw, ran out of time or memory, or returned something that cannot be sent; nothing was sent and the delivery is DEAD at once.',
+  values: ['HTTP_STATUS', 'TIMEOUT', 'CONNECTION', 'TLS', 'DNS', 'BLOCKED_ADDRESS', 'TRANSFORMATION'] as const,
 });

@@ -80,14 +80,14 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   publishEvent: t.field({
     type: PublishEventPayload,
-    authScopes: { can: 'publish' },
+    authScopes: { $all: { can: 'publish', apiKey: true } },
     description: 'Publishes one event. Durable when it returns: the event, its deliveries and their queue jobs are committed together.',
     args: { input: t.arg({ type: PublishEventInput, required: true }) },
     resolve: async (_root, args, ctx) => (await ctx.services.deliveries.publish(ctx.requireViewer(), [args.input], false))[0]!,
   }),
   publishEvents: t.field({
     type: [PublishEventPayload],
-    authScopes: { can: 'publish' },
+    authScopes: { $all: { can: 'publish', apiKey: true } },
     description: 'Publishes up to 1,000 events in one transaction; results come back in input order.',
     args: { inputs: t.arg({ type: [PublishEventInput], required: true }) },
     resolve: (_root, args, ctx) => ctx.services.deliveries.publish(ctx.requireViewer(), args.inputs, true),

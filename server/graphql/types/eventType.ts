@@ -51,7 +51,7 @@ builder.queryField('eventTypes', (t) =>
 builder.mutationField('createEventType', (t) =>
   t.field({
     type: EventTypeRef,
-    authScopes: { can: 'manage' },
+    authScopes: { $all: { can: 'manage', apiKey: true } },
     description: 'Adds a custom event type to the organization\'s catalog.',
     args: { input: t.arg({ type: CreateEventTypeInput, required: true }) },
     resolve: (_root, args, ctx) => ctx.services.eventTypes.create(ctx.requireViewer(), args.input),
@@ -61,7 +61,7 @@ builder.mutationField('createEventType', (t) =>
 builder.mutationField('deprecateEventType', (t) =>
   t.field({
     type: EventTypeRef,
-    authScopes: { can: 'manage' },
+    authScopes: { $all: { can: 'manage', apiKey: true } },
     description: 'Deprecates one of the organization\'s own event types: it stays in the catalog but accepts no new events. Built-in types cannot be deprecated.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.eventTypes.deprecate(ctx.requireViewer(), String(args.id)),

@@ -3,6 +3,7 @@ import { renewLoaders } from '../context.js';
 import { endpointArg, liveOf } from '../liveArgs.js';
 import { attemptStreamNeeds, type LiveAttempt } from '../liveTopics.js';
 import { selectedPaths } from '../selection.js';
+import { scopeLiveStream } from '../liveScope.js';
 import { DeliveryStatusEnum } from './enums.js';
 import { DeliveryAttemptRef } from './deliveryAttempt.js';
 
@@ -25,12 +26,13 @@ builder.subscriptionField('deliveryAttempts', (t) =>
       const viewer = ctx.requireViewer();
       const endpointId = await endpointArg(ctx, args.endpointId);
       const statuses = args.statuses?.length ? new Set<string>(args.statuses) : null;
-      return liveOf(ctx).subscribe(
+      const stream = liveOf(ctx).subscribe(
         'attempts',
         viewer.orgId,
         (s) => (endpointId === null || s.endpointId === endpointId) && (statuses === null || statuses.has(s.deliveryStatus)),
         attemptStreamNeeds(selectedPaths(info)),
       );
+      return scopeLiveStream(ctx, viewer, stream, (a) => a.summary.endpointId);
     },
     // Fields the notification carried resolve without a query; the rest load once per
     // notification batch for every subscriber of this process (see liveTopics.ts), as the

@@ -4,7 +4,7 @@ import { notFound } from '../../domain/errors.js';
 import { PlanEnum, ApiKeyRoleEnum } from './enums.js';
 import { OrganizationRef } from './organization.js';
 
-const ViewerRef = builder.objectRef<Viewer>('Viewer');
+export const ViewerRef = builder.objectRef<Viewer>('Viewer');
 ViewerRef.implement({
   description: 'The caller: the organization and role of the API key used.',
   fields: (t) => ({

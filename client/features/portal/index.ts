@@ -1,0 +1,3 @@
+export { usePortalToken, linkTokenFrom, type PortalState } from './portalToken';
+export { PortalEnded } from './PortalEnded';
+export { usePortalBranding } from './usePortalBranding';
