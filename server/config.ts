@@ -21,6 +21,8 @@ export interface Config {
   allowHttp: boolean;
   allowedCidrs: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOG_FORMAT: `json`, `pretty`, or `auto` (pretty when stdout is a terminal, decided by main). */
+  logFormat: 'auto' | 'json' | 'pretty';
   dataDir: string;
   embeddedPostgresPort: number;
   retentionDays: number;
@@ -111,6 +113,7 @@ const envSchema = z.object({
       if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   WEBHOOKS_DATA_DIR: z.string().min(1).default('.data'),
   WEBHOOKS_EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
   WEBHOOKS_RETENTION_DAYS: integer(1, 3650).default(30),
@@ -153,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowHttp: e.WEBHOOKS_ALLOW_HTTP,
     allowedCidrs: e.WEBHOOKS_ALLOWED_CIDRS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     dataDir: e.WEBHOOKS_DATA_DIR,
     embeddedPostgresPort: e.WEBHOOKS_EMBEDDED_PG_PORT,
     retentionDays: e.WEBHOOKS_RETENTION_DAYS,

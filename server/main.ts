@@ -1,6 +1,6 @@
 import './productionDefaults.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createProcessLogger } from './logger.js';
 import { startService } from './service.js';
 
 let config;
@@ -14,7 +14,8 @@ try {
   throw err;
 }
 
-const log = createLogger(config.logLevel);
+const format = config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
+const log = await createProcessLogger(config.logLevel, format);
 
 try {
   const service = await startService(config, log);

@@ -8,6 +8,7 @@ import { connectDatabase, runMigrations, startEmbeddedPostgres } from '../../ser
 import { createJobQueue } from '../../server/engine/jobQueue.js';
 import { createEventTypesRepo } from '../../server/db/repos/eventTypes.js';
 import { newId } from '../../server/crypto/random.js';
+import { ensureServerBuild } from '../../scripts/buildServer.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,6 +24,9 @@ declare module 'vitest' {
  * unset, plus a migrated template database that every test file clones into its own database.
  */
 export default async function setup(project: TestProject) {
+  // Tests that spawn the service run what `npm start` runs (dist/): rebuilt here when a source
+  // changed since the last build, so they never test stale code.
+  ensureServerBuild();
   let adminUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | null = null;
   if (!adminUrl) {
