@@ -46,8 +46,8 @@ try {
     await service.stop();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // SIGHUP: the terminal that started it closed; stop as cleanly as on the other two.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
 } catch (err) {
   log.fatal({ err }, 'could not start');
   process.exit(1);

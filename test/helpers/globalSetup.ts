@@ -30,7 +30,12 @@ export default async function setup(project: TestProject) {
   let adminUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | null = null;
   if (!adminUrl) {
-    const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/test'), port: 54330 });
+    // TEST_EMBEDDED_PG_DIR/PORT: for a run inside a run (test/integration/testCommand.test.ts),
+    // which needs a server of its own to start and stop.
+    const embedded = await startEmbeddedPostgres({
+      dataDir: path.resolve(process.env.TEST_EMBEDDED_PG_DIR ?? '.data/test'),
+      port: Number(process.env.TEST_EMBEDDED_PG_PORT ?? 54330),
+    });
     adminUrl = embedded.url;
     stopEmbedded = embedded.stop;
   }
