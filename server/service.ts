@@ -116,6 +116,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const stats = createStatsRepo(database.sql);
   metrics.setSources({
     queueDepth: () => engine.jobQueue.depth(),
+    deliveryLag: engine.deliveryLag,
     endpointStates: () => stats.endpointStates(),
     worker: worker
       ? () => {

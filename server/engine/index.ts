@@ -15,6 +15,7 @@ import { createTestSender } from './testSender.js';
 import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from './jobs.js';
+import { createDeliveryLagSource } from './deliveryLag.js';
 import type PgBoss from 'pg-boss';
 
 export interface EngineDeps {
@@ -57,6 +58,8 @@ export function createEngine(deps: EngineDeps) {
     wake: (sql: Sql | TransactionSql, endpointIds: Iterable<string>) => notifyIds(sql, CHANNELS.wake, endpointIds),
 
     purgePayloads: () => purgePayloads(database.sql, deps.retentionDays),
+    /** How far behind delivery is (metrics: webhooks_delivery_lag_seconds). */
+    deliveryLag: createDeliveryLagSource(jobQueue),
 
     /** Starts delivering (the worker role) and the scheduled maintenance. */
     async startWorker(): Promise<Worker> {
