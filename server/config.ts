@@ -28,7 +28,28 @@ export interface Config {
   retentionDays: number;
   dbPoolSize: number;
   publicUrl: string | null;
+  /** OpenTelemetry trace export; null (the default) loads no tracing code at all. */
+  otel: OtelConfig | null;
 }
+
+/** The OTEL_* variables this service honours (the OpenTelemetry SDK's standard names). */
+export interface OtelConfig {
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  tracesUrl: string;
+  protocol: 'http/protobuf' | 'http/json';
+  /** OTEL_EXPORTER_OTLP_HEADERS (and _TRACES_HEADERS): e.g. an API key of the tracing vendor. */
+  headers: Record<string, string>;
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES. */
+  resourceAttributes: Record<string, string>;
+  sampler: (typeof SAMPLERS)[number];
+  /** OTEL_TRACES_SAMPLER_ARG: the ratio of the *traceidratio samplers (0–1). */
+  samplerRatio: number;
+  /** OTEL_BSP_SCHEDULE_DELAY: ms between span exports. */
+  exportDelayMs: number;
+}
+
+const SAMPLERS = ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'] as const;
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -119,7 +140,49 @@ const envSchema = z.object({
   WEBHOOKS_RETENTION_DAYS: integer(1, 3650).default(30),
   WEBHOOKS_DB_POOL_SIZE: integer(2, 200).default(10),
   WEBHOOKS_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
+  OTEL_SDK_DISABLED: boolean.default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL (the collector\'s OTLP/HTTP port, usually 4318)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json (gRPC is not supported: use the collector\'s OTLP/HTTP port)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json' }).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: keyValueList(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValueList(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('org-webhooks'),
+  OTEL_RESOURCE_ATTRIBUTES: keyValueList(),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS, { message: `must be one of ${SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'must be a ratio between 0 and 1' })
+    .transform(Number)
+    .optional(),
+  OTEL_BSP_SCHEDULE_DELAY: integer(1, 600_000).default(5000),
 });
+
+/** `key1=value1,key2=value2` with URL-encoded values (the OTEL_* list format). */
+function keyValueList() {
+  return z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const out: Record<string, string> = {};
+      for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const eq = part.indexOf('=');
+        let decoded: string | null = null;
+        try {
+          decoded = eq > 0 ? decodeURIComponent(part.slice(eq + 1).trim()) : null;
+        } catch {
+          decoded = null;
+        }
+        if (decoded === null) {
+          // Never echo the value: headers carry credentials.
+          ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of key=value pairs (values URL-encoded)' });
+          return z.NEVER;
+        }
+        out[part.slice(0, eq).trim()] = decoded;
+      }
+      return out;
+    });
+}
 
 /** Thrown for configuration that cannot run; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -137,7 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const value = present[name];
-    const shown = value !== undefined && !/KEY|URL/.test(name) && !issue.message.includes(value) ? ` (got "${value}")` : '';
+    const shown = value !== undefined && !/KEY|URL|HEADERS|TOKEN|SECRET|ENDPOINT/.test(name) && !issue.message.includes(value) ? ` (got "${value}")` : '';
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -162,5 +225,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.WEBHOOKS_RETENTION_DAYS,
     dbPoolSize: e.WEBHOOKS_DB_POOL_SIZE,
     publicUrl: e.WEBHOOKS_PUBLIC_URL ?? null,
+    otel: otelConfig(e),
+  };
+}
+
+function otelConfig(e: z.infer<typeof envSchema>): OtelConfig | null {
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!tracesUrl || e.OTEL_SDK_DISABLED) return null;
+  return {
+    tracesUrl,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    serviceName: e.OTEL_SERVICE_NAME,
+    resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES,
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
   };
 }

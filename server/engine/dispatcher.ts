@@ -4,6 +4,7 @@ import { envelopeBody, nextStep, type NextStep } from '../domain/deliveryPlan.js
 import type { AttemptRecord } from '../db/repos/attempts.js';
 import type { EndpointRuntime } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
+import { CONTEXT_ONLY, type Tracing } from './tracing.js';
 
 export const USER_AGENT = 'org-webhooks/0.1 (+https://www.standardwebhooks.com)';
 const MASKED = '••••';
@@ -22,6 +23,8 @@ export interface LoadedDelivery {
   orderingKey: string | null;
   seq: number;
   status: 'PENDING' | 'SUCCEEDED' | 'DEAD' | 'CANCELLED';
+  /** W3C traceparent stored with the event (from its publish); each attempt continues that trace. */
+  traceparent?: string | null;
 }
 
 export interface AttemptExecution {
@@ -33,14 +36,16 @@ export interface AttemptExecution {
 /**
  * One attempt end to end, without touching the database: build the envelope, sign it with every
  * key the endpoint signs with now (fresh `webhook-timestamp` per attempt), send it, classify the
- * answer and decide the delivery's next step. The caller records the result.
+ * answer and decide the delivery's next step. The caller records the result. An event published
+ * with trace context is sent with a `traceparent` of its trace and a new span id per attempt
+ * (the attempt's span when `tracing` exports spans).
  */
 export async function executeAttempt(
   sender: HttpSender,
   runtime: EndpointRuntime,
   delivery: LoadedDelivery,
   trigger: AttemptRecord['trigger'],
-  options: { singleAttempt?: boolean } = {},
+  options: { singleAttempt?: boolean; tracing?: Tracing } = {},
 ): Promise<AttemptExecution> {
   const body = envelopeBody({
     id: delivery.eventId,
@@ -50,6 +55,21 @@ export async function executeAttempt(
   });
   const startedAt = new Date();
   const timestamp = Math.floor(startedAt.getTime() / 1000);
+  const attemptNumber = delivery.attemptCount + 1;
+  const tracing = options.tracing ?? CONTEXT_ONLY;
+  const span =
+    delivery.traceparent || tracing.exporting
+      ? tracing.startAttempt(delivery.traceparent ?? null, {
+          deliveryId: delivery.id,
+          eventId: delivery.eventId,
+          eventType: delivery.eventType,
+          endpointId: runtime.id,
+          attemptNumber,
+          trigger,
+          url: runtime.url.split('?')[0]!,
+          startedAt,
+        })
+      : null;
   const headers: Record<string, string> = {
     ...runtime.headers,
     'content-type': 'application/json',
@@ -58,6 +78,7 @@ export async function executeAttempt(
     'webhook-timestamp': String(timestamp),
     'webhook-signature': runtime.signer(delivery.eventId, timestamp, body),
   };
+  if (span) headers.traceparent = span.traceparent;
   const result = await sender.send({
     endpointId: runtime.id,
     url: runtime.url,
@@ -71,7 +92,7 @@ export async function executeAttempt(
     result.ok ? { status: result.status, headers: result.headers } : { errorClass: result.errorClass, errorMessage: result.errorMessage },
     nowMs,
   );
-  const attemptNumber = delivery.attemptCount + 1;
+  span?.end({ succeeded: outcome.succeeded, status: result.ok ? result.status : null, errorClass: outcome.errorClass, durationMs: result.durationMs });
   const step = nextStep({
     outcome,
     attemptsMade: attemptNumber,

@@ -26,6 +26,7 @@ interface LoadRow {
   status: LoadedDelivery['status'];
   created_at: Date;
   data_json: string | null;
+  traceparent: string | null;
 }
 
 // Deliveries of the round, then each event once (an event fanned out to many endpoints is in a
@@ -37,10 +38,10 @@ const LOAD_SQL = `
     FROM deliveries d WHERE d.id = ANY($1::text[])
   )
   SELECT delivery_id, org_id, event_id, event_type, attempt_count, ordering_key, seq, status,
-         NULL::timestamptz AS created_at, NULL::text AS data_json
+         NULL::timestamptz AS created_at, NULL::text AS data_json, NULL::text AS traceparent
   FROM loaded
   UNION ALL
-  SELECT NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, e.created_at, e.data::text
+  SELECT NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, e.created_at, e.data::text, e.traceparent
   FROM events e WHERE e.id IN (SELECT event_id FROM loaded)`;
 
 /**
@@ -91,8 +92,10 @@ export function createRoundFetcher(deps: { sql: Sql; jobQueue: JobQueue }) {
     const result = new Map<string, LoadedDelivery>();
     if (jobs.length === 0) return result;
     const rows = await sql.unsafe<LoadRow[]>(LOAD_SQL, [jobs.map((j) => j.deliveryId)] as never[], { prepare: true });
-    const events = new Map<string, { createdAt: Date; dataJson: string }>();
-    for (const r of rows) if (r.delivery_id === null) events.set(r.event_id, { createdAt: r.created_at, dataJson: r.data_json ?? 'null' });
+    const events = new Map<string, { createdAt: Date; dataJson: string; traceparent: string | null }>();
+    for (const r of rows) {
+      if (r.delivery_id === null) events.set(r.event_id, { createdAt: r.created_at, dataJson: r.data_json ?? 'null', traceparent: r.traceparent });
+    }
     for (const r of rows) {
       if (r.delivery_id === null) continue;
       const event = events.get(r.event_id);
@@ -104,6 +107,7 @@ export function createRoundFetcher(deps: { sql: Sql; jobQueue: JobQueue }) {
         eventType: r.event_type,
         eventCreatedAt: event.createdAt,
         dataJson: event.dataJson,
+        traceparent: event.traceparent,
         attemptCount: r.attempt_count,
         orderingKey: r.ordering_key,
         seq: Number(r.seq),

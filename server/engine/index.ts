@@ -16,6 +16,7 @@ import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from './jobs.js';
 import { createDeliveryLagSource } from './deliveryLag.js';
+import { CONTEXT_ONLY, type Tracing } from './tracing.js';
 import type PgBoss from 'pg-boss';
 
 export interface EngineDeps {
@@ -26,6 +27,8 @@ export interface EngineDeps {
   log: Logger;
   allowedCidrs: Cidr[];
   observer?: EngineObserver;
+  /** Trace context and spans (engine/tracing.ts); CONTEXT_ONLY when not exporting. */
+  tracing?: Tracing;
   workerOptions?: Parameters<typeof createWorker>[0]['options'];
 }
 
@@ -37,7 +40,8 @@ export function createEngine(deps: EngineDeps) {
   const { database, log } = deps;
   const jobQueue = createJobQueue(database.sql);
   const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their sweep will'));
-  const publisher = createPublisher({ database, jobQueue, wake: wakeSender });
+  const tracing = deps.tracing ?? CONTEXT_ONLY;
+  const publisher = createPublisher({ database, jobQueue, wake: wakeSender, tracing });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
   const recovery = createRecovery({ sql: database.sql, jobQueue });
@@ -86,6 +90,7 @@ export function createEngine(deps: EngineDeps) {
         log,
         publishSystemEvent,
         observer: deps.observer,
+        tracing,
         options: deps.workerOptions,
       });
       await worker.start();

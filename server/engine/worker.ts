@@ -8,6 +8,7 @@ import type { FetchedJob, JobQueue } from './jobQueue.js';
 import type { EndpointRuntime, RuntimeLoader } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
 import { executeAttempt, type LoadedDelivery } from './dispatcher.js';
+import type { Tracing } from './tracing.js';
 import type { Recorder, RecordEntry } from './recorder.js';
 import { createOwnership, slotOf } from './ownership.js';
 import { createRoundFetcher, type RoundJob } from './fetchRound.js';
@@ -38,6 +39,8 @@ export interface WorkerDeps {
   /** Publishes `webhook.endpoint.disabled` into the endpoint's organization. */
   publishSystemEvent(orgId: string, type: string, data: Record<string, unknown>): Promise<unknown>;
   observer?: EngineObserver;
+  /** Trace context and spans of attempts (engine/tracing.ts). */
+  tracing?: Tracing;
   options?: {
     /** Most jobs one fetch takes from one endpoint. */
     fetchBatchMax?: number;
@@ -533,6 +536,7 @@ export function createWorker(deps: WorkerDeps) {
     try {
       execution = await executeAttempt(sender, rt, delivery, work.manual ? 'MANUAL' : 'SCHEDULED', {
         singleAttempt: work.manual && job.singleAttempt,
+        tracing: deps.tracing,
       });
     } catch (err) {
       log.error({ err, endpointId: s.id, deliveryId: delivery.id }, 'attempt crashed; retrying the job shortly');

@@ -14,6 +14,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Live topics for subscriptions; null where the api role does not run. */
   live: LivePubSub | null;
+  /** The HTTP request's W3C `traceparent` header (publishing continues that trace); null on WebSockets. */
+  traceparent: string | null;
   requireViewer(): Viewer;
 }
 
@@ -25,10 +27,12 @@ export function createContext(options: {
   services: Services;
   loaders: Loaders;
   live?: LivePubSub | null;
+  traceparent?: string | null;
 }): GraphQLContext {
   return {
     ...options,
     live: options.live ?? null,
+    traceparent: options.traceparent ?? null,
     requireViewer() {
       if (options.viewer) return options.viewer;
       throw options.authError ?? new DomainError('UNAUTHENTICATED', 'Missing API key: send the header "Authorization: Bearer whk_...".');

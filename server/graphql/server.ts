@@ -52,7 +52,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const requestLog = createRequestLog({ log, onOperation: deps.onOperation });
   const graphiql = createGraphiQL({ title: 'Org webhooks GraphQL', endpoint: '/graphql', subscriptionsProtocol: 'WS' });
 
-  async function contextFor(authorization: string | null | undefined, requestId: string): Promise<GraphQLContext> {
+  async function contextFor(authorization: string | null | undefined, requestId: string, traceparent: string | null): Promise<GraphQLContext> {
     let viewer: Viewer | null = null;
     let authError: DomainError | null = null;
     if (authorization) {
@@ -63,7 +63,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         authError = err;
       }
     }
-    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer) });
+    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer), traceparent });
   }
 
   // Both transports build their context here: HTTP from the Authorization header, graphql-ws
@@ -87,7 +87,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         const viewer = initial.wsViewer;
         return createContext({ requestId, viewer, authError: null, services, live, loaders: createLoaders(services, viewer) });
       }
-      return contextFor(initial.request.headers.get('authorization'), requestId);
+      return contextFor(initial.request.headers.get('authorization'), requestId, initial.request.headers.get('traceparent'));
     },
   });
 
