@@ -77,6 +77,9 @@ describe('eventTypes', () => {
 
   it('is readable by viewers and operators but not publishers', async () => {
     for (const role of ['viewer', 'operator'] as const) expect((await all(service.client(keys[role]))).length).toBeGreaterThan(0);
+    // Examples are payloads: shown to operators, never to viewers.
+    expect((await all(service.client(keys.operator))).find((t) => t.name === 'webhook.delivery.exhausted')?.example).not.toBeNull();
+    expect((await all(service.client(keys.viewer))).every((t) => t.example === null)).toBe(true);
     expect((await service.client(keys.publisher).error(LIST, {})).code).toBe('FORBIDDEN');
   });
 });

@@ -20,7 +20,11 @@ EventTypeRef.implement({
     example: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'An example `data` of this type, as the service or the platform sends it (built-in types; null for custom ones).',
+      description:
+        'An example `data` of this type, as the service or the platform sends it (built-in types; null for custom ones, and for viewers, who never see payloads).',
+      // Payload-shaped (key ids and prefixes): the same rule as Event.data.
+      authScopes: { can: 'readPayload' },
+      unauthorizedResolver: () => null,
       resolve: (row) => (row.orgId === null ? (builtInEventType(row.name)?.example ?? null) : null),
     }),
     deprecated: t.exposeBoolean('deprecated', { description: 'Deprecated types refuse new events and new EventSubscription patterns.' }),
