@@ -197,12 +197,12 @@ async function main(): Promise<void> {
     const rows: ThroughputRow[] = [];
     let tpMany: ThroughputRow | null = null;
     if (args.only.has('ceiling') || args.only.has('throughput') || args.only.has('isolation') || args.only.has('backlog')) {
-      for (const [set, type, tag] of [
-        [setA, 'bench.a', 'a'],
-        [setB, 'bench.b', 'b'],
+      for (const [set, type, firstEndpoint] of [
+        [setA, 'bench.a', 0],
+        [setB, 'bench.b', 1000],
       ] as const) {
         if (args.only.has('ceiling')) {
-          const c = await run(`ceiling ${set.length}`, () => runCeiling(ctx, set, tag));
+          const c = await run(`ceiling ${set.length}`, () => runCeiling(ctx, set, firstEndpoint));
           if (c) rows.push(c);
         }
         if (args.only.has('throughput') || set === setB) {

@@ -56,6 +56,10 @@ export function buildApp(deps: AppDeps): App {
     if (!api) return sendJson(res, 404, { error: 'This process runs the worker role only.' });
     if (path === '/graphql') return graphql.handle(req, res);
     if (path === EXPORT_PATH && exportRoute) return exportRoute(req, res, url);
+    if (path.startsWith('/graphiql/')) {
+      if ((req.method === 'GET' || req.method === 'HEAD') && (await graphql.serveGraphiQLAsset(req, res, path))) return;
+      return sendJson(res, 404, { error: 'Not found.' });
+    }
     const jwks = /^\/orgs\/([^/]+)\/jwks\.json$/.exec(path);
     if (jwks) {
       const orgId = safeDecodeURIComponent(jwks[1]!);

@@ -21,6 +21,8 @@ export interface Config {
   allowHttp: boolean;
   allowedCidrs: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOG_FORMAT: `json`, `pretty`, or `auto` (pretty when stdout is a terminal, decided by main). */
+  logFormat: 'auto' | 'json' | 'pretty';
   dataDir: string;
   embeddedPostgresPort: number;
   retentionDays: number;
@@ -37,7 +39,28 @@ export interface Config {
   portalFrameAncestors: string[];
   /** The transformation sandbox: CPU deadline and memory of one run, threads per process. */
   transformation: { timeoutMs: number; memoryMb: number; threads: number };
+  /** OpenTelemetry trace export; null (the default) loads no tracing code at all. */
+  otel: OtelConfig | null;
 }
+
+/** The OTEL_* variables this service honours (the OpenTelemetry SDK's standard names). */
+export interface OtelConfig {
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  tracesUrl: string;
+  protocol: 'http/protobuf' | 'http/json';
+  /** OTEL_EXPORTER_OTLP_HEADERS (and _TRACES_HEADERS): e.g. an API key of the tracing vendor. */
+  headers: Record<string, string>;
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES. */
+  resourceAttributes: Record<string, string>;
+  sampler: (typeof SAMPLERS)[number];
+  /** OTEL_TRACES_SAMPLER_ARG: the ratio of the *traceidratio samplers (0–1). */
+  samplerRatio: number;
+  /** OTEL_BSP_SCHEDULE_DELAY: ms between span exports. */
+  exportDelayMs: number;
+}
+
+const SAMPLERS = ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'] as const;
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -122,6 +145,7 @@ const envSchema = z.object({
       if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   WEBHOOKS_DATA_DIR: z.string().min(1).default('.data'),
   WEBHOOKS_EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
   WEBHOOKS_RETENTION_DAYS: integer(1, 3650).default(30),
@@ -151,7 +175,49 @@ const envSchema = z.object({
   WEBHOOKS_TRANSFORMATION_TIMEOUT_MS: integer(10, 10_000).default(200),
   WEBHOOKS_TRANSFORMATION_MEMORY_MB: integer(4, 512).default(32),
   WEBHOOKS_TRANSFORMATION_THREADS: integer(1, 64).default(2),
+  OTEL_SDK_DISABLED: boolean.default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL (the collector\'s OTLP/HTTP port, usually 4318)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json (gRPC is not supported: use the collector\'s OTLP/HTTP port)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json' }).optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: keyValueList(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValueList(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('org-webhooks'),
+  OTEL_RESOURCE_ATTRIBUTES: keyValueList(),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS, { message: `must be one of ${SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'must be a ratio between 0 and 1' })
+    .transform(Number)
+    .optional(),
+  OTEL_BSP_SCHEDULE_DELAY: integer(1, 600_000).default(5000),
 });
+
+/** `key1=value1,key2=value2` with URL-encoded values (the OTEL_* list format). */
+function keyValueList() {
+  return z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const out: Record<string, string> = {};
+      for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const eq = part.indexOf('=');
+        let decoded: string | null = null;
+        try {
+          decoded = eq > 0 ? decodeURIComponent(part.slice(eq + 1).trim()) : null;
+        } catch {
+          decoded = null;
+        }
+        if (decoded === null) {
+          // Never echo the value: headers carry credentials.
+          ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of key=value pairs (values URL-encoded)' });
+          return z.NEVER;
+        }
+        out[part.slice(0, eq).trim()] = decoded;
+      }
+      return out;
+    });
+}
 
 /** Thrown for configuration that cannot run; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -169,7 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     const value = present[name];
-    const shown = value !== undefined && !/KEY|URL|TOKEN/.test(name) && !issue.message.includes(value) ? ` (got "${value}")` : '';
+    const shown = value !== undefined && !/KEY|URL|HEADERS|TOKEN|SECRET|ENDPOINT/.test(name) && !issue.message.includes(value) ? ` (got "${value}")` : '';
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -188,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowHttp: e.WEBHOOKS_ALLOW_HTTP,
     allowedCidrs: e.WEBHOOKS_ALLOWED_CIDRS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     dataDir: e.WEBHOOKS_DATA_DIR,
     embeddedPostgresPort: e.WEBHOOKS_EMBEDDED_PG_PORT,
     retentionDays: e.WEBHOOKS_RETENTION_DAYS,
@@ -201,5 +268,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       memoryMb: e.WEBHOOKS_TRANSFORMATION_MEMORY_MB,
       threads: e.WEBHOOKS_TRANSFORMATION_THREADS,
     },
+    otel: otelConfig(e),
+  };
+}
+
+function otelConfig(e: z.infer<typeof envSchema>): OtelConfig | null {
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!tracesUrl || e.OTEL_SDK_DISABLED) return null;
+  return {
+    tracesUrl,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    serviceName: e.OTEL_SERVICE_NAME,
+    resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES,
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
   };
 }

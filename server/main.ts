@@ -1,6 +1,6 @@
 import './productionDefaults.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createProcessLogger } from './logger.js';
 import { startService } from './service.js';
 
 let config;
@@ -14,7 +14,8 @@ try {
   throw err;
 }
 
-const log = createLogger(config.logLevel);
+const format = config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
+const log = await createProcessLogger(config.logLevel, format);
 
 try {
   const service = await startService(config, log);
@@ -45,8 +46,8 @@ try {
     await service.stop();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // SIGHUP: the terminal that started it closed; stop as cleanly as on the other two.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
 } catch (err) {
   log.fatal({ err }, 'could not start');
   process.exit(1);

@@ -1,11 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineObserver } from './engine/worker/index.js';
 import type { PubSubObserver } from './graphql/pubsub.js';
+import { DELIVERY_LAG_KINDS, type DeliveryLag } from './engine/deliveryLag.js';
 
 /** What /metrics samples from the database and the process when it is scraped. */
 export interface MetricSources {
   /** engine.jobs.depth(): waiting and leased jobs, age of the oldest due one. */
   queueDepth?: () => Promise<{ waiting: number; active: number; oldestDueAgeSeconds: number }>;
+  /** engine.deliveryLag(): how long the oldest due, undelivered job has waited, in total and by kind. */
+  deliveryLag?: () => Promise<DeliveryLag>;
   /** Endpoints (not deleted) per circuit state, and how many are paused or disabled. */
   endpointStates?: () => Promise<{ circuit: Record<string, number>; inactive: number }>;
   /** The worker role (give it only where the role runs): endpoint slots held, requests in flight. */
@@ -102,15 +105,21 @@ export function createMetrics() {
   });
 
   let sample: { atMs: number; value: Promise<DbSample> } | null = null;
-  let lastGood: DbSample = { queue: null, endpoints: null };
+  let lastGood: DbSample = { queue: null, endpoints: null, lag: null };
+  /** Whether the last database sample answered (null before the first). */
+  let databaseUp: boolean | null = null;
   function dbSample(): Promise<DbSample> {
     if (sample && Date.now() - sample.atMs < SAMPLE_TTL_MS) return sample.value;
     const value = (async () => {
       try {
-        const [queue, endpoints] = await withTimeout(Promise.all([sources.queueDepth?.() ?? null, sources.endpointStates?.() ?? null]));
-        lastGood = { queue, endpoints };
+        const [queue, endpoints, lag] = await withTimeout(
+          Promise.all([sources.queueDepth?.() ?? null, sources.endpointStates?.() ?? null, sources.deliveryLag?.() ?? null]),
+        );
+        lastGood = { queue, endpoints, lag };
+        databaseUp = true;
       } catch {
         sampleErrors.inc();
+        databaseUp = false;
       }
       return lastGood;
     })();
@@ -128,6 +137,10 @@ export function createMetrics() {
         await collect(this);
       },
     });
+  gauge('webhooks_database_up', '1 when the last database sample of this process (taken on scrape, at most every 5 s) answered within 3 s, else 0.', async (g) => {
+    await dbSample();
+    if (databaseUp !== null) g.set(databaseUp ? 1 : 0);
+  });
   gauge('webhooks_queue_waiting_jobs', 'Delivery jobs queued (due or scheduled), all endpoints (same value on every process).', async (g) => {
     const q = (await dbSample()).queue;
     if (q) g.set(q.waiting);
@@ -140,6 +153,22 @@ export function createMetrics() {
     const q = (await dbSample()).queue;
     if (q) g.set(q.oldestDueAgeSeconds);
   });
+  gauge(
+    'webhooks_delivery_lag_seconds',
+    'How long the oldest due, undelivered delivery job has waited past its due time (its publish for a first attempt, its backoff for a retry), by kind (first_attempt|retry|manual); kind="all" is the oldest of any kind. Same value on every process: aggregate with max.',
+    async (g) => {
+      const lag = (await dbSample()).lag;
+      if (!lag) return;
+      // A kind the source stopped reporting must not keep its last value.
+      g.reset();
+      g.set({ kind: 'all' }, lag.oldestDueSeconds);
+      for (const kind of DELIVERY_LAG_KINDS) {
+        const seconds = lag.byKind?.[kind];
+        if (seconds !== undefined) g.set({ kind }, seconds);
+      }
+    },
+    ['kind'],
+  );
   gauge(
     'webhooks_endpoints_circuit',
     'Endpoints (not deleted) per circuit breaker state.',
@@ -242,6 +271,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 interface DbSample {
   queue: { waiting: number; active: number; oldestDueAgeSeconds: number } | null;
+  lag: DeliveryLag | null;
   endpoints: { circuit: Record<string, number>; inactive: number } | null;
 }
 

@@ -91,6 +91,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const cidrs = parseCidrList(config.allowedCidrs);
   if (!cidrs.ok) throw new Error(`WEBHOOKS_ALLOWED_CIDRS: ${cidrs.error}`);
   const metrics = createMetrics();
+  // The OpenTelemetry SDK is imported only when traces are exported: otherwise it costs nothing.
+  const otel = config.otel ? await (await import('./otel.js')).startOtelTracing(config.otel, log, roles) : null;
   const engine = createEngine({
     database,
     boss,
@@ -101,6 +103,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     observer: metrics.engineObserver,
     workerOptions: { runtimeCacheMax: config.endpointCacheSize },
     transformation: config.transformation,
+    tracing: otel ?? undefined,
   });
   await engine.prepareQueue();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
@@ -118,6 +121,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const stats = createStatsRepo(database.sql);
   metrics.setSources({
     queueDepth: () => engine.jobs.depth(),
+    deliveryLag: engine.deliveryLag,
     endpointStates: () => stats.endpointStates(),
     worker: worker
       ? () => {
@@ -193,6 +197,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await live?.stop();
       await stopAuthListener?.().catch(() => {});
       await engine.stop();
+      // After the worker recorded its last attempts, so their spans are exported too.
+      await otel?.shutdown().catch((err) => log.warn({ err: (err as Error).message }, 'could not export the last spans'));
       await boss.stop({ graceful: false, wait: true, close: true }).catch(() => {});
       await database.close();
       await embedded?.stop();

@@ -4,8 +4,9 @@
  * (`whsec_...`, HMAC `v1`) and/or the org's public key (`whpk_...` or JWK, Ed25519 `v1a`), then
  * returns the parsed envelope.
  *
- * It is compiled on its own into dist/ (tsconfig.verify.json), so it imports nothing but
- * ./domain/signing.js and node builtins.
+ * It is compiled with the server into dist/ (tsconfig.build.json) but shipped alone (package.json
+ * `files`: dist/verify.* and dist/domain/signing.*), so it imports nothing but ./domain/signing.js
+ * and node builtins.
  */
 import { decodeHmacSecret, decodePublicKey, jwkToPublicKey, verifySignatureHeader } from './domain/signing.js';
 

@@ -1,8 +1,11 @@
 /**
- * The service under test as separate OS processes: `node --import tsx server/main.ts`, either one
- * process with both roles (`combined`) or an api process and a worker process (`split`).
+ * The service under test as separate OS processes running what `npm start` runs (`node
+ * dist/main.js`, built first when a source changed), either one process with both roles
+ * (`combined`) or an api process and a worker process (`split`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { PROJECT_ROOT } from './ipc.js';
@@ -45,9 +48,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The entry `npm start` runs in `root`, built first when stale. A checkout from before the
+ * compiled start (A/B runs against an older commit with --server-root) runs its sources with tsx.
+ */
+function serviceEntry(root: string): string[] {
+  const builder = path.join(root, 'scripts', 'buildServer.mjs');
+  if (!existsSync(builder)) return ['--import', 'tsx', 'server/main.ts'];
+  execFileSync(process.execPath, [builder, '--if-stale'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return ['dist/main.js'];
+}
+
 async function spawnRole(role: string, env: Record<string, string>, nodeArgs: string[], root: string): Promise<ServiceProc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, ...serviceEntry(root)], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), WEBHOOKS_ROLES: role, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

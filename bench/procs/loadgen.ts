@@ -6,11 +6,14 @@
  * - open loop: fixed-size batches on a fixed schedule, never waiting for answers, recording when
  *   each event was scheduled (latency is measured from there, so a slow publish counts);
  * - ingest: closed loop of 1,000-event batches, as fast as they are accepted;
- * - bulk: a deep backlog written through the engine's own publish path (no HTTP), and raw
- *   pg-boss jobs for the bare ceiling loop.
+ * - bulk: a deep backlog written through the engine's own publish path (no HTTP);
+ * and, for the bare ceiling loop, events and jobs written straight into its plain tables in one
+ * durable statement per call (bench/lib/ceilingSql.ts), in the same batch shape as the system's.
  */
 import { Pool } from 'undici';
-import PgBoss from 'pg-boss';
+import type { Sql } from 'postgres';
+import { openPostgres } from '../../server/db/client.js';
+import { publishToCeiling } from '../lib/ceilingSql.js';
 import { nowMs, serve } from '../lib/ipc.js';
 import { payloadOf } from '../lib/payload.js';
 import { connectDatabase, type Database } from '../../server/db/client.js';
@@ -50,10 +53,11 @@ async function publishBatch(types: string[], count: number, offset = 0): Promise
 // ---------------------------------------------------------------------------------------------
 // Flow-controlled publishing
 interface FlowSpec {
-  /** 'graphql': publishEvents of `type`; 'boss': raw pg-boss jobs into `queues` (ceiling loop). */
-  kind: 'graphql' | 'boss';
+  /** 'graphql': publishEvents of `type`; 'ceiling': events and jobs into the ceiling's tables. */
+  kind: 'graphql' | 'ceiling';
   type?: string;
-  queues?: string[];
+  /** Ceiling endpoints `firstEndpoint` .. `firstEndpoint + countPerEvent - 1`. */
+  firstEndpoint?: number;
   /** Deliveries per event that the receiver will count (fan-out to healthy endpoints). */
   countPerEvent: number;
   /** Events per publish call. */
@@ -78,18 +82,18 @@ let flow: {
   wake: (() => void) | null;
 } | null = null;
 
-let boss: PgBoss | null = null;
+let ceilingSql: Sql | null = null;
 let eventSeq = 0;
 
-async function publishBoss(queues: string[], events: number): Promise<void> {
-  const jobs: { name: string; data: { i: string; b: string } }[] = [];
+/** One publish call of the ceiling: `events` envelopes (1 KiB payloads), each to every endpoint. */
+async function publishCeiling(firstEndpoint: number, endpoints: number, events: number): Promise<void> {
+  const batch: { id: string; body: string }[] = [];
   const timestamp = new Date().toISOString();
   for (let e = 0; e < events; e++) {
     const id = `evt_bench${process.pid}_${eventSeq++}`;
-    const body = `{"id":"${id}","type":"bench.ceiling","timestamp":"${timestamp}","data":${PAYLOAD_JSON}}`;
-    for (const name of queues) jobs.push({ name, data: { i: id, b: body } });
+    batch.push({ id, body: `{"id":"${id}","type":"bench.ceiling","timestamp":"${timestamp}","data":${PAYLOAD_JSON}}` });
   }
-  await boss!.insert(jobs);
+  await publishToCeiling(ceilingSql!, batch, firstEndpoint, endpoints);
 }
 
 async function flowLoop(): Promise<void> {
@@ -111,7 +115,7 @@ async function flowLoop(): Promise<void> {
     const started = nowMs();
     try {
       if (spec.kind === 'graphql') await publishBatch([spec.type!], spec.batchEvents);
-      else await publishBoss(spec.queues!, spec.batchEvents);
+      else await publishCeiling(spec.firstEndpoint!, spec.countPerEvent, spec.batchEvents);
       f.publishedDeliveries += batchDeliveries;
       f.events += spec.batchEvents;
       f.calls++;
@@ -205,11 +209,8 @@ serve({
   },
 
   async flowStart(spec: FlowSpec) {
-    if (spec.kind === 'boss' && !boss) {
-      boss = new PgBoss({ connectionString: databaseUrl, max: 3, supervise: false, schedule: false, migrate: false });
-      boss.on('error', () => {});
-      await boss.start();
-    }
+    // Durable commits (synchronous_commit on), as the system's publish.
+    if (spec.kind === 'ceiling') ceilingSql ??= openPostgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: 'bench-loadgen' } });
     flow = {
       spec,
       running: true,
@@ -333,7 +334,7 @@ serve({
 
   async close() {
     await pool?.close();
-    await boss?.stop({ graceful: false, close: true, wait: true }).catch(() => {});
+    await ceilingSql?.end({ timeout: 2 });
     await database?.close();
   },
 });

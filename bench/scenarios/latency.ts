@@ -139,8 +139,16 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
  * bench database, and counts the checkpoints that started meanwhile.
  */
 async function sampleBackground(ctx: Context, windowMs: number): Promise<LatencyResult['background']> {
+  // Postgres 17 (the embedded server) moved the counters to pg_stat_checkpointer.
+  const [{ v }] = (await ctx.sql<{ v: number }[]>`SELECT current_setting('server_version_num')::int AS v`) as unknown as [{ v: number }];
   const checkpoints = async () =>
-    Number((await ctx.sql<{ n: string }[]>`SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter`)[0]!.n);
+    Number(
+      (
+        v >= 170000
+          ? await ctx.sql<{ n: string }[]>`SELECT num_timed + num_requested AS n FROM pg_stat_checkpointer`
+          : await ctx.sql<{ n: string }[]>`SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter`
+      )[0]!.n,
+    );
   const before = await checkpoints();
   const tables = new Set<string>();
   let samples = 0;

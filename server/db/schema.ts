@@ -179,6 +179,8 @@ export const events = pgTable(
     orderingKey: text('ordering_key'),
     createdAt: createdAt(),
     payloadPurgedAt: tstz('payload_purged_at'),
+    /** W3C traceparent of the publish (the caller's, or the publish span's): continued on every delivery request. */
+    traceparent: text('traceparent'),
   },
   (t) => [
     uniqueIndex('events_org_idempotency_idx').on(t.orgId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),

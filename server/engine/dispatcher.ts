@@ -7,6 +7,7 @@ import type { HttpSender } from './httpSender.js';
 import type { LoadedDelivery } from '../db/repos/workerReads.js';
 import type { RecordEntry } from './recorder.js';
 import { applyTransformation } from './transform/apply.js';
+import { CONTEXT_ONLY, type Tracing } from './tracing.js';
 
 export type { LoadedDelivery } from '../db/repos/workerReads.js';
 
@@ -34,7 +35,7 @@ export async function executeAttempt(
   runtime: EndpointRuntime,
   delivery: LoadedDelivery,
   trigger: AttemptRecord['trigger'],
-  options: { singleAttempt?: boolean } = {},
+  options: { singleAttempt?: boolean; tracing?: Tracing } = {},
 ): Promise<AttemptExecution | CancelledExecution> {
   let body = envelopeBody({
     id: delivery.eventId,
@@ -55,6 +56,21 @@ export async function executeAttempt(
     transformedBody = transformed.bodyChanged ? body : null;
   }
   const timestamp = Math.floor(startedAt.getTime() / 1000);
+  const attemptNumber = delivery.attemptCount + 1;
+  const tracing = options.tracing ?? CONTEXT_ONLY;
+  const span =
+    delivery.traceparent || tracing.exporting
+      ? tracing.startAttempt(delivery.traceparent ?? null, {
+          deliveryId: delivery.id,
+          eventId: delivery.eventId,
+          eventType: delivery.eventType,
+          endpointId: runtime.id,
+          attemptNumber,
+          trigger,
+          url: runtime.url.split('?')[0]!,
+          startedAt,
+        })
+      : null;
   const headers: Record<string, string> = {
     ...customHeaders,
     'content-type': 'application/json',
@@ -63,6 +79,7 @@ export async function executeAttempt(
     'webhook-timestamp': String(timestamp),
     'webhook-signature': runtime.signer(delivery.eventId, timestamp, body),
   };
+  if (span) headers.traceparent = span.traceparent;
   const result = await sender.send({
     endpointId: runtime.id,
     url: runtime.url,
@@ -76,7 +93,7 @@ export async function executeAttempt(
     result.ok ? { status: result.status, headers: result.headers } : { errorClass: result.errorClass, errorMessage: result.errorMessage },
     nowMs,
   );
-  const attemptNumber = delivery.attemptCount + 1;
+  span?.end({ succeeded: outcome.succeeded, status: result.ok ? result.status : null, errorClass: outcome.errorClass, durationMs: result.durationMs });
   const step = nextStep({
     outcome,
     attemptsMade: attemptNumber,

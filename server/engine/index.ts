@@ -21,6 +21,8 @@ import { createProber } from './probe.js';
 import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from '../db/queues.js';
+import { createDeliveryLagSource } from './deliveryLag.js';
+import { CONTEXT_ONLY, type Tracing } from './tracing.js';
 import type PgBoss from 'pg-boss';
 
 export interface EngineDeps {
@@ -33,6 +35,8 @@ export interface EngineDeps {
   observer?: EngineObserver;
   /** The transformation sandbox (defaults: 200 ms, 32 MiB, 2 threads). */
   transformation?: { timeoutMs: number; memoryMb: number; threads: number };
+  /** Trace context and spans (engine/tracing.ts); CONTEXT_ONLY when not exporting. */
+  tracing?: Tracing;
   workerOptions?: WorkerOptions;
 }
 
@@ -45,7 +49,8 @@ export function createEngine(deps: EngineDeps) {
   const jobs = createDeliveryJobs(database.sql);
   const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their discovery will'));
   const filters = createEndpointFilters({ sql: database.sql, onFlushError: (err) => log.warn({ err: (err as Error).message }, 'could not record content filter errors; retrying') });
-  const publisher = createPublisher({ database, jobs, wake: wakeSender, filters });
+  const tracing = deps.tracing ?? CONTEXT_ONLY;
+  const publisher = createPublisher({ database, jobs, wake: wakeSender, filters, tracing });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const t = deps.transformation ?? { timeoutMs: 200, memoryMb: 32, threads: 2 };
   // Threads start with the first transformation run: a process with none never pays for them.
@@ -83,6 +88,8 @@ export function createEngine(deps: EngineDeps) {
     wake: (sql: Sql | TransactionSql, endpointIds: Iterable<string>) => notifyIds(sql, CHANNELS.wake, endpointIds),
 
     purgePayloads: () => purgePayloads(database.sql, deps.retentionDays),
+    /** How far behind delivery is (metrics: webhooks_delivery_lag_seconds). */
+    deliveryLag: createDeliveryLagSource(jobs),
 
     /** Starts delivering (the worker role) and the scheduled maintenance. */
     async startWorker(): Promise<Worker> {
@@ -112,6 +119,7 @@ export function createEngine(deps: EngineDeps) {
         },
         log,
         observer: deps.observer,
+        tracing,
         options: deps.workerOptions,
       });
       await worker.start();

@@ -12,6 +12,8 @@ import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
 import { deliveryQueueOf } from '../db/queues.js';
 import { createEndpointFilters, type EndpointFilters, type EventAcceptor } from './filters/endpointFilters.js';
 import { fanOut } from './filters/fanOut.js';
+import { formatTraceparent, parseTraceparent } from '../domain/traceContext.js';
+import { CONTEXT_ONLY, type Tracing } from './tracing.js';
 
 export interface PublishInput {
   type: string;
@@ -20,11 +22,19 @@ export interface PublishInput {
   eventId?: string | null;
   /** The logical resource (e.g. a pipeline run id) whose events must not overtake each other. */
   orderingKey?: string | null;
+  /** W3C traceparent of this event (wins over the call's): its deliveries continue that trace. */
+  traceparent?: string | null;
   /**
    * Not for callers of the API: an operational event about an endpoint is never delivered to
    * that endpoint (see systemEvents.ts).
    */
   excludeEndpointId?: string;
+}
+
+/** About the publish call as a whole. */
+export interface PublishCallOptions {
+  /** The request's `traceparent` header: the parent of the publish, for events without their own. Ignored when invalid (W3C: restart the trace). */
+  traceparent?: string | null;
 }
 
 export interface PublishOutcome {
@@ -40,6 +50,8 @@ const MAX_CACHED_CATALOGS = 10_000;
 const MAX_STALE_ATTEMPTS = 5;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 const MAX_KEY_LENGTH = 255;
+/** Version 00 is 55 characters; later versions may append fields. */
+const MAX_TRACEPARENT_LENGTH = 512;
 
 /** What publishing needs of a catalog entry. */
 type CatalogType = Pick<EventTypeRow, 'id' | 'name' | 'schema' | 'deprecated' | 'deprecatedAt'>;
@@ -62,6 +74,8 @@ interface PreparedEvent {
   eventId: string | null;
   orderingKey: string | null;
   excludeEndpointId: string | null;
+  /** The event's own traceparent (normalised), or null: it then takes the call's. */
+  traceparent: string | null;
 }
 
 /**
@@ -69,10 +83,11 @@ interface PreparedEvent {
  * matching active endpoint and their jobs in one transaction, so a publish that returns is
  * durable and a publish that fails leaves nothing behind.
  */
-export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; wake: WakeSender; filters?: EndpointFilters }) {
+export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; wake: WakeSender; filters?: EndpointFilters; tracing?: Tracing }) {
   const { database, jobs, wake } = deps;
   // The engine passes its own (to flush filter errors at stop); a one-off publisher gets one.
   const filters = deps.filters ?? createEndpointFilters({ sql: database.sql });
+  const tracing = deps.tracing ?? CONTEXT_ONLY;
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
     WITH catalog_unchanged AS (
@@ -80,9 +95,9 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
       -- endpoints, their subscriptions, the event types): otherwise nothing is written.
       SELECT 1 FROM organizations WHERE id = $1 AND catalog_version = $6::bigint
     ), written AS (
-      INSERT INTO events (id, org_id, type, data, idempotency_key, ordering_key, created_at)
-      SELECT x.id, $1, x.type, x.data, x.ikey, x.okey, $2::timestamptz
-      FROM jsonb_to_recordset($3::text::jsonb) AS x(id text, type text, data jsonb, ikey text, okey text)
+      INSERT INTO events (id, org_id, type, data, idempotency_key, ordering_key, created_at, traceparent)
+      SELECT x.id, $1, x.type, x.data, x.ikey, x.okey, $2::timestamptz, x.tp
+      FROM jsonb_to_recordset($3::text::jsonb) AS x(id text, type text, data jsonb, ikey text, okey text, tp text)
       WHERE EXISTS (SELECT 1 FROM catalog_unchanged)
       ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id, type, ordering_key
@@ -178,6 +193,17 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
       if (orderingKey !== null && (orderingKey.length < 1 || orderingKey.length > MAX_KEY_LENGTH)) {
         problems.push({ field: `${at}orderingKey`, message: `${at}orderingKey must be 1 to ${MAX_KEY_LENGTH} characters.` });
       }
+      let traceparent: string | null = null;
+      if (input.traceparent !== undefined && input.traceparent !== null) {
+        const context = input.traceparent.length <= MAX_TRACEPARENT_LENGTH ? parseTraceparent(input.traceparent) : null;
+        if (context) traceparent = formatTraceparent(context);
+        else {
+          problems.push({
+            field: `${at}traceparent`,
+            message: `${at}traceparent must be a W3C traceparent such as "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" (version-traceid-parentid-flags, lowercase hex, ids not all zero).`,
+          });
+        }
+      }
       prepared.push({
         index,
         id: newId('event'),
@@ -187,6 +213,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
         eventId,
         orderingKey,
         excludeEndpointId: input.excludeEndpointId ?? null,
+        traceparent,
       });
     });
     assertNoProblems(problems);
@@ -296,10 +323,22 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
       fieldPrefix: (i: number) => string = () => '',
       /** Publish inside this transaction (e.g. with the row that caused the event). */
       inTx?: TransactionSql,
+      options: PublishCallOptions = {},
     ): Promise<PublishOutcome[]> {
       const events = prepare(inputs, fieldPrefix);
       const names = [...new Set(events.map((e) => e.type))];
       const createdAt = new Date();
+      // The call's trace: the publish span's when spans are exported (a child of the caller's
+      // context, or a new trace), else the caller's own, if valid.
+      const callerContext = options.traceparent ? parseTraceparent(options.traceparent) : null;
+      const callerTraceparent = callerContext ? formatTraceparent(callerContext) : null;
+      const span = tracing.startPublish(callerTraceparent, {
+        orgId,
+        events: events.length,
+        eventId: events.length === 1 ? events[0]!.id : null,
+        types: names,
+      });
+      const callTraceparent = span?.traceparent ?? callerTraceparent;
 
       /** The outcomes, or null when the catalog changed since `catalog` was read (nothing written). */
       const write = async (sql: Sql | TransactionSql, { version, endpoints }: OrgCatalog): Promise<PublishOutcome[] | null> => {
@@ -313,7 +352,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
         const wakeInStatement = inTx ? idPayloads(new Set(deliveries.map((d) => d.endpointId))) : [];
         const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake' | 'stale'; id: string | null }[]>(
           publishSql,
-          [orgId, createdAt.toISOString(), eventsJson(events), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version],
+          [orgId, createdAt.toISOString(), eventsJson(events, callTraceparent), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version],
           { prepare: true },
         );
         if (rows.some((r) => r.kind === 'stale')) return null;
@@ -338,7 +377,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
         if (duplicates.length > 0) {
           const rows = await sql<EventRow[]>`
             SELECT id, org_id AS "orgId", type, data, idempotency_key AS "idempotencyKey", ordering_key AS "orderingKey",
-                   created_at AS "createdAt", payload_purged_at AS "payloadPurgedAt"
+                   created_at AS "createdAt", payload_purged_at AS "payloadPurgedAt", traceparent
             FROM events WHERE org_id = ${orgId} AND idempotency_key = ANY(${duplicates.map((e) => e.eventId!)}::text[])`;
           for (const row of rows) existing.set(row.idempotencyKey!, row);
         }
@@ -359,6 +398,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
               orderingKey: event.orderingKey,
               createdAt,
               payloadPurgedAt: null,
+              traceparent: event.traceparent ?? callTraceparent,
             },
             duplicate: false,
             deliveryCount: counts.get(event.id) ?? 0,
@@ -367,22 +407,33 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
       };
       const sql = inTx ?? database.sql;
       let fresh = false;
-      for (let attempt = 1; ; attempt++) {
-        const { catalog, cached } = await catalogFor(sql, orgId, names, fresh, inTx !== undefined);
-        if (catalog.version === -1) throw notFound('organization', orgId);
-        // From here on, the catalog is read again: it changed under this attempt, or a type the
-        // cache says is unknown or deprecated may not be any more.
-        fresh = true;
-        try {
-          await checkTypes(orgId, events, catalog.types, fieldPrefix);
-        } catch (err) {
-          if (cached) continue;
-          throw err;
-        }
-        const outcomes = await write(sql, catalog);
-        if (outcomes) return outcomes;
-        if (attempt === MAX_STALE_ATTEMPTS) {
-          throw new Error(`the event catalog of ${orgId} changed during each of ${MAX_STALE_ATTEMPTS} publish attempts`);
+      try {
+        const outcomes = await attempts();
+        span?.end({ deliveries: outcomes.reduce((n, o) => n + o.deliveryCount, 0) });
+        return outcomes;
+      } catch (err) {
+        span?.end({ error: err });
+        throw err;
+      }
+
+      async function attempts(): Promise<PublishOutcome[]> {
+        for (let attempt = 1; ; attempt++) {
+          const { catalog, cached } = await catalogFor(sql, orgId, names, fresh, inTx !== undefined);
+          if (catalog.version === -1) throw notFound('organization', orgId);
+          // From here on, the catalog is read again: it changed under this attempt, or a type the
+          // cache says is unknown or deprecated may not be any more.
+          fresh = true;
+          try {
+            await checkTypes(orgId, events, catalog.types, fieldPrefix);
+          } catch (err) {
+            if (cached) continue;
+            throw err;
+          }
+          const outcomes = await write(sql, catalog);
+          if (outcomes) return outcomes;
+          if (attempt === MAX_STALE_ATTEMPTS) {
+            throw new Error(`the event catalog of ${orgId} changed during each of ${MAX_STALE_ATTEMPTS} publish attempts`);
+          }
         }
       }
     },
@@ -403,11 +454,11 @@ function deliveriesJson(deliveries: { id: string; event: PreparedEvent; endpoint
  * no second serialisation, and no per-quote escaping of a text array by postgres.js (which for
  * 1,000 1 KiB payloads cost more than the insert itself).
  */
-function eventsJson(events: PreparedEvent[]): string {
+function eventsJson(events: PreparedEvent[], callTraceparent: string | null): string {
   const rows: string[] = [];
   for (const e of events) {
     rows.push(
-      `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"data":${e.dataJson},"ikey":${JSON.stringify(e.eventId)},"okey":${JSON.stringify(e.orderingKey)}}`,
+      `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"data":${e.dataJson},"ikey":${JSON.stringify(e.eventId)},"okey":${JSON.stringify(e.orderingKey)},"tp":${JSON.stringify(e.traceparent ?? callTraceparent)}}`,
     );
   }
   return `[${rows.join(',')}]`;

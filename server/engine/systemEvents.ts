@@ -11,11 +11,19 @@ export interface EndpointFacts {
 
 export interface SystemEvents {
   disabled(endpoint: EndpointFacts, reason: string): void;
-  circuitOpened(endpoint: EndpointFacts, breaker: BreakerState): void;
+  circuitOpened(endpoint: EndpointFacts, breaker: BreakerState, last: { errorClass: string | null; responseStatus: number | null }): void;
   recovered(endpoint: EndpointFacts, before: BreakerState): void;
   deliveryExhausted(
     endpoint: EndpointFacts,
-    delivery: { deliveryId: string; eventId: string; eventType: string; attempts: number; lastErrorClass: string | null; lastResponseStatus: number | null },
+    delivery: {
+      deliveryId: string;
+      eventId: string;
+      eventType: string;
+      attempts: number;
+      lastErrorClass: string | null;
+      lastResponseStatus: number | null;
+      lastAttemptAt: string;
+    },
   ): void;
   /** Publishes what is buffered (at stop). */
   flush(): Promise<void>;
@@ -30,7 +38,8 @@ const MAX_BUFFERED = 20_000;
 
 /**
  * The operational events (`webhook.endpoint.disabled`, `…circuit_opened`, `…recovered`,
- * `webhook.delivery.exhausted`), published into the endpoint's own organization so admins can
+ * `webhook.delivery.exhausted`; payloads as the catalog's examples show them), published into
+ * the endpoint's own organization so admins can
  * route them to another endpoint. Never to the endpoint they are about (it is failing, or just
  * recovered and busy with its backlog). A dead delivery of an operational event raises no
  * `webhook.delivery.exhausted`: two failing endpoints subscribed to `webhook.*` would otherwise
@@ -90,12 +99,13 @@ export function createSystemEvents(deps: {
     disabled(endpoint, reason) {
       emit(endpoint, 'webhook.endpoint.disabled', { reason, disabledAt: new Date().toISOString() });
     },
-    circuitOpened(endpoint, breaker) {
+    circuitOpened(endpoint, breaker, last) {
       emit(endpoint, 'webhook.endpoint.circuit_opened', {
         consecutiveFailures: breaker.consecutiveFailures,
+        lastErrorClass: last.errorClass,
+        lastResponseStatus: last.responseStatus,
         openedAt: iso(breaker.openedAtMs),
-        probeAt: iso(breaker.openUntilMs),
-        cooldownSeconds: breaker.currentCooldownSeconds,
+        nextProbeAt: iso(breaker.openUntilMs),
       });
     },
     recovered(endpoint, before) {
@@ -108,7 +118,7 @@ export function createSystemEvents(deps: {
     },
     deliveryExhausted(endpoint, delivery) {
       if (delivery.eventType.startsWith('webhook.')) return;
-      emit(endpoint, 'webhook.delivery.exhausted', { ...delivery, exhaustedAt: new Date().toISOString() });
+      emit(endpoint, 'webhook.delivery.exhausted', delivery);
     },
     flush,
   };

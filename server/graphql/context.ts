@@ -19,6 +19,8 @@ export interface GraphQLContext {
   live: LivePubSub | null;
   /** scheme://host[:port] the HTTP request was addressed to (links when WEBHOOKS_PUBLIC_URL is unset). */
   requestOrigin?: string | null;
+  /** The HTTP request's W3C `traceparent` header (publishing continues that trace); null on WebSockets. */
+  traceparent: string | null;
   requireViewer(): Viewer;
   requirePlatform(): PlatformPrincipal;
 }
@@ -33,12 +35,14 @@ export function createContext(options: {
   loaders: Loaders;
   live?: LivePubSub | null;
   requestOrigin?: string | null;
+  traceparent?: string | null;
 }): GraphQLContext {
   const platform = options.platform ?? null;
   return {
     ...options,
     platform,
     live: options.live ?? null,
+    traceparent: options.traceparent ?? null,
     requireViewer() {
       if (options.viewer) return options.viewer;
       if (platform) {

@@ -15,6 +15,7 @@ import type { LivePubSub } from './liveTopics.js';
 import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
 import { createBodyLimitPlugin } from './bodyLimit.js';
+import { createGraphiQL } from './graphiql.js';
 
 export interface GraphQLServerDeps {
   schema: GraphQLSchema;
@@ -32,6 +33,8 @@ export interface GraphQLServer {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Serves graphql-ws on the same path of `server`. */
   attach(server: Server): void;
+  /** Answers GET `/graphiql/<file>` (GraphiQL's script, style and editor workers); false when none. */
+  serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -47,11 +50,12 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const maxBody = deps.maxRequestBodyBytes ?? MAX_BODY_DEFAULT;
   const live = deps.live ?? null;
   const requestLog = createRequestLog({ log, onOperation: deps.onOperation });
+  const graphiql = createGraphiQL({ title: 'Org webhooks GraphQL', endpoint: '/graphql', subscriptionsProtocol: 'WS' });
 
-  async function contextFor(authorization: string | null | undefined, requestId: string, requestOrigin: string | null): Promise<GraphQLContext> {
+  async function contextFor(authorization: string | null | undefined, requestId: string, requestOrigin: string | null, traceparent: string | null): Promise<GraphQLContext> {
     // The platform operator's token first: it is not an API key, and it reads no organization.
     const platform = services.platform.identify(authorization);
-    if (platform) return createContext({ requestId, viewer: null, platform, authError: null, services, live, loaders: createLoaders(services, null), requestOrigin });
+    if (platform) return createContext({ requestId, viewer: null, platform, authError: null, services, live, loaders: createLoaders(services, null), requestOrigin, traceparent });
     let viewer: Viewer | null = null;
     let authError: DomainError | null = null;
     if (authorization) {
@@ -62,7 +66,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         authError = err;
       }
     }
-    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer), requestOrigin });
+    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer), requestOrigin, traceparent });
   }
 
   // Both transports build their context here: HTTP from the Authorization header, graphql-ws
@@ -73,7 +77,9 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     maxRequestBodySize: false,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'Org webhooks GraphQL', subscriptionsProtocol: 'WS' },
+    // Served from the installed package, never a CDN (see graphiql.ts).
+    graphiql: true,
+    renderGraphiQL: () => graphiql.page(),
     logging: false,
     maskedErrors: {
       maskError: (error) => toClientError(error, undefined, (err) => log.error({ err }, 'unexpected error in a resolver')),
@@ -84,7 +90,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         const viewer = initial.wsViewer;
         return createContext({ requestId, viewer, authError: null, services, live, loaders: createLoaders(services, viewer) });
       }
-      return contextFor(initial.request.headers.get('authorization'), requestId, requestOrigin(initial.request));
+      return contextFor(initial.request.headers.get('authorization'), requestId, requestOrigin(initial.request), initial.request.headers.get('traceparent'));
     },
   });
 
@@ -127,6 +133,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         requestLog.finish(trace, { status: res.statusCode });
       }
     },
+
+    serveGraphiQLAsset: (req, res, path) => graphiql.serveAsset(req, res, path),
 
     attach(server) {
       wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });

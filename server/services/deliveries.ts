@@ -37,8 +37,9 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
   return {
     repos: { events, deliveries },
 
-    publish: (viewer: Viewer, inputs: PublishInput[], batch: boolean) =>
-      engine.publisher.publish(viewer.orgId, inputs, batch ? (i) => `inputs[${i}].` : () => 'input.'),
+    /** `traceparent`: the request's W3C header, the trace of events that bring none of their own. */
+    publish: (viewer: Viewer, inputs: PublishInput[], batch: boolean, traceparent: string | null = null) =>
+      engine.publisher.publish(viewer.orgId, inputs, batch ? (i) => `inputs[${i}].` : () => 'input.', undefined, { traceparent }),
 
     async listEvents(viewer: Viewer, filter: EventFilter, page: PageArgs) {
       checkWindow(filter);

@@ -10,7 +10,7 @@ import {
   validatePatterns,
 } from '../../server/domain/eventPatterns.js';
 
-// The built-in catalog from SPEC §3.
+// The built-in catalog from SPEC §3 and §10.
 const CATALOG = [
   'pipeline.run.started',
   'pipeline.run.succeeded',
@@ -26,6 +26,9 @@ const CATALOG = [
   'governance.catalog.sync_finished',
   'webhook.test',
   'webhook.endpoint.disabled',
+  'webhook.endpoint.circuit_opened',
+  'webhook.endpoint.recovered',
+  'webhook.delivery.exhausted',
 ];
 
 describe('isValidEventTypeName', () => {

@@ -16,6 +16,7 @@ import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { getTestCertificates, type TestCertificates } from '../helpers/certs.js';
 import { createEndpoint, publish, waitForDeliveries, waitUntil } from '../helpers/flows.js';
 import { graphqlClient, type GraphQLResponse } from '../helpers/graphql.js';
+import { ADMIN_ENTRY } from '../helpers/processes.js';
 import { createSecretBox, masterKeyId, sealedKeyId } from '../../server/crypto/secretBox.js';
 import { verifyWebhook } from '../../server/verify.js';
 import { captureLogs, recordFigures, startServiceOn, type LogCapture, type ServiceOn } from './support.js';
@@ -176,7 +177,7 @@ describe('no plaintext secret at rest, in the log or in an error message', () =>
 
 function runAdmin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/admin.ts', ...args], {
+    const child = spawn(process.execPath, [...ADMIN_ENTRY, ...args], {
       env: { ...process.env, LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

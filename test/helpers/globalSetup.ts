@@ -8,6 +8,7 @@ import { connectDatabase, runMigrations, startEmbeddedPostgres } from '../../ser
 import { createDeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
 import { createEventTypesRepo } from '../../server/db/repos/eventTypes.js';
 import { newId } from '../../server/crypto/random.js';
+import { ensureServerBuild } from '../../scripts/buildServer.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,10 +24,18 @@ declare module 'vitest' {
  * unset, plus a migrated template database that every test file clones into its own database.
  */
 export default async function setup(project: TestProject) {
+  // Tests that spawn the service run what `npm start` runs (dist/): rebuilt here when a source
+  // changed since the last build, so they never test stale code.
+  ensureServerBuild();
   let adminUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | null = null;
   if (!adminUrl) {
-    const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/test'), port: 54330 });
+    // TEST_EMBEDDED_PG_DIR/PORT: for a run inside a run (test/integration/testCommand.test.ts),
+    // which needs a server of its own to start and stop.
+    const embedded = await startEmbeddedPostgres({
+      dataDir: path.resolve(process.env.TEST_EMBEDDED_PG_DIR ?? '.data/test'),
+      port: Number(process.env.TEST_EMBEDDED_PG_PORT ?? 54330),
+    });
     adminUrl = embedded.url;
     stopEmbedded = embedded.stop;
   }

@@ -12,12 +12,12 @@ export interface GraphQLClient {
   error(query: string, variables?: Record<string, unknown>): Promise<{ code: string | undefined; message: string; extensions: Record<string, unknown> }>;
 }
 
-/** A plain fetch-based GraphQL client for tests (no client library in between). */
-export function graphqlClient(url: string, apiKey: string | null): GraphQLClient {
+/** A plain fetch-based GraphQL client for tests (no client library in between); `headers` go on every request. */
+export function graphqlClient(url: string, apiKey: string | null, headers: Record<string, string> = {}): GraphQLClient {
   async function request<T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      headers: { 'content-type': 'application/json', ...headers, ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as GraphQLResponse<T>;

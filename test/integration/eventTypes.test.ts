@@ -4,7 +4,7 @@ import { BUILT_IN_EVENT_TYPES } from '../../server/domain/eventCatalog.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import type { GraphQLClient } from '../helpers/graphql.js';
 
-const FIELDS = 'id name category description schema deprecated deprecatedAt builtIn createdAt';
+const FIELDS = 'id name category description schema example deprecated deprecatedAt builtIn createdAt';
 const LIST = `query($first: Int, $after: String, $includeDeprecated: Boolean) {
   eventTypes(first: $first, after: $after, includeDeprecated: $includeDeprecated) {
     edges { cursor node { ${FIELDS} } }
@@ -57,6 +57,12 @@ describe('eventTypes', () => {
     expect(builtIns.map((t) => t.name)).toEqual(BUILT_IN_EVENT_TYPES.map((t) => t.name).sort());
     expect(builtIns.every((t) => t.builtIn && !t.deprecated && t.schema === null)).toBe(true);
     expect(builtIns.find((t) => t.name === 'pipeline.run.failed')).toMatchObject({ category: 'pipeline', description: 'A pipeline run failed.' });
+    // The operational types, each with the example payload the service sends.
+    for (const name of ['webhook.endpoint.circuit_opened', 'webhook.endpoint.recovered', 'webhook.delivery.exhausted']) {
+      const type = builtIns.find((t) => t.name === name);
+      expect(type, name).toMatchObject({ category: 'webhook', example: BUILT_IN_EVENT_TYPES.find((b) => b.name === name)!.example });
+    }
+    expect(types.filter((t) => !t.builtIn).every((t) => t.example === null)).toBe(true);
   });
 
   it('pages with first/after', async () => {
@@ -71,6 +77,9 @@ describe('eventTypes', () => {
 
   it('is readable by viewers and operators but not publishers', async () => {
     for (const role of ['viewer', 'operator'] as const) expect((await all(service.client(keys[role]))).length).toBeGreaterThan(0);
+    // Examples are payloads: shown to operators, never to viewers.
+    expect((await all(service.client(keys.operator))).find((t) => t.name === 'webhook.delivery.exhausted')?.example).not.toBeNull();
+    expect((await all(service.client(keys.viewer))).every((t) => t.example === null)).toBe(true);
     expect((await service.client(keys.publisher).error(LIST, {})).code).toBe('FORBIDDEN');
   });
 });

@@ -2,7 +2,8 @@
  * /metrics: valid Prometheus text on every role, counters and histograms that move with
  * deliveries, and gauges sampled from the database (queue depth, breaker states).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createEndpoint, publish, waitForDeliveries, waitUntil } from '../helpers/flows.js';
@@ -45,6 +46,8 @@ describe('/metrics', () => {
       webhooks_queue_waiting_jobs: 'gauge',
       webhooks_queue_active_jobs: 'gauge',
       webhooks_queue_oldest_due_age_seconds: 'gauge',
+      webhooks_delivery_lag_seconds: 'gauge',
+      webhooks_database_up: 'gauge',
       webhooks_endpoints_circuit: 'gauge',
       webhooks_endpoints_inactive: 'gauge',
       webhooks_worker_owned_slots: 'gauge',
@@ -55,6 +58,7 @@ describe('/metrics', () => {
       webhooks_live_listener_up: 'gauge',
     });
     expect(metrics.value('webhooks_worker_owned_slots')).toBe(256);
+    expect(metrics.value('webhooks_database_up')).toBe(1);
     expect(metrics.value('webhooks_live_listener_up')).toBe(1);
     // Histogram buckets span 1 ms to 1 h.
     const buckets = metrics.samples.filter((s) => s.name === 'webhooks_delivery_latency_seconds_bucket').map((s) => s.labels.le);
@@ -87,7 +91,7 @@ describe('/metrics', () => {
     expect(after.samples.some((s) => Object.values(s.labels).some((v) => v === good.id || v === bad.id))).toBe(false);
   });
 
-  it('samples queue depth, the oldest due job and breaker states from the database', async () => {
+  it('samples queue depth, the delivery lag and breaker states from the database', async () => {
     const slow = await createEndpoint(service.client(), { url: `${ok.url}/slow`, patterns: ['orchestration.job.queued'], rateLimitPerSecond: 1 });
     const opening = await createEndpoint(service.client(), {
       url: `${failing.url}/open`,
@@ -103,7 +107,10 @@ describe('/metrics', () => {
       'a sample with the backlog',
       async () => {
         const m = await scrape(service.url);
-        return m.value('webhooks_queue_waiting_jobs') >= 20 && m.value('webhooks_queue_oldest_due_age_seconds') > 0 && m.value('webhooks_endpoints_circuit', { state: 'OPEN' }) === 1
+        return m.value('webhooks_queue_waiting_jobs') >= 20 &&
+          m.value('webhooks_queue_oldest_due_age_seconds') > 0 &&
+          m.value('webhooks_delivery_lag_seconds', { kind: 'all' }) > 0 &&
+          m.value('webhooks_endpoints_circuit', { state: 'OPEN' }) === 1
           ? m
           : null;
       },
@@ -117,4 +124,18 @@ describe('/metrics', () => {
     await service.client().data(`mutation($id: ID!) { pauseEndpoint(id: $id) { id } }`, { id: opening.id });
     await waitUntil('the paused endpoint counted', async () => (await scrape(service.url)).value('webhooks_endpoints_inactive') === 1, 15_000);
   }, 40_000);
+
+  it('reports the database down (webhooks_database_up 0) while it refuses connections, and up after', async () => {
+    const admin = postgres(inject('adminDatabaseUrl'), { max: 1, onnotice: () => {} });
+    const name = service.testDatabase.name;
+    try {
+      await admin.unsafe(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name}`;
+      await waitUntil('database_up 0', async () => (await scrape(service.url)).value('webhooks_database_up') === 0, 20_000);
+    } finally {
+      await admin.unsafe(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    await waitUntil('database_up 1', async () => (await scrape(service.url)).value('webhooks_database_up') === 1, 30_000);
+  }, 60_000);
 });

@@ -44,10 +44,10 @@ describe('operational events in the organization stream', () => {
       async () => eventsAt('/ops').find((e) => e.type === 'webhook.endpoint.circuit_opened'),
       15_000,
     );
-    expect(opened.data).toMatchObject({ endpointId: flaky.id, consecutiveFailures: 2, cooldownSeconds: 1 });
+    expect(opened.data).toMatchObject({ endpointId: flaky.id, consecutiveFailures: 2, lastErrorClass: 'HTTP_STATUS', lastResponseStatus: 500 });
     // The URL without its query string: receivers put tokens there.
     expect(opened.data.url).toBe(`${receiver.url}/flaky`);
-    expect(Date.parse(opened.data.probeAt)).toBeGreaterThan(Date.parse(opened.data.openedAt));
+    expect(Date.parse(opened.data.nextProbeAt)).toBeGreaterThan(Date.parse(opened.data.openedAt));
 
     flakyHealthy = true;
     const recovered = await waitUntil(

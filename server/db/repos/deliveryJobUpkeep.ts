@@ -149,6 +149,41 @@ export function createDeliveryJobUpkeep(sql: Sql, partitionOf: (shard: number) =
       return result.count;
     },
 
+    /**
+     * How far behind delivery is: per kind of job (first attempt, scheduled retry, operator's
+     * retry), the seconds the oldest due job of a deliverable endpoint has waited past its due
+     * time. Held work is not lag: jobs of endpoints that are paused, disabled, deleted, behind an
+     * open circuit or of an organization off the enterprise plan wait on purpose. One index probe
+     * per endpoint with waiting jobs (each endpoint's oldest job decides its kind).
+     */
+    async lag(): Promise<{ oldestDueSeconds: number; byKind: Record<string, number> }> {
+      const byKind: Record<string, number> = {};
+      for (let shard = 0; shard < SHARD_QUEUE_NAMES.length; shard++) {
+        const t = partitionOf(shard);
+        const rows = await sql.unsafe<{ kind: string; lag: number }[]>(
+          `WITH RECURSIVE e AS (
+             (SELECT data->>'p' AS p, start_after, data FROM ${t}
+              WHERE name = $1 AND state < 'active' ORDER BY data->>'p', start_after LIMIT 1)
+             UNION ALL
+             SELECT n.p, n.start_after, n.data FROM e CROSS JOIN LATERAL (
+               SELECT data->>'p' AS p, start_after, data FROM ${t}
+               WHERE name = $1 AND state < 'active' AND (data->>'p') > e.p ORDER BY data->>'p', start_after LIMIT 1) n
+           )
+           SELECT CASE WHEN e.data->>'m' = '1' THEN 'manual' WHEN coalesce((e.data->>'a')::int, 0) > 0 THEN 'retry' ELSE 'first_attempt' END AS kind,
+                  EXTRACT(EPOCH FROM now() - min(e.start_after))::float8 AS lag
+           FROM e
+           JOIN endpoints ep ON ep.id = e.p
+           JOIN organizations o ON o.id = ep.org_id
+           WHERE e.start_after <= now() AND ep.active AND ep.deleted_at IS NULL AND o.plan = 'enterprise'
+             AND NOT (ep.circuit_state = 'OPEN' AND ep.circuit_open_until > now())
+           GROUP BY 1`,
+          [shardQueueName(shard)],
+        );
+        for (const r of rows) byKind[r.kind] = Math.max(byKind[r.kind] ?? 0, Math.max(0, r.lag));
+      }
+      return { oldestDueSeconds: Math.max(0, ...Object.values(byKind)), byKind };
+    },
+
     /** Waiting and leased delivery jobs, and the age of the oldest due one (metrics). */
     async depth(): Promise<{ waiting: number; active: number; oldestDueAgeSeconds: number }> {
       const [row] = await sql.unsafe<{ waiting: number; active: number; oldest: number | null }[]>(

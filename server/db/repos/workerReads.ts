@@ -10,6 +10,8 @@ export interface LoadedDelivery {
   eventCreatedAt: Date;
   /** The stored payload as JSON text, sent without re-serialising. */
   dataJson: string;
+  /** W3C traceparent given when the event was published (engine/tracing.ts); each attempt continues that trace. */
+  traceparent?: string | null;
   attemptCount: number;
   orderingKey: string | null;
   seq: number;
@@ -28,6 +30,7 @@ interface LoadRow {
   status: LoadedDelivery['status'];
   created_at: Date;
   data_json: string | null;
+  traceparent: string | null;
 }
 
 // Deliveries of the round, then each event once (an event fanned out to many endpoints is in a
@@ -39,10 +42,10 @@ const LOAD_SQL = `
     FROM deliveries d WHERE d.id = ANY($1::text[])
   )
   SELECT delivery_id, org_id, event_id, event_type, attempt_count, ordering_key, seq, status,
-         NULL::timestamptz AS created_at, NULL::text AS data_json
+         NULL::timestamptz AS created_at, NULL::text AS data_json, NULL::text AS traceparent
   FROM loaded
   UNION ALL
-  SELECT NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, e.created_at, e.data::text
+  SELECT NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, e.created_at, e.data::text, e.traceparent
   FROM events e WHERE e.id IN (SELECT event_id FROM loaded)`;
 
 /**
@@ -55,8 +58,10 @@ export function createWorkerReads(sql: Sql) {
       const result = new Map<string, LoadedDelivery>();
       if (deliveryIds.length === 0) return result;
       const rows = await sql.unsafe<LoadRow[]>(LOAD_SQL, [deliveryIds] as never[], { prepare: true });
-      const events = new Map<string, { createdAt: Date; dataJson: string }>();
-      for (const r of rows) if (r.delivery_id === null) events.set(r.event_id, { createdAt: r.created_at, dataJson: r.data_json ?? 'null' });
+      const events = new Map<string, { createdAt: Date; dataJson: string; traceparent: string | null }>();
+      for (const r of rows) {
+        if (r.delivery_id === null) events.set(r.event_id, { createdAt: r.created_at, dataJson: r.data_json ?? 'null', traceparent: r.traceparent });
+      }
       for (const r of rows) {
         if (r.delivery_id === null) continue;
         const event = events.get(r.event_id);
@@ -68,6 +73,7 @@ export function createWorkerReads(sql: Sql) {
           eventType: r.event_type,
           eventCreatedAt: event.createdAt,
           dataJson: event.dataJson,
+          traceparent: event.traceparent,
           attemptCount: r.attempt_count,
           orderingKey: r.ordering_key,
           seq: Number(r.seq),

@@ -6,6 +6,7 @@ import { cancelledEntry, executeAttempt } from '../dispatcher.js';
 import type { HttpSender } from '../httpSender.js';
 import type { Recorder, RecordEntry } from '../recorder.js';
 import type { SystemEvents } from '../systemEvents.js';
+import type { Tracing } from '../tracing.js';
 import type { EngineObserver } from './observer.js';
 import type { EndpointState, Work } from './endpointStates.js';
 import { releaseKey } from './orderingKeys.js';
@@ -16,6 +17,8 @@ export interface DispatchDeps {
   systemEvents: SystemEvents;
   log: Logger;
   observer?: EngineObserver;
+  /** Trace context and spans of attempts (engine/tracing.ts). */
+  tracing?: Tracing;
   /** Wakes the endpoint at `atMs` (retry due, cooldown over). */
   armTimer(endpointId: string, atMs: number): void;
   /** The endpoint may lease again (a slot freed up). */
@@ -89,6 +92,7 @@ export function createDispatch(deps: DispatchDeps) {
     try {
       execution = await executeAttempt(deps.sender, rt, delivery, work.manual ? 'MANUAL' : 'SCHEDULED', {
         singleAttempt: work.manual && job.singleAttempt,
+        tracing: deps.tracing,
       });
     } catch (err) {
       s.probing = false;
@@ -120,7 +124,10 @@ export function createDispatch(deps: DispatchDeps) {
         ? 'The circuit breaker stayed open for 5 days.'
         : null;
     if (!sameBreaker(update.state, rt.breaker) || disableReason) {
-      applyBreaker(s, update, update.transition ? `${update.transition.from} → ${update.transition.to}` : 'failure counted', disableReason);
+      applyBreaker(s, update, update.transition ? `${update.transition.from} → ${update.transition.to}` : 'failure counted', disableReason, {
+        errorClass: attempt.errorClass,
+        responseStatus: attempt.responseStatus,
+      });
     }
     const entry: RecordEntry = {
       attempt,
@@ -162,12 +169,19 @@ export function createDispatch(deps: DispatchDeps) {
         attempts: attempt.attemptNumber,
         lastErrorClass: attempt.errorClass,
         lastResponseStatus: attempt.responseStatus,
+        lastAttemptAt: attempt.startedAt.toISOString(),
       });
     }
     finish(s, work, entry, { sent: true, status: step.status });
   }
 
-  function applyBreaker(s: EndpointState, update: BreakerUpdate, reason: string, disableReason: string | null = null): void {
+  function applyBreaker(
+    s: EndpointState,
+    update: BreakerUpdate,
+    reason: string,
+    disableReason: string | null = null,
+    last: { errorClass: string | null; responseStatus: number | null } = { errorClass: null, responseStatus: null },
+  ): void {
     const rt = s.runtime!;
     const previous = rt.breaker;
     rt.breaker = update.state;
@@ -187,7 +201,7 @@ export function createDispatch(deps: DispatchDeps) {
     recorder.setEndpointState({ endpointId: s.id, breaker: update.state, disable: disableReason ? { reason: disableReason } : undefined }, health);
     if (update.transition) deps.observer?.breaker?.(s.id, update.state.state);
     if (update.state.state === 'OPEN' && update.state.openUntilMs) deps.armTimer(s.id, update.state.openUntilMs);
-    if (update.transition?.from === 'CLOSED' && update.transition.to === 'OPEN') deps.systemEvents.circuitOpened(rt, update.state);
+    if (update.transition?.from === 'CLOSED' && update.transition.to === 'OPEN') deps.systemEvents.circuitOpened(rt, update.state, last);
     if (update.transition?.from === 'HALF_OPEN' && update.transition.to === 'CLOSED') deps.systemEvents.recovered(rt, previous);
     if (disableReason) {
       log.warn({ endpointId: s.id, reason: disableReason }, 'endpoint disabled');

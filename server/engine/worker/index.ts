@@ -10,6 +10,7 @@ import type { RuntimeLoader } from '../endpointRuntime.js';
 import type { HttpSender } from '../httpSender.js';
 import type { Recorder } from '../recorder.js';
 import type { SystemEvents } from '../systemEvents.js';
+import type { Tracing } from '../tracing.js';
 import { createAdmission } from './admission.js';
 import { createDiscovery, discoveryPause } from './discovery.js';
 import { createDispatch } from './dispatch.js';
@@ -57,6 +58,8 @@ export interface WorkerDeps {
   cleanUpDeleted(endpointIds: string[]): Promise<void>;
   log: Logger;
   observer?: EngineObserver;
+  /** Trace context and spans of attempts (engine/tracing.ts). */
+  tracing?: Tracing;
   options?: WorkerOptions;
 }
 
@@ -104,6 +107,7 @@ export function createWorker(deps: WorkerDeps) {
     systemEvents: deps.systemEvents,
     log,
     observer: deps.observer,
+    tracing: deps.tracing,
     armTimer: (id, at) => timers.arm(id, at),
     requestLease: (s) => rounds.request(s),
     onIdle: notifyIdle,

@@ -20,6 +20,10 @@ EventRef.implement({
     }),
     eventId: t.exposeString('idempotencyKey', { nullable: true, description: 'The idempotency key given at publish time.' }),
     orderingKey: t.exposeString('orderingKey', { nullable: true }),
+    traceparent: t.exposeString('traceparent', {
+      nullable: true,
+      description: 'W3C traceparent of the publish: every delivery request of this event carries this trace id (with a new span id each).',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     payloadPurgedAt: t.expose('payloadPurgedAt', { type: 'DateTime', nullable: true }),
     deliveries: t.field({
@@ -39,6 +43,10 @@ const PublishEventInput = builder.inputType('PublishEventInput', {
     data: t.field({ type: 'JSON', required: true, description: 'A JSON object, at most 256 KiB.' }),
     eventId: t.string({ description: 'Idempotency key: publishing the same eventId again returns the first event (duplicate: true).' }),
     orderingKey: t.string({ description: 'The logical resource (e.g. a pipeline run id): its events are never in flight at once to one endpoint.' }),
+    traceparent: t.string({
+      description:
+        'W3C traceparent (e.g. "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") whose trace this event\'s deliveries continue; defaults to the request\'s traceparent header.',
+    }),
   }),
 });
 
@@ -83,13 +91,13 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { can: 'publish', apiKey: true } },
     description: 'Publishes one event. Durable when it returns: the event, its deliveries and their queue jobs are committed together.',
     args: { input: t.arg({ type: PublishEventInput, required: true }) },
-    resolve: async (_root, args, ctx) => (await ctx.services.deliveries.publish(ctx.requireViewer(), [args.input], false))[0]!,
+    resolve: async (_root, args, ctx) => (await ctx.services.deliveries.publish(ctx.requireViewer(), [args.input], false, ctx.traceparent))[0]!,
   }),
   publishEvents: t.field({
     type: [PublishEventPayload],
     authScopes: { $all: { can: 'publish', apiKey: true } },
     description: 'Publishes up to 1,000 events in one transaction; results come back in input order.',
     args: { inputs: t.arg({ type: [PublishEventInput], required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.deliveries.publish(ctx.requireViewer(), args.inputs, true),
+    resolve: (_root, args, ctx) => ctx.services.deliveries.publish(ctx.requireViewer(), args.inputs, true, ctx.traceparent),
   }),
 }));

@@ -1,6 +1,7 @@
 import { builder } from '../builder.js';
 import type { EventTypeRow } from '../../db/schema.js';
 import { pageArgs, toConnection } from '../connection.js';
+import { builtInEventType } from '../../domain/eventCatalog.js';
 
 export const EventTypeRef = builder.objectRef<EventTypeRow>('EventType');
 EventTypeRef.implement({
@@ -15,6 +16,16 @@ EventTypeRef.implement({
       nullable: true,
       description: 'JSON Schema (draft 2020-12) every published payload of this type must satisfy; null when payloads are free-form.',
       resolve: (row) => row.schema ?? null,
+    }),
+    example: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        'An example `data` of this type, as the service or the platform sends it (built-in types; null for custom ones, and for viewers, who never see payloads).',
+      // Payload-shaped (key ids and prefixes): the same rule as Event.data.
+      authScopes: { can: 'readPayload' },
+      unauthorizedResolver: () => null,
+      resolve: (row) => (row.orgId === null ? (builtInEventType(row.name)?.example ?? null) : null),
     }),
     deprecated: t.exposeBoolean('deprecated', { description: 'Deprecated types refuse new events and new EventSubscription patterns.' }),
     deprecatedAt: t.expose('deprecatedAt', { type: 'DateTime', nullable: true }),
