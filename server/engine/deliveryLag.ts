@@ -15,24 +15,38 @@ export interface DeliveryLag {
   byKind?: Partial<Record<DeliveryLagKind, number>>;
 }
 
-/** A lag reading is reused this long: it costs one index probe per endpoint with waiting jobs. */
-const CACHE_MS = 15_000;
+/**
+ * A lag reading is reused at least this long, and longer when it was expensive (it costs one index
+ * probe per endpoint with waiting jobs): 50 × its duration, so scrapes never keep Postgres busy.
+ */
+const CACHE_MS = 5_000;
+const CACHE_FACTOR = 50;
+const CACHE_MAX_MS = 60_000;
 
 /**
  * The delivery lag, read from the shard queues when /metrics is scraped (see DeliveryJobs.lag:
- * held work, such as a paused endpoint's backlog, is not lag), cached for 15 s and shared by
- * concurrent scrapes.
+ * held work, such as a paused endpoint's backlog, is not lag), cached (see CACHE_MS) and shared
+ * by concurrent scrapes.
  */
 export function createDeliveryLagSource(jobs: Pick<DeliveryJobs, 'lag'>): () => Promise<DeliveryLag> {
-  let cached: { atMs: number; value: Promise<DeliveryLag> } | null = null;
+  let cached: { untilMs: number; value: Promise<DeliveryLag> } | null = null;
   return () => {
-    const nowMs = Date.now();
-    if (!cached || nowMs - cached.atMs > CACHE_MS) {
-      const value = jobs.lag().then((l) => ({ oldestDueSeconds: l.oldestDueSeconds, byKind: l.byKind as DeliveryLag['byKind'] }));
-      cached = { atMs: nowMs, value };
-      value.catch(() => {
-        cached = null;
-      });
+    const startedMs = Date.now();
+    if (!cached || startedMs > cached.untilMs) {
+      const entry = {
+        untilMs: Number.POSITIVE_INFINITY, // shared while running
+        value: jobs.lag().then((l) => ({ oldestDueSeconds: l.oldestDueSeconds, byKind: l.byKind as DeliveryLag['byKind'] })),
+      };
+      cached = entry;
+      entry.value.then(
+        () => {
+          const tookMs = Date.now() - startedMs;
+          entry.untilMs = Date.now() + Math.min(CACHE_MAX_MS, Math.max(CACHE_MS, tookMs * CACHE_FACTOR));
+        },
+        () => {
+          if (cached === entry) cached = null;
+        },
+      );
     }
     return cached.value;
   };
