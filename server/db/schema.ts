@@ -62,6 +62,8 @@ export const endpoints = pgTable(
   {
     id: text('id').primaryKey(),
     orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Client id chosen by the integrator (domain/clientIds.ts), unique among the org's live endpoints. */
+    uid: text('uid'),
     url: text('url').notNull(),
     description: text('description').notNull().default(''),
     labels: text('labels').array().notNull().default(sql`'{}'::text[]`),
@@ -97,7 +99,11 @@ export const endpoints = pgTable(
     /** Deleted endpoints stay for the delivery history but are invisible to every query. */
     deletedAt: tstz('deleted_at'),
   },
-  (t) => [index('endpoints_org_idx').on(t.orgId, t.id).where(sql`deleted_at IS NULL`)],
+  (t) => [
+    index('endpoints_org_idx').on(t.orgId, t.id).where(sql`deleted_at IS NULL`),
+    // A deleted endpoint gives its uid up: the next endpoint may take it.
+    uniqueIndex('endpoints_org_uid_idx').on(t.orgId, t.uid).where(sql`uid IS NOT NULL AND deleted_at IS NULL`),
+  ],
 );
 
 export const eventTypes = pgTable(
@@ -106,6 +112,8 @@ export const eventTypes = pgTable(
     id: text('id').primaryKey(),
     /** Null for the built-in catalog shared by every organization. */
     orgId: text('org_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Client id chosen by the integrator; custom types only (built-in ones have none). */
+    uid: text('uid'),
     name: text('name').notNull(),
     category: text('category').notNull(),
     description: text('description').notNull().default(''),
@@ -117,6 +125,7 @@ export const eventTypes = pgTable(
   (t) => [
     uniqueIndex('event_types_builtin_name_idx').on(t.name).where(sql`org_id IS NULL`),
     uniqueIndex('event_types_org_name_idx').on(t.orgId, t.name),
+    uniqueIndex('event_types_org_uid_idx').on(t.orgId, t.uid).where(sql`uid IS NOT NULL`),
   ],
 );
 

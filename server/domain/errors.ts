@@ -50,3 +50,18 @@ export function badInput(message: string, field?: string): DomainError {
 export function notFound(what: string, id: string): DomainError {
   return new DomainError('NOT_FOUND', `No ${what} with id "${id}" in this organization.`);
 }
+
+/** NOT_FOUND for an argument that takes an id or a client uid (see clientIds.ts). */
+export function notFoundRef(what: string, idOrUid: string): DomainError {
+  const shown = idOrUid.length > 80 ? `${idOrUid.slice(0, 77)}...` : idOrUid;
+  return new DomainError('NOT_FOUND', `No ${what} with id or uid ${JSON.stringify(shown)} in this organization.`);
+}
+
+/** The outcome of a validation: the normalised value, or every problem found. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; problems: InputProblem[] };
+
+/** The value of a validation, or an InputProblemsError listing its problems. */
+export function orThrow<T>(result: Checked<T>): T {
+  if (!result.ok) throw new InputProblemsError(result.problems);
+  return result.value;
+}

@@ -7,12 +7,14 @@ import type { Engine } from '../engine/index.js';
 import type { PublishInput } from '../engine/publish.js';
 import type { ReplayFilter } from '../engine/recovery.js';
 import type { Viewer } from './auth.js';
+import { createEndpointRefs } from './endpointRefs.js';
 
 /** Events, deliveries and attempts for the caller's organization, and the commands on them. */
 export function createDeliveryService(deps: { database: Database; engine: Engine }) {
   const events = createEventsRepo(deps.database.db);
   const deliveries = createDeliveriesRepo(deps.database.db);
   const { engine } = deps;
+  const endpointRefs = createEndpointRefs(deps.database.db);
 
   function checkWindow(filter: { since?: Date | null; until?: Date | null }): void {
     if (filter.since && filter.until && filter.since >= filter.until) throw badInput('"since" must be before "until".', 'filter.since');
@@ -33,9 +35,9 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
       if (!row) throw notFound('event', id);
       return row;
     },
-    listDeliveries(viewer: Viewer, filter: DeliveryFilter, page: PageArgs) {
+    async listDeliveries(viewer: Viewer, filter: DeliveryFilter, page: PageArgs) {
       checkWindow(filter);
-      return deliveries.list(viewer.orgId, filter, page);
+      return deliveries.list(viewer.orgId, { ...filter, endpointId: await endpointRefs.filterId(viewer, filter.endpointId) }, page);
     },
     async getDelivery(viewer: Viewer, id: string) {
       const row = await deliveries.findForOrg(viewer.orgId, id);
@@ -46,8 +48,10 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
       await engine.retryDelivery(viewer.orgId, id);
       return (await deliveries.findForOrg(viewer.orgId, id))!;
     },
-    replayDeliveries: (viewer: Viewer, filter: ReplayFilter) => engine.replayDeliveries(viewer.orgId, filter),
-    async sendTestEvent(viewer: Viewer, endpointId: string) {
+    replayDeliveries: async (viewer: Viewer, filter: ReplayFilter) =>
+      engine.replayDeliveries(viewer.orgId, { ...filter, endpointId: await endpointRefs.filterId(viewer, filter.endpointId) }),
+    async sendTestEvent(viewer: Viewer, idOrUid: string) {
+      const endpointId = (await endpointRefs.find(viewer, idOrUid)).id;
       const attempt = await engine.sendTestEvent(viewer.orgId, endpointId, viewer.apiKeyName);
       return (await deliveries.attemptsByIds([attempt.id]))[0]!;
     },

@@ -5,6 +5,7 @@ import { LiveAttempt } from '../liveTopics.js';
 import { AttemptTriggerEnum, ErrorClassEnum } from './enums.js';
 import { DeliveryRef } from './delivery.js';
 import { EndpointRef } from './endpoint.js';
+import { ENDPOINT_REF } from './endpoint.js';
 
 const from = rowResolvers<AttemptRow>();
 
@@ -46,7 +47,7 @@ builder.mutationField('sendTestEvent', (t) =>
     authScopes: { $all: { can: 'operate', enterprise: true } },
     description:
       'Sends a webhook.test event to the endpoint now and answers with the attempt. Ignores EventSubscriptions, the circuit breaker and pausing.',
-    args: { endpointId: t.arg.id({ required: true }) },
+    args: { endpointId: t.arg.id({ required: true, description: ENDPOINT_REF }) },
     resolve: (_root, args, ctx) => ctx.services.deliveries.sendTestEvent(ctx.requireViewer(), String(args.endpointId)),
   }),
 );
