@@ -252,6 +252,31 @@ export const deliveryAttempts = pgTable(
   ],
 );
 
+/**
+ * Idempotency-Key claims of HTTP mutations (services/idempotency.ts): one row per organization and
+ * key, RUNNING while the first request executes (its lease kept fresh), then DONE with that
+ * request's response sealed with the master key (a createEndpoint response holds a secret).
+ * Rows older than 24 hours count as absent and are purged by the maintenance job.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** The API key that sent the first request: replays go to it alone. */
+    apiKeyId: text('api_key_id').notNull(),
+    /** SHA-256 of the operation, its name and its variables (domain/idempotency.ts). */
+    requestHash: text('request_hash').notNull(),
+    state: text('state').$type<'RUNNING' | 'DONE'>().notNull(),
+    /** While RUNNING: past this, the request that claimed the key is taken to have died. */
+    leaseUntil: tstz('lease_until'),
+    responseSealed: text('response_sealed'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('idempotency_keys_org_key_idx').on(t.orgId, t.key), index('idempotency_keys_created_idx').on(t.createdAt)],
+);
+
 /** An organization as the services see it (catalogVersion is publishing's cache key, nothing more). */
 export type Organization = Omit<typeof organizations.$inferSelect, 'catalogVersion'>;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -261,3 +286,4 @@ export type SigningKeyRow = typeof signingKeys.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;

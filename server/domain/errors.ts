@@ -6,7 +6,8 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'FEATURE_NOT_AVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'IDEMPOTENCY_CONFLICT';
 
 /**
  * An expected failure, returned to the caller as a GraphQL error with `extensions.code`.
@@ -18,6 +19,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    /** More machine-readable facts, added to `extensions` (e.g. `reason`). */
+    readonly details?: Readonly<Record<string, string>>,
   ) {
     super(message);
   }

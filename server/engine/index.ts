@@ -15,6 +15,8 @@ import { createTestSender } from './testSender.js';
 import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from './jobs.js';
+import { createIdempotencyKeysRepo } from '../db/repos/idempotencyKeys.js';
+import { IDEMPOTENCY_TTL_MS } from '../domain/idempotency.js';
 import type PgBoss from 'pg-boss';
 
 export interface EngineDeps {
@@ -67,6 +69,10 @@ export function createEngine(deps: EngineDeps) {
       await deps.boss.work(purge.name, async () => {
         const purged = await purgePayloads(database.sql, deps.retentionDays);
         if (purged.events || purged.attempts) log.info(purged, 'purged payloads past the retention period');
+        // Idempotency-Key responses (sealed, some holding endpoint secrets) live 24 hours: a key
+        // past that is already treated as new, this deletes the rows.
+        const keys = await createIdempotencyKeysRepo(database.sql).purgeExpired(IDEMPOTENCY_TTL_MS);
+        if (keys) log.info({ idempotencyKeys: keys }, 'purged Idempotency-Keys older than 24 hours');
         // Queues of endpoints whose deletion could not drop them at the time.
         for (const endpointId of await jobQueue.orphanedQueues()) await jobQueue.dropEndpointQueue(endpointId);
       });

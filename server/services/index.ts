@@ -10,6 +10,7 @@ import { createEventTypeService } from './eventTypes.js';
 import { createEndpointService } from './endpoints.js';
 import { createSigningKeyService } from './signingKeys.js';
 import { createDeliveryService } from './deliveries.js';
+import { createIdempotencyService } from './idempotency.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -37,6 +38,7 @@ export function createServices(deps: ServiceDeps) {
     endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
     signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
     deliveries: createDeliveryService({ database, engine }),
+    idempotency: createIdempotencyService({ database, secretBox: deps.secretBox, log }),
   };
 }
 export type Services = ReturnType<typeof createServices>;
