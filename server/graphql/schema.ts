@@ -13,6 +13,7 @@ import './types/deliveryAttempt.js';
 import './types/deliveryStats.js';
 import './types/liveDeliveryAttempts.js';
 import './types/endpointHealthEvent.js';
+import './types/configuration.js';
 
 let schema: GraphQLSchema | null = null;
 

@@ -61,6 +61,8 @@ export interface PreparedCreate {
 export interface PreparedUpdate {
   values: EndpointValues;
   patterns: string[] | null;
+  /** The settings given, normalised as they will be stored (secrets in clear). */
+  settings: EndpointSettingsPatch;
 }
 
 type EndpointValues = Partial<typeof endpointsTable.$inferInsert>;
@@ -204,7 +206,7 @@ export function createEndpointWrites(deps: { database: Database; config: Config;
       if (problems.length > 0 || !validated.ok) return { ok: false, problems };
       const values = toColumns(validated.value);
       if (uid !== undefined) values.uid = uid;
-      return { ok: true, value: { values, patterns: patterns?.patterns ?? null } };
+      return { ok: true, value: { values, patterns: patterns?.patterns ?? null, settings: validated.value } };
     },
 
     /**

@@ -11,6 +11,7 @@ import { createEndpointService } from './endpoints.js';
 import { createSigningKeyService } from './signingKeys.js';
 import { createDeliveryService } from './deliveries.js';
 import { createIdempotencyService } from './idempotency.js';
+import { createConfigurationService } from './configuration.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -28,15 +29,19 @@ export function createServices(deps: ServiceDeps) {
     log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
   });
+  const endpoints = createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log });
+  const eventTypes = createEventTypeService({ database });
+  const signingKeys = createSigningKeyService({ database, secretBox: deps.secretBox, engine });
   return {
     config: deps.config,
     engine,
     authenticate,
     organizations: createOrganizationService({ database, publisher: engine.publisher }),
     apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
-    eventTypes: createEventTypeService({ database }),
-    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
-    signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
+    eventTypes,
+    endpoints,
+    signingKeys,
+    configuration: createConfigurationService({ database, secretBox: deps.secretBox, endpoints, eventTypes, signingKeys }),
     deliveries: createDeliveryService({ database, engine }),
     idempotency: createIdempotencyService({ database, secretBox: deps.secretBox, log }),
   };

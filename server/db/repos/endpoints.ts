@@ -40,9 +40,14 @@ export function createEndpointsRepo(db: DbOrTx) {
       const [row] = await tx.select().from(endpoints).where(and(live(orgId), named(ref))).for('update');
       return row ?? null;
     },
-    /** Every live endpoint of the organization, locked, oldest first (declarative configuration). */
-    async lockAllForOrg(orgId: string, tx: DbOrTx): Promise<EndpointRow[]> {
-      return tx.select().from(endpoints).where(live(orgId)).orderBy(endpoints.id).for('update');
+    /** Every live endpoint of the organization, oldest first (declarative configuration). */
+    async liveForOrg(orgId: string, tx: DbOrTx = db): Promise<EndpointRow[]> {
+      return tx.select().from(endpoints).where(live(orgId)).orderBy(endpoints.id);
+    },
+    /** Locks these live endpoints of the organization, in id order (so lockers never wait in a cycle). */
+    async lockIds(orgId: string, ids: readonly string[], tx: DbOrTx): Promise<void> {
+      if (ids.length === 0) return;
+      await tx.select({ id: endpoints.id }).from(endpoints).where(and(live(orgId), inArray(endpoints.id, [...ids]))).orderBy(endpoints.id).for('update');
     },
     /** By id regardless of organization or deletion: for the engine and history views. */
     async findByIds(ids: readonly string[]): Promise<EndpointRow[]> {
@@ -79,10 +84,10 @@ export function createEndpointsRepo(db: DbOrTx) {
         .where(and(live(orgId), eq(endpoints.signingAlgorithm, algorithm)));
       return row?.n ?? 0;
     },
-    async patternsFor(endpointIds: readonly string[]): Promise<Map<string, string[]>> {
+    async patternsFor(endpointIds: readonly string[], tx: DbOrTx = db): Promise<Map<string, string[]>> {
       const result = new Map<string, string[]>(endpointIds.map((id) => [id, []]));
       if (endpointIds.length === 0) return result;
-      const rows = await db
+      const rows = await tx
         .select({ endpointId: eventSubscriptions.endpointId, pattern: eventSubscriptions.pattern })
         .from(eventSubscriptions)
         .where(inArray(eventSubscriptions.endpointId, [...endpointIds]))
