@@ -10,6 +10,7 @@ import {
   type ConfigurationAction,
   type ConfigurationKind,
   type EndpointChange,
+  type FieldChange,
   type Plan,
 } from '../domain/configuration/plan.js';
 import { InputProblemsError, orThrow, type InputProblem } from '../domain/errors.js';
@@ -28,6 +29,8 @@ export interface PlannedChange {
   key: string;
   action: ConfigurationAction;
   changedFields: string[];
+  /** changedFields with their values before and after; secret ones are never shown. */
+  fields: FieldChange[];
   /** The object's id (a created one's once applied; null in a dry run). */
   id: string | null;
   /** A new HMAC secret (an endpoint created, or rotated to HMAC), shown only in this answer. */
@@ -186,6 +189,7 @@ export function createConfigurationService(deps: {
     key: change.key,
     action: change.action,
     changedFields: change.changedFields,
+    fields: change.fields,
     id: written?.id ?? change.current?.id ?? null,
     secret: written?.secret ?? null,
   });

@@ -118,6 +118,43 @@ describe('planConfiguration: endpoints', () => {
     expect(actions(plan({}, state([kept]), true))).toEqual(['ENDPOINT:hooks:DELETE:']);
   });
 
+  it('shows values before and after for plain settings, never a secret', () => {
+    const e = endpoint({
+      url: 'https://h.example.com/in?token=abc',
+      headers: [{ name: 'Authorization', value: 'Bearer old' }],
+      tls: { clientCertificatePem: null, clientKeyPem: null, caCertificatePem: 'not a pem\n' },
+    });
+    const p = plan(
+      {
+        endpoints: {
+          hooks: {
+            url: 'https://h.example.com/v2?token=new',
+            headers: { Authorization: 'Bearer new' },
+            retryPolicy: { maxAttempts: 3 },
+            tls: null,
+            patterns: ['security.*', 'pipeline.run.failed'],
+          },
+          fresh: { url: 'https://f.example.com/?k=secret', headers: { A: 'secret' }, timeoutMs: 2000 },
+        },
+      },
+      state([e]),
+    );
+    const [update, create] = p.changes as EndpointChange[];
+    expect(update!.fields).toEqual([
+      { field: 'url', before: 'https://h.example.com/in?••••', after: 'https://h.example.com/v2?••••', secret: false },
+      { field: 'retryPolicy.maxAttempts', before: 8, after: 3, secret: false },
+      { field: 'headers.Authorization', before: null, after: null, secret: true },
+      { field: 'tls', before: { clientCertificatePem: null, clientKeyPem: null, caCertificatePem: '(certificate)' }, after: null, secret: false },
+      { field: 'patterns', before: ['pipeline.run.failed'], after: ['pipeline.run.failed', 'security.*'], secret: false },
+    ]);
+    expect(create!.fields).toEqual([
+      { field: 'url', before: null, after: 'https://f.example.com/?••••', secret: false },
+      { field: 'timeoutMs', before: null, after: 2000, secret: false },
+      { field: 'headers', before: null, after: null, secret: true },
+    ]);
+    expect(JSON.stringify(p.changes.map((c) => c.fields))).not.toMatch(/:"secret"|Bearer|token=|k=/);
+  });
+
   it('a signing algorithm change is a rotation, not an input', () => {
     const e = endpoint({ signingAlgorithm: 'ED25519' });
     const change = plan({ endpoints: { hooks: { url: e.settings.url, patterns: e.patterns } } }, state([e])).changes[0] as EndpointChange;

@@ -5,7 +5,7 @@
  * two (naming the parts that differ) and writes the exported value. A new endpoint setting is
  * one more entry here (and, if it holds a secret, its value in services/endpointState.ts).
  */
-import { DEFAULT_ENDPOINT_SETTINGS, type EndpointHeader, type EndpointSettings, type EndpointTlsSettings } from '../endpointSettings.js';
+import { DEFAULT_ENDPOINT_SETTINGS, describeCertificates, type EndpointHeader, type EndpointSettings, type EndpointTlsSettings } from '../endpointSettings.js';
 import type { SigningAlgorithm } from '../signing.js';
 import { readSecretValue, resolveSecret, UNCHANGED } from './secretValues.js';
 import {
@@ -48,6 +48,11 @@ export interface EndpointField {
   diff(desired: unknown, current: unknown): string[];
   /** The value `exportConfiguration` writes: never a secret in clear. */
   exported(endpoint: CurrentEndpoint): unknown;
+  /**
+   * An input-form value, or the part named by a changed-part name, as a plan shows it to a
+   * person; undefined when it is secret (never shown).
+   */
+  show(value: unknown, part: string): unknown;
 }
 
 const whole = (name: string) => (a: unknown, b: unknown) => (sameJson(a, b) ? [] : [name]);
@@ -62,6 +67,7 @@ function plain(name: keyof EndpointSettings, read: (raw: unknown, ctx: ReadConte
     current: (e) => e.settings[name],
     diff: whole(name),
     exported: (e) => e.settings[name],
+    show: (value) => value,
   };
 }
 
@@ -89,6 +95,7 @@ function group(name: 'retryPolicy' | 'circuitBreaker', parts: Record<string, 'nu
     current: (e) => ({ ...(e.settings[name] as unknown as Record<string, unknown>) }),
     diff: (a, b) => Object.keys(parts).filter((part) => !sameJson((a as Record<string, unknown>)[part], (b as Record<string, unknown>)[part])).map((p) => `${name}.${p}`),
     exported: (e) => ({ ...(e.settings[name] as unknown as Record<string, unknown>) }),
+    show: (value, part) => (part === name ? value : (value as Record<string, unknown>)[part.slice(name.length + 1)]),
   };
 }
 
@@ -118,6 +125,8 @@ const url: EndpointField = {
     const query = queryOf(e.settings.url);
     return query === null ? e.settings.url : { base: e.settings.url.slice(0, e.settings.url.indexOf('?')), query: UNCHANGED };
   },
+  // The query string may carry a token: shown masked.
+  show: (value) => (typeof value === 'string' && queryOf(value) !== null ? `${value.slice(0, value.indexOf('?'))}?••••` : value),
 };
 
 /** The query string of a URL without its "?", or null when it has none. */
@@ -156,6 +165,8 @@ const headers: EndpointField = {
     return names.filter((n) => desired.get(n) !== now.get(n)).map((n) => pathOf('headers', n));
   },
   exported: (e) => Object.fromEntries(e.settings.headers.map((h) => [h.name, UNCHANGED])),
+  // Every header value is secret; what changed is named by changedFields.
+  show: () => undefined,
 };
 
 const TLS_PARTS = ['clientCertificatePem', 'clientKeyPem', 'caCertificatePem'] as const;
@@ -200,7 +211,22 @@ const tls: EndpointField = {
       ...(t.caCertificatePem ? { caCertificatePem: t.caCertificatePem } : {}),
     };
   },
+  show(value, part) {
+    const t = value as EndpointTlsSettings | null;
+    if (part === 'tls.clientKeyPem') return undefined;
+    if (part !== 'tls') return certificateSummary(t?.[part.slice(4) as 'clientCertificatePem' | 'caCertificatePem'] ?? null);
+    if (t === null) return null;
+    return { clientCertificatePem: certificateSummary(t.clientCertificatePem), clientKeyPem: t.clientKeyPem ? '(secret)' : null, caCertificatePem: certificateSummary(t.caCertificatePem) };
+  },
 };
+
+/** A PEM certificate bundle as a plan shows it: who it is for and until when. */
+function certificateSummary(pem: string | null): string | null {
+  if (pem === null) return null;
+  const certs = describeCertificates(pem);
+  if (certs.length === 0) return '(certificate)';
+  return certs.map((c) => `${c.subject} (valid to ${c.validTo.toISOString().slice(0, 10)}, sha256 ${c.fingerprintSha256.slice(0, 11)}…)`).join('; ');
+}
 
 const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['HMAC_SHA256', 'ED25519'];
 
@@ -213,6 +239,7 @@ const patterns: EndpointField = {
   current: (e) => [...e.patterns].sort(),
   diff: (a, b) => (sameJson([...new Set(a as string[])].sort(), [...new Set(b as string[])].sort()) ? [] : ['patterns']),
   exported: (e) => [...e.patterns].sort(),
+  show: (value) => [...new Set(value as string[])].sort(),
 };
 
 /** Every endpoint setting a document holds, in the order an export writes them. */

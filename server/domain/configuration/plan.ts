@@ -14,6 +14,15 @@ import { EVENT_TYPE_FIELD_NAMES, EVENT_TYPE_FIELDS, type CurrentEventType } from
 import { INVALID, pathOf, readObject, type ReadContext } from './shapes.js';
 
 export type ConfigurationKind = 'ENDPOINT' | 'EVENT_TYPE';
+
+/** One changed setting (or part) as a person reads it in a plan: values of secret ones are never shown. */
+export interface FieldChange {
+  field: string;
+  /** null for a CREATE, and for secret values. */
+  before: unknown;
+  after: unknown;
+  secret: boolean;
+}
 export type ConfigurationAction = 'CREATE' | 'UPDATE' | 'DELETE' | 'UNCHANGED';
 
 export interface EndpointChange {
@@ -23,6 +32,8 @@ export interface EndpointChange {
   action: ConfigurationAction;
   /** What differs: setting names, or parts of them (`retryPolicy.maxAttempts`, `headers.X-Team`). */
   changedFields: string[];
+  /** changedFields with their values before and after (secret ones masked). */
+  fields: FieldChange[];
   current: CurrentEndpoint | null;
   /** CREATE: a CreateEndpointInput; UPDATE: an UpdateEndpointInput of the settings that differ. */
   input: Record<string, unknown>;
@@ -36,6 +47,7 @@ export interface EventTypeChange {
   key: string;
   action: ConfigurationAction;
   changedFields: string[];
+  fields: FieldChange[];
   current: CurrentEventType | null;
   /** CREATE: a CreateEventTypeInput; UPDATE and DELETE (deprecation): an UpdateEventTypeInput. */
   input: Record<string, unknown>;
@@ -113,15 +125,19 @@ function planEventTypes(document: ParsedDocument, current: CurrentState, options
     if (!ok) continue;
     const existing = byName.get(name) ?? null;
     if (!existing) {
-      changes.push({ kind: 'EVENT_TYPE', key: name, action: 'CREATE', changedFields: Object.keys(entry), current: null, input: { name, ...desired } });
+      const given = EVENT_TYPE_FIELDS.filter((f) => entry[f.name] !== undefined).map((f) => f.name);
+      const fields = given.map((f) => ({ field: f, before: null, after: desired[f], secret: false }));
+      changes.push({ kind: 'EVENT_TYPE', key: name, action: 'CREATE', changedFields: given, fields, current: null, input: { name, ...desired } });
       continue;
     }
-    const changed = EVENT_TYPE_FIELDS.filter((f) => !f.same(desired[f.name], f.current(existing))).map((f) => f.name);
+    const changedTypeFields = EVENT_TYPE_FIELDS.filter((f) => !f.same(desired[f.name], f.current(existing)));
+    const changed = changedTypeFields.map((f) => f.name);
     changes.push({
       kind: 'EVENT_TYPE',
       key: name,
       action: changed.length > 0 ? 'UPDATE' : 'UNCHANGED',
       changedFields: changed,
+      fields: changedTypeFields.map((f) => ({ field: f.name, before: f.current(existing), after: desired[f.name], secret: false })),
       current: existing,
       input: Object.fromEntries(changed.map((f) => [f, desired[f]])),
     });
@@ -129,7 +145,10 @@ function planEventTypes(document: ParsedDocument, current: CurrentState, options
   for (const type of current.eventTypes) {
     if (listed.has(type.name) || type.deprecated) continue;
     // Types are never removed (published events keep their type): pruning one deprecates it.
-    if (options.prune) changes.push({ kind: 'EVENT_TYPE', key: type.name, action: 'DELETE', changedFields: ['deprecated'], current: type, input: { deprecated: true } });
+    if (options.prune) {
+      const fields = [{ field: 'deprecated', before: false, after: true, secret: false }];
+      changes.push({ kind: 'EVENT_TYPE', key: type.name, action: 'DELETE', changedFields: ['deprecated'], fields, current: type, input: { deprecated: true } });
+    }
     else unmanaged.push({ kind: 'EVENT_TYPE', key: type.name });
   }
   return { changes, unmanaged };
@@ -172,7 +191,7 @@ function planEndpoints(document: ParsedDocument, current: CurrentState, options:
   for (const endpoint of current.endpoints) {
     if (claimedBy.has(endpoint.id)) continue;
     const key = endpoint.uid ?? endpoint.id;
-    if (options.prune) changes.push({ kind: 'ENDPOINT', key, action: 'DELETE', changedFields: [], current: endpoint, input: {}, rotateTo: null });
+    if (options.prune) changes.push({ kind: 'ENDPOINT', key, action: 'DELETE', changedFields: [], fields: [], current: endpoint, input: {}, rotateTo: null });
     else unmanaged.push({ kind: 'ENDPOINT', key });
   }
   return { changes, unmanaged };
@@ -195,20 +214,34 @@ function planEndpoint(key: string, raw: unknown, existing: CurrentEndpoint | nul
   }
   if (!ok) return null;
   if (!existing) {
-    const given = ENDPOINT_FIELDS.filter((f) => entry[f.name] !== undefined).map((f) => f.name);
-    return { kind: 'ENDPOINT', key, action: 'CREATE', changedFields: given, current: null, input: { uid: key, ...desired }, rotateTo: null };
+    const given = ENDPOINT_FIELDS.filter((f) => entry[f.name] !== undefined);
+    const fields = given.map((f) => shownChange(f.name, null, desired[f.name], f.show));
+    return { kind: 'ENDPOINT', key, action: 'CREATE', changedFields: given.map((f) => f.name), fields, current: null, input: { uid: key, ...desired }, rotateTo: null };
   }
   const changedFields: string[] = [];
+  const fields: FieldChange[] = [];
   const input: Record<string, unknown> = {};
   let rotateTo: SigningAlgorithm | null = null;
   for (const field of ENDPOINT_FIELDS) {
-    const parts = field.diff(desired[field.name], field.current(existing));
+    const now = field.current(existing);
+    const parts = field.diff(desired[field.name], now);
     if (parts.length === 0) continue;
     changedFields.push(...parts);
+    fields.push(...parts.map((part) => shownChange(part, field.show(now, part), field.show(desired[field.name], part), null)));
     if (field.writtenBy === 'signingKeyRotation') rotateTo = desired[field.name] as SigningAlgorithm;
     else input[field.name] = desired[field.name];
   }
-  return { kind: 'ENDPOINT', key, action: changedFields.length > 0 ? 'UPDATE' : 'UNCHANGED', changedFields, current: existing, input, rotateTo };
+  return { kind: 'ENDPOINT', key, action: changedFields.length > 0 ? 'UPDATE' : 'UNCHANGED', changedFields, fields, current: existing, input, rotateTo };
+}
+
+/**
+ * A changed part with the values a person may see: `show` (when given) turns input-form values
+ * into shown ones; undefined means secret, and a secret part shows no value on either side.
+ */
+function shownChange(field: string, before: unknown, after: unknown, show: ((value: unknown, part: string) => unknown) | null): FieldChange {
+  const shownAfter = show ? show(after, field) : after;
+  const secret = before === undefined || shownAfter === undefined;
+  return { field, before: secret ? null : (before ?? null), after: secret ? null : (shownAfter ?? null), secret };
 }
 
 /**
@@ -233,7 +266,8 @@ export function settleEndpointUpdate(change: EndpointChange, normalized: Record<
       input[field.name] = change.input[field.name];
     }
   }
-  return { ...change, action: changedFields.length > 0 ? 'UPDATE' : 'UNCHANGED', changedFields, input };
+  const fields = change.fields.filter((f) => changedFields.includes(f.field));
+  return { ...change, action: changedFields.length > 0 ? 'UPDATE' : 'UNCHANGED', changedFields, fields, input };
 }
 
 /** Prefixes an object's validation problems (from the services) with its path in the document. */

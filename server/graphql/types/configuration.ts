@@ -22,6 +22,16 @@ const ConfigurationObjectRef = builder.objectRef<{ kind: PlannedChange['kind']; 
   }),
 });
 
+const ConfigurationFieldChangeRef = builder.objectRef<PlannedChange['fields'][number]>('ConfigurationFieldChange').implement({
+  description: 'One changed setting (or part of one) with its value before and after, for a person reading the plan.',
+  fields: (t) => ({
+    field: t.exposeString('field'),
+    before: t.field({ type: 'JSON', nullable: true, description: 'null for a CREATE, and for secret values.', resolve: (f) => f.before ?? null }),
+    after: t.field({ type: 'JSON', nullable: true, description: 'null for secret values. URLs show their query string as "?••••".', resolve: (f) => f.after ?? null }),
+    secret: t.exposeBoolean('secret', { description: 'True for custom header values and the mTLS client key: their values are never shown.' }),
+  }),
+});
+
 const ConfigurationChangeRef = builder.objectRef<PlannedChange>('ConfigurationChange').implement({
   description: 'What applying the document does to one object.',
   fields: (t) => ({
@@ -31,6 +41,7 @@ const ConfigurationChangeRef = builder.objectRef<PlannedChange>('ConfigurationCh
     changedFields: t.exposeStringList('changedFields', {
       description: 'UPDATE: the settings that differ, or their parts ("retryPolicy.maxAttempts", "headers.Authorization"); CREATE: the settings the document gives. Values are never shown.',
     }),
+    fields: t.field({ type: [ConfigurationFieldChangeRef], resolve: (c) => c.fields }),
     id: t.exposeID('id', { nullable: true, description: 'The object\'s id (null for a CREATE in a dry run).' }),
     secret: t.exposeString('secret', {
       nullable: true,
