@@ -4,6 +4,8 @@ export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
 export interface EndpointSummary {
   id: string;
+  /** Client id chosen by the integrator (configuration as code), if any. */
+  uid: string | null;
   url: string;
   description: string;
   labels: string[];
@@ -31,7 +33,7 @@ export interface EndpointDetail extends EndpointSummary, EndpointSettingsData {
   updatedAt: string;
 }
 
-const SUMMARY_FIELDS = `id url description labels active disabledReason circuitState eventSubscriptions { pattern } createdAt`;
+const SUMMARY_FIELDS = `id uid url description labels active disabledReason circuitState eventSubscriptions { pattern } createdAt`;
 
 const DETAIL_FIELDS = `${SUMMARY_FIELDS} disabledAt consecutiveFailures circuitOpenUntil timeoutMs
   retryPolicy { initialBackoffSeconds multiplier maxBackoffSeconds maxAttempts }
