@@ -7,6 +7,10 @@ type Executor = Sql | TransactionSql;
 
 /** Advisory lock (two int keys) serialising queue creation and deletion. */
 const QUEUE_DDL_LOCK = [7164021, 3] as const;
+/** How long dropping a queue waits for each table lock before backing off (see dropEndpointQueue). */
+const DROP_LOCK_WAIT_MS = 200;
+/** Attempts of one drop; after them the maintenance job drops the queue later (orphanedQueues). */
+const DROP_ATTEMPTS = 50;
 
 export interface EnqueueJob {
   endpointId: string;
@@ -184,20 +188,33 @@ export function createJobQueue(sql: Sql, schema = 'pgboss') {
      */
     async dropEndpointQueue(endpointId: string): Promise<void> {
       const name = deliveryQueueName(endpointId);
-      await sql.begin(async (tx) => {
-        await tx.unsafe(`SELECT pg_advisory_xact_lock(${QUEUE_DDL_LOCK[0]}, ${QUEUE_DDL_LOCK[1]})`);
-        const [exists] = await tx.unsafe(`SELECT 1 FROM ${queue} WHERE name = $1`, [name]);
-        if (!exists) return;
-        // Dropping a partition takes an exclusive lock on the parent table. Taken last (by the
-        // DROP), it waited on a publish that, at its commit, waited for the queue row this
-        // transaction had deleted (the deferred foreign key): a deadlock, and a failed publish.
-        // Taken first (the parent alone, ONLY), publishes wait a moment instead.
-        await tx.unsafe(`SET LOCAL lock_timeout = '10s'`);
-        await tx.unsafe(`LOCK TABLE ONLY ${job} IN ACCESS EXCLUSIVE MODE`);
-        // pg-boss's delete_queue fails while jobs still reference the queue (ON DELETE RESTRICT).
-        await tx.unsafe(`DELETE FROM ${job} WHERE name = $1`, [name]);
-        await tx.unsafe(`SELECT ${schema}.delete_queue($1)`, [name]);
-      });
+      // The drop needs the job table and the queue table exclusively, and statements that write
+      // jobs take them in either order (a publish reads the queue table, then inserts jobs; other
+      // inserts take the job table, then check the queue row). Whichever order the drop chose, it
+      // deadlocked with some of them, and Postgres cancelled the one that had waited longest: a
+      // publish of any organization (measured: 15 deletes during another organization's
+      // publishing failed 42 of its publishes). So the drop never waits long for a lock: it gives
+      // up after DROP_LOCK_WAIT, which is before the deadlock check (deadlock_timeout, 1 s by
+      // default) can cancel anyone else, and tries again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await sql.begin(async (tx) => {
+            await tx.unsafe(`SELECT pg_advisory_xact_lock(${QUEUE_DDL_LOCK[0]}, ${QUEUE_DDL_LOCK[1]})`);
+            const [exists] = await tx.unsafe(`SELECT 1 FROM ${queue} WHERE name = $1`, [name]);
+            if (!exists) return;
+            await tx.unsafe(`SET LOCAL lock_timeout = '${DROP_LOCK_WAIT_MS}ms'`);
+            await tx.unsafe(`LOCK TABLE ${queue} IN ACCESS EXCLUSIVE MODE`);
+            await tx.unsafe(`LOCK TABLE ONLY ${job} IN ACCESS EXCLUSIVE MODE`);
+            // pg-boss's delete_queue fails while jobs still reference the queue (ON DELETE RESTRICT).
+            await tx.unsafe(`DELETE FROM ${job} WHERE name = $1`, [name]);
+            await tx.unsafe(`SELECT ${schema}.delete_queue($1)`, [name]);
+          });
+          return;
+        } catch (err) {
+          if ((err as { code?: string }).code !== '55P03' || attempt >= DROP_ATTEMPTS) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100 * attempt));
+        }
+      }
     },
 
     /** Queues of endpoints deleted earlier whose drop did not happen (crash, database outage). */
