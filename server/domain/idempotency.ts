@@ -19,14 +19,45 @@ export function idempotencyKeyProblem(key: string): string | null {
   return null;
 }
 
-/** JSON with object keys sorted at every level, so `{a, b}` and `{b, a}` are one request. */
+/**
+ * JSON with object keys sorted at every level, so `{a, b}` and `{b, a}` are one request. Written
+ * without recursion: a caller's JSON may be nested deeper than the call stack allows (the request
+ * body is parsed without a depth limit), and that must not become an internal error.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const out: string[] = [];
+  // Pending work, popped from the end: raw text, or a value still to write.
+  const stack: ({ text: string } | { value: unknown })[] = [{ value }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if ('text' in item) {
+      out.push(item.text);
+      continue;
+    }
+    const v = item.value;
+    if (v === null || typeof v !== 'object') {
+      out.push(JSON.stringify(v) ?? 'null');
+    } else if (Array.isArray(v)) {
+      stack.push({ text: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        stack.push({ value: v[i] === undefined ? null : v[i] });
+        if (i > 0) stack.push({ text: ',' });
+      }
+      stack.push({ text: '[' });
+    } else {
+      const entries = Object.entries(v as Record<string, unknown>)
+        .filter(([, e]) => e !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      stack.push({ text: '}' });
+      for (let i = entries.length - 1; i >= 0; i--) {
+        stack.push({ value: entries[i]![1] });
+        stack.push({ text: `${JSON.stringify(entries[i]![0])}:` });
+        if (i > 0) stack.push({ text: ',' });
+      }
+      stack.push({ text: '{' });
+    }
+  }
+  return out.join('');
 }
 
 /**

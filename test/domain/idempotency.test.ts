@@ -31,6 +31,15 @@ describe('canonicalJson / requestFingerprint', () => {
     );
   });
 
+  it('writes values nested deeper than the call stack (a request body has no depth limit)', () => {
+    let deep: unknown = {};
+    for (let i = 0; i < 100_000; i++) deep = { a: [deep] };
+    const text = canonicalJson(deep);
+    expect(text.startsWith('{"a":[{"a":[')).toBe(true);
+    expect(text.length).toBe(100_000 * 8 + 2);
+    expect(requestFingerprint({ operation: 'm', variables: { deep } })).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('tells requests apart by operation, name and variables', () => {
     const base = { operation: 'mutation { a }', operationName: null, variables: { x: 1, y: 2 } };
     expect(requestFingerprint(base)).toBe(requestFingerprint({ ...base, variables: { y: 2, x: 1 } }));

@@ -169,6 +169,25 @@ describe('applyConfiguration', () => {
     expect((await admin.error(APPLY, { document: [] })).code).toBe('BAD_USER_INPUT');
   });
 
+  it('a schema nested deeper than the call stack is BAD_USER_INPUT, with or without an Idempotency-Key', async () => {
+    const { key, admin } = await newOrg('cfg-deep');
+    await apply(admin, { eventTypes: { 'acme.deep.one': {} } });
+    let deep = '{}';
+    for (let i = 0; i < 50_000; i++) deep = `{"a":${deep}}`;
+    // Raw text: the test's own JSON.stringify would overflow on it.
+    const body = `{"query":${JSON.stringify(APPLY)},"variables":{"document":{"eventTypes":{"acme.deep.one":{"schema":${deep}},"acme.deep.two":{"schema":${deep}}}}}}`;
+    for (const idempotencyKey of [null, 'deep-1']) {
+      const response = await fetch(`${service.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+        body,
+      });
+      const result = (await response.json()) as { errors: { extensions: { code: string; problems: { field: string }[] } }[] };
+      expect(result.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+      expect(result.errors[0]!.extensions.problems.map((p) => p.field).sort()).toEqual(['eventTypes["acme.deep.one"].schema', 'eventTypes["acme.deep.two"].schema']);
+    }
+  });
+
   it('updates only what differs, naming the parts; a value written differently but stored the same is no change', async () => {
     const { admin } = await newOrg('cfg-update');
     await apply(admin, {
