@@ -1,6 +1,6 @@
 /**
  * applyConfiguration at size, and what it does to another tenant:
- * `DATABASE_URL=postgres://... npx tsx bench/configApply.ts [--endpoints 1000]`.
+ * `DATABASE_URL=postgres://... npx tsx bench/configApply.ts [--endpoints 100]`.
  *
  * On a scratch database, one organization applies a document of N endpoints (create), applies it
  * again (no-op), dry-runs it, changes every endpoint, exports, and prunes everything, while a
@@ -22,7 +22,7 @@ const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? Number(process.argv[at + 1]) : fallback;
 };
-const endpointCount = arg('endpoints', 1000);
+const endpointCount = arg('endpoints', 100);
 const dbName = `wh_bench_config_${Date.now()}`;
 const admin = openPostgres(adminUrl, { max: 1, onnotice: () => {} });
 await admin.unsafe(`CREATE DATABASE "${dbName}"`);

@@ -49,6 +49,15 @@ type Prepared =
   | { change: EndpointChange; write: (tx: Tx) => Promise<{ id: string; secret: string | null }> };
 
 const CONFIGURATION_LOCK_CLASS = 7164051;
+/**
+ * New endpoints one apply may create. Each endpoint's delivery queue is a partition of pg-boss's
+ * job table, created in the apply's transaction and holding about 20 locks until it commits
+ * (measured); Postgres's lock table has 64 × max_connections slots for every session together
+ * (6,400 with stock settings), so a few hundred creations in one transaction exhaust it ("out of
+ * shared memory") for everyone. 100 keeps an apply under a third of the stock table. The limit can
+ * go once queues no longer grow with endpoints (shard queues).
+ */
+export const MAX_ENDPOINT_CREATES_PER_APPLY = 100;
 /** Rounds of "lock what changes, read again" before an apply gives up on a racing writer. */
 const LOCK_ROUNDS = 3;
 
@@ -104,6 +113,13 @@ export function createConfigurationService(deps: {
     const prepared: Prepared[] = [];
     const settled: ConfigurationChange[] = [];
     const options = { catalog: plan.catalog, db };
+    const creates = plan.changes.filter((c) => c.kind === 'ENDPOINT' && c.action === 'CREATE').length;
+    if (creates > MAX_ENDPOINT_CREATES_PER_APPLY) {
+      problems.push({
+        field: 'endpoints',
+        message: `This document creates ${creates} endpoints; one apply creates at most ${MAX_ENDPOINT_CREATES_PER_APPLY} (each new endpoint's delivery queue is created in the apply's transaction). Apply it in steps: first a document with part of the new endpoints, then the whole.`,
+      });
+    }
     for (const change of plan.changes) {
       const fail = (found: InputProblem[]) => problems.push(...withinObject(change.kind, change.key, found));
       if (change.action === 'UNCHANGED') {

@@ -135,6 +135,15 @@ describe('applyConfiguration', () => {
     expect(await snapshot(orgId)).toEqual(before);
   });
 
+  it('creates at most 100 endpoints per apply, a limit reported with the other problems', async () => {
+    const { orgId, admin } = await newOrg('cfg-many');
+    const endpoints = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`e${i}`, { url: `http://127.0.0.1:9/${i}` }]));
+    const error = await admin.error(APPLY, { document: { endpoints: { ...endpoints, bad: { url: 'ftp://x' } } }, dryRun: true });
+    expect((error.extensions.problems as { field: string }[]).map((p) => p.field)).toEqual(['endpoints', 'endpoints.bad.url']);
+    expect(error.message).toContain('creates 102 endpoints; one apply creates at most 100');
+    expect((await snapshot(orgId)).endpoints).toHaveLength(0);
+  });
+
   it('reports document shape problems at once: unknown sections and settings, wrong types, bad keys', async () => {
     const { admin } = await newOrg('cfg-shape');
     const error = await admin.error(APPLY, {
