@@ -11,14 +11,16 @@ import { sealedKeyId, type SecretBox } from './secretBox.js';
 
 /** A text column holding sealed values (format of secretBox.ts), keyed by a text primary key. */
 interface SealedColumn {
-  table: 'endpoints' | 'signing_keys';
-  column: 'tls_client_key_sealed' | 'secret_sealed';
+  table: 'endpoints' | 'signing_keys' | 'idempotency_keys';
+  column: 'tls_client_key_sealed' | 'secret_sealed' | 'response_sealed';
 }
 
 /** Every column that holds a sealed value. A new sealed column must be added here. */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'endpoints', column: 'tls_client_key_sealed' },
   { table: 'signing_keys', column: 'secret_sealed' },
+  // Idempotency-Key responses (24 hours; a createEndpoint response holds the endpoint's secret).
+  { table: 'idempotency_keys', column: 'response_sealed' },
 ];
 
 export interface ColumnReport {

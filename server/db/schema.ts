@@ -62,6 +62,8 @@ export const endpoints = pgTable(
   {
     id: text('id').primaryKey(),
     orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Client id chosen by the integrator (domain/clientIds.ts), unique among the org's live endpoints. */
+    uid: text('uid'),
     url: text('url').notNull(),
     description: text('description').notNull().default(''),
     labels: text('labels').array().notNull().default(sql`'{}'::text[]`),
@@ -105,7 +107,11 @@ export const endpoints = pgTable(
     /** Deleted endpoints stay for the delivery history but are invisible to every query. */
     deletedAt: tstz('deleted_at'),
   },
-  (t) => [index('endpoints_org_idx').on(t.orgId, t.id).where(sql`deleted_at IS NULL`)],
+  (t) => [
+    index('endpoints_org_idx').on(t.orgId, t.id).where(sql`deleted_at IS NULL`),
+    // A deleted endpoint gives its uid up: the next endpoint may take it.
+    uniqueIndex('endpoints_org_uid_idx').on(t.orgId, t.uid).where(sql`uid IS NOT NULL AND deleted_at IS NULL`),
+  ],
 );
 
 export const eventTypes = pgTable(
@@ -114,6 +120,8 @@ export const eventTypes = pgTable(
     id: text('id').primaryKey(),
     /** Null for the built-in catalog shared by every organization. */
     orgId: text('org_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Client id chosen by the integrator; custom types only (built-in ones have none). */
+    uid: text('uid'),
     name: text('name').notNull(),
     category: text('category').notNull(),
     description: text('description').notNull().default(''),
@@ -125,6 +133,7 @@ export const eventTypes = pgTable(
   (t) => [
     uniqueIndex('event_types_builtin_name_idx').on(t.name).where(sql`org_id IS NULL`),
     uniqueIndex('event_types_org_name_idx').on(t.orgId, t.name),
+    uniqueIndex('event_types_org_uid_idx').on(t.orgId, t.uid).where(sql`uid IS NOT NULL`),
   ],
 );
 
@@ -285,6 +294,31 @@ export const portalSessions = pgTable(
   (t) => [index('portal_sessions_org_idx').on(t.orgId, t.expiresAt).where(sql`revoked_at IS NULL`)],
 );
 
+/**
+ * Idempotency-Key claims of HTTP mutations (services/idempotency.ts): one row per organization and
+ * key, RUNNING while the first request executes (its lease kept fresh), then DONE with that
+ * request's response sealed with the master key (a createEndpoint response holds a secret).
+ * Rows older than 24 hours count as absent and are purged by the maintenance job.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** The API key that sent the first request: replays go to it alone. */
+    apiKeyId: text('api_key_id').notNull(),
+    /** SHA-256 of the operation, its name and its variables (domain/idempotency.ts). */
+    requestHash: text('request_hash').notNull(),
+    state: text('state').$type<'RUNNING' | 'DONE'>().notNull(),
+    /** While RUNNING: past this, the request that claimed the key is taken to have died. */
+    leaseUntil: tstz('lease_until'),
+    responseSealed: text('response_sealed'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('idempotency_keys_org_key_idx').on(t.orgId, t.key), index('idempotency_keys_created_idx').on(t.createdAt)],
+);
+
 /** An organization as the services see it (catalogVersion is publishing's cache key, nothing more). */
 export type Organization = Omit<typeof organizations.$inferSelect, 'catalogVersion'>;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -295,3 +329,4 @@ export type EventRow = typeof events.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
 export type PortalSessionRow = typeof portalSessions.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;

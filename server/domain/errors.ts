@@ -6,7 +6,8 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'FEATURE_NOT_AVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'IDEMPOTENCY_CONFLICT';
 
 /**
  * An expected failure, returned to the caller as a GraphQL error with `extensions.code`.
@@ -18,6 +19,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    /** More machine-readable facts, added to `extensions` (e.g. `reason`). */
+    readonly details?: Readonly<Record<string, string>>,
   ) {
     super(message);
   }
@@ -51,4 +54,19 @@ export function badInput(message: string, field?: string): DomainError {
 /** The NOT_FOUND answer for ids that do not exist or belong to another organization. */
 export function notFound(what: string, id: string): DomainError {
   return new DomainError('NOT_FOUND', `No ${what} with id "${id}" in this organization.`);
+}
+
+/** NOT_FOUND for an argument that takes an id or a client uid (see clientIds.ts). */
+export function notFoundRef(what: string, idOrUid: string): DomainError {
+  const shown = idOrUid.length > 80 ? `${idOrUid.slice(0, 77)}...` : idOrUid;
+  return new DomainError('NOT_FOUND', `No ${what} with id or uid ${JSON.stringify(shown)} in this organization.`);
+}
+
+/** The outcome of a validation: the normalised value, or every problem found. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; problems: InputProblem[] };
+
+/** The value of a validation, or an InputProblemsError listing its problems. */
+export function orThrow<T>(result: Checked<T>): T {
+  if (!result.ok) throw new InputProblemsError(result.problems);
+  return result.value;
 }

@@ -51,6 +51,11 @@ export function isIdOf(kind: IdKind, value: string): boolean {
   return ID_PATTERN.test(value) && value.startsWith(`${ID_PREFIXES[kind]}_`);
 }
 
+/** True when `value` has the shape of a generated id of any kind (client uids may not). */
+export function looksLikeGeneratedId(value: string): boolean {
+  return ID_PATTERN.test(value);
+}
+
 /** The millisecond timestamp encoded in an id, or null for a malformed id. */
 export function idTimeMs(id: string): number | null {
   const body = id.split('_')[1];

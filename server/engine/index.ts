@@ -23,6 +23,8 @@ import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from '../db/queues.js';
 import { createDeliveryLagSource } from './deliveryLag.js';
 import { CONTEXT_ONLY, type Tracing } from './tracing.js';
+import { createIdempotencyKeysRepo } from '../db/repos/idempotencyKeys.js';
+import { IDEMPOTENCY_TTL_MS } from '../domain/idempotency.js';
 import type PgBoss from 'pg-boss';
 
 export interface EngineDeps {
@@ -100,6 +102,10 @@ export function createEngine(deps: EngineDeps) {
       await deps.boss.work(purge.name, async () => {
         const purged = await purgePayloads(database.sql, deps.retentionDays);
         if (purged.events || purged.attempts) log.info(purged, 'purged payloads past the retention period');
+        // Idempotency-Key responses (sealed, some holding endpoint secrets) live 24 hours: a key
+        // past that is already treated as new, this deletes the rows.
+        const keys = await createIdempotencyKeysRepo(database.sql).purgeExpired(IDEMPOTENCY_TTL_MS);
+        if (keys) log.info({ idempotencyKeys: keys }, 'purged Idempotency-Keys older than 24 hours');
       });
       // The worker's queue statements and recording run on the worker pool (see Database.workerSql).
       const workerJobs = createDeliveryJobs(database.workerSql);

@@ -17,6 +17,7 @@ export function toClientError(error: unknown, requestId: string | undefined, log
       extensions: {
         code: original.code,
         ...(original.field ? { field: original.field } : {}),
+        ...original.details,
         ...(original instanceof InputProblemsError ? { problems: original.problems } : {}),
       },
     });

@@ -1,4 +1,5 @@
 import { notFound } from '../domain/errors.js';
+import { isIdOf } from '../domain/ids.js';
 import type { GraphQLContext } from './context.js';
 import type { LivePubSub } from './liveTopics.js';
 
@@ -8,10 +9,14 @@ export function liveOf(ctx: GraphQLContext): LivePubSub {
   return ctx.live;
 }
 
-/** An endpoint id argument: another organization's (or a deleted) endpoint is NOT_FOUND. */
+/**
+ * An endpoint argument (id or uid): the endpoint's id; another organization's (or a deleted)
+ * endpoint is NOT_FOUND.
+ */
 export async function endpointArg(ctx: GraphQLContext, endpointId: string | number | null | undefined): Promise<string | null> {
   if (endpointId === null || endpointId === undefined) return null;
   const id = String(endpointId);
+  if (!isIdOf('endpoint', id)) return ctx.services.endpoints.resolveId(ctx.requireViewer(), id);
   const endpoint = await ctx.loaders.endpoint.load(id);
   if (!endpoint || endpoint.deletedAt) throw notFound('endpoint', id);
   return id;

@@ -20,6 +20,7 @@ import './types/liveDeliveryAttempts.js';
 import './types/endpointHealthEvent.js';
 import './types/endpointContent.js';
 import './types/portalSession.js';
+import './types/configuration.js';
 
 let schema: GraphQLSchema | null = null;
 

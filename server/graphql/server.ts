@@ -16,6 +16,7 @@ import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
 import { createBodyLimitPlugin } from './bodyLimit.js';
 import { createGraphiQL } from './graphiql.js';
+import { createIdempotencyPlugin } from './idempotency.js';
 
 export interface GraphQLServerDeps {
   schema: GraphQLSchema;
@@ -73,7 +74,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   // from the viewer resolved once in connection_init.
   const yoga = createYoga<{ requestId?: string; wsViewer?: Viewer; trace?: OperationTrace }>({
     schema: deps.schema,
-    plugins: [requestLog.plugin, createInputGuardPlugin(), createBodyLimitPlugin(maxBody)],
+    // Idempotency after the input guard: a request refused for its input claims no key.
+    plugins: [requestLog.plugin, createInputGuardPlugin(), createIdempotencyPlugin(services.idempotency), createBodyLimitPlugin(maxBody)],
     maxRequestBodySize: false,
     graphqlEndpoint: '/graphql',
     landingPage: false,

@@ -10,24 +10,20 @@ import type { ReplayFilter } from '../engine/recovery.js';
 import type { Viewer } from './auth.js';
 import type { EventTypeService } from './eventTypes.js';
 import type { EndpointScope } from './endpointScope.js';
-import { isIdOf } from '../domain/ids.js';
+import { createEndpointRefs } from './endpointRefs.js';
 
 /** Events, deliveries and attempts for the caller's organization, and the commands on them. */
 export function createDeliveryService(deps: { database: Database; engine: Engine; eventTypes: Pick<EventTypeService, 'checkTestEvent'>; scope: EndpointScope }) {
   const events = createEventsRepo(deps.database.db);
   const deliveries = createDeliveriesRepo(deps.database.db);
   const { engine, scope } = deps;
+  const endpointRefs = createEndpointRefs(deps.database.db, scope);
 
   /** A delivery the viewer may see (its endpoint in the viewer's label scope), else NOT_FOUND. */
   async function visibleDelivery(viewer: Viewer, id: string) {
     const row = await deliveries.findForOrg(viewer.orgId, id);
     if (!row || !(await scope.seesId(viewer, row.endpointId))) throw notFound('delivery', id);
     return row;
-  }
-
-  /** NOT_FOUND for an endpoint id outside the viewer's scope (a filter argument). */
-  async function checkEndpointArg(viewer: Viewer, endpointId: string | null | undefined): Promise<void> {
-    if (endpointId && !(await scope.seesId(viewer, endpointId))) throw notFound('endpoint', endpointId);
   }
 
   function checkWindow(filter: { since?: Date | null; until?: Date | null }): void {
@@ -67,8 +63,8 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
     },
     async listDeliveries(viewer: Viewer, filter: DeliveryFilter, page: PageArgs) {
       checkWindow(filter);
-      await checkEndpointArg(viewer, filter.endpointId);
-      return deliveries.list(viewer.orgId, { ...filter, endpointIds: await scope.visibleIds(viewer) }, page);
+      const endpointId = await endpointRefs.filterId(viewer, filter.endpointId);
+      return deliveries.list(viewer.orgId, { ...filter, endpointId, endpointIds: await scope.visibleIds(viewer) }, page);
     },
     getDelivery: visibleDelivery,
     async retryDelivery(viewer: Viewer, id: string) {
@@ -77,29 +73,28 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
       return (await deliveries.findForOrg(viewer.orgId, id))!;
     },
     async replayDeliveries(viewer: Viewer, filter: ReplayFilter): Promise<number> {
+      const endpointId = await endpointRefs.filterId(viewer, filter.endpointId);
       const visible = await scope.visibleIds(viewer);
-      if (visible === null) return engine.replayDeliveries(viewer.orgId, filter);
+      if (visible === null) return engine.replayDeliveries(viewer.orgId, { ...filter, endpointId });
       // A label-scoped session replays its own endpoints only, one endpoint at a time.
-      await checkEndpointArg(viewer, filter.endpointId);
       let count = 0;
-      for (const endpointId of filter.endpointId ? [filter.endpointId] : visible) count += await engine.replayDeliveries(viewer.orgId, { ...filter, endpointId });
+      for (const id of endpointId ? [endpointId] : visible) count += await engine.replayDeliveries(viewer.orgId, { ...filter, endpointId: id });
       return count;
     },
     /**
      * Sends a test event now: `webhook.test` with the default message, or a catalog type with the
      * given payload (checked against the type's schema). Either argument alone is allowed.
      */
-    async sendTestEvent(viewer: Viewer, endpointId: string, content: { type?: string | null; data?: unknown } = {}) {
-      await checkEndpointArg(viewer, endpointId);
+    async sendTestEvent(viewer: Viewer, idOrUid: string, content: { type?: string | null; data?: unknown } = {}) {
+      const endpointId = (await endpointRefs.find(viewer, idOrUid)).id;
       const custom = content.type != null || content.data != null;
       const checked = custom ? await deps.eventTypes.checkTestEvent(viewer, content.type ?? 'webhook.test', content.data ?? {}) : undefined;
       const attempt = await engine.sendTestEvent(viewer.orgId, endpointId, viewer.apiKeyName, checked);
       return (await deliveries.attemptsByIds([attempt.id]))[0]!;
     },
     /** The half-open probe of an endpoint whose circuit is open, now (see engine/probe.ts). */
-    async probeEndpoint(viewer: Viewer, endpointId: string) {
-      if (!isIdOf('endpoint', endpointId)) throw notFound('endpoint', endpointId);
-      await checkEndpointArg(viewer, endpointId);
+    async probeEndpoint(viewer: Viewer, idOrUid: string) {
+      const endpointId = (await endpointRefs.find(viewer, idOrUid)).id;
       const attemptId = await engine.probeEndpoint(viewer.orgId, endpointId, viewer.apiKeyName);
       return (await deliveries.attemptsByIds([attemptId]))[0]!;
     },

@@ -1,107 +1,34 @@
 import type { TransactionSql } from 'postgres';
-import { ConfigError, type Config } from '../config.js';
-import { inTransaction, type Database, type Db } from '../db/client.js';
+import type { Config } from '../config.js';
+import { inTransaction, type Database } from '../db/client.js';
 import { createEndpointsRepo, type EndpointFilter } from '../db/repos/endpoints.js';
-import { createEventTypesRepo } from '../db/repos/eventTypes.js';
-import { createSigningKeysRepo } from '../db/repos/signingKeys.js';
 import type { PageArgs, Page } from '../db/repos/pagination.js';
 import { CHANNELS, notifyJson, type EndpointHealthChange } from '../db/notifications.js';
-import type { EndpointRow, endpoints as endpointsTable } from '../db/schema.js';
-import {
-  createUrlRules,
-  validateCreateEndpoint,
-  validateEndpointUpdate,
-  type CreateEndpointSettingsInput,
-  type EndpointSettings,
-  type EndpointSettingsInput,
-  type EndpointSettingsPatch,
-} from '../domain/endpointSettings.js';
-import { assertNoProblems, notFound, type InputProblem } from '../domain/errors.js';
-import { validatePatterns } from '../domain/eventPatterns.js';
-import { isIdOf } from '../domain/ids.js';
-import { newId } from '../crypto/random.js';
+import type { EndpointRow } from '../db/schema.js';
+import { orThrow } from '../domain/errors.js';
 import type { SecretBox } from '../crypto/secretBox.js';
 import type { Engine } from '../engine/index.js';
 import type { Viewer } from './auth.js';
 import type { Logger } from '../logger.js';
-import { ensureOrgEd25519Key, lockOrgEd25519Keys, newHmacKey } from './signingKeys.js';
-import { createEndpointContentService, type EndpointContentInput } from './endpointContent.js';
+import { createEndpointRefs } from './endpointRefs.js';
+import { createEndpointWrites, type CreateEndpointInput, type UpdateEndpointInput } from './endpointWrites.js';
 import type { EndpointScope } from './endpointScope.js';
 
-export const MAX_PATTERNS = 100;
+export { MAX_PATTERNS, type CreateEndpointInput, type UpdateEndpointInput } from './endpointWrites.js';
 
-export interface CreateEndpointInput extends CreateEndpointSettingsInput, EndpointContentInput {
-  /** EventSubscription patterns; none means the endpoint receives nothing until some are set. */
-  patterns?: readonly string[] | null;
-}
-
-export interface UpdateEndpointInput extends EndpointSettingsInput, EndpointContentInput {
-  /** Replaces the EventSubscription patterns when present. */
-  patterns?: readonly string[] | null;
-}
-
-type EndpointValues = Partial<typeof endpointsTable.$inferInsert>;
-
-/** Endpoints, their EventSubscriptions, and the queue and first signing key that come with them. */
+/**
+ * Endpoints, their EventSubscriptions, and the first signing key that comes with them. Every
+ * method taking an endpoint accepts its id or its client uid; a label-scoped portal session sees
+ * only endpoints carrying one of its labels (others are NOT_FOUND).
+ */
 export function createEndpointService(deps: { database: Database; config: Config; secretBox: SecretBox; engine: Engine; log: Logger; scope: EndpointScope }) {
-  const { database, secretBox, engine, scope } = deps;
+  const { database, engine, scope } = deps;
   const repo = createEndpointsRepo(database.db);
-  const eventTypes = createEventTypesRepo(database.db);
-  const signingKeys = createSigningKeysRepo(database.db);
-  const content = createEndpointContentService({ engine });
-  const built = createUrlRules({ allowHttp: deps.config.allowHttp, allowedCidrs: deps.config.allowedCidrs });
-  if (!built.ok) throw new ConfigError(`Invalid configuration: ${built.error}`);
-  const urlRules = built.rules;
+  const writes = createEndpointWrites(deps);
 
-  /** Stored columns for validated settings (the mTLS key is sealed here, never stored in clear). */
-  function toColumns(s: EndpointSettingsPatch): EndpointValues {
-    const v: EndpointValues = {};
-    if (s.url !== undefined) v.url = s.url;
-    if (s.description !== undefined) v.description = s.description;
-    if (s.labels !== undefined) v.labels = s.labels;
-    if (s.timeoutMs !== undefined) v.timeoutMs = s.timeoutMs;
-    if (s.retryPolicy !== undefined) {
-      v.retryInitialBackoffSeconds = s.retryPolicy.initialBackoffSeconds;
-      v.retryMultiplier = s.retryPolicy.multiplier;
-      v.retryMaxBackoffSeconds = s.retryPolicy.maxBackoffSeconds;
-      v.retryMaxAttempts = s.retryPolicy.maxAttempts;
-    }
-    if (s.circuitBreaker !== undefined) {
-      v.breakerEnabled = s.circuitBreaker.enabled;
-      v.breakerFailureThreshold = s.circuitBreaker.failureThreshold;
-      v.breakerCooldownSeconds = s.circuitBreaker.cooldownSeconds;
-    }
-    if (s.maxInFlight !== undefined) v.maxInFlight = s.maxInFlight;
-    if (s.rateLimitPerSecond !== undefined) v.rateLimitPerSecond = s.rateLimitPerSecond;
-    if (s.orderingMode !== undefined) v.orderingMode = s.orderingMode;
-    // A JSON object keeps insertion order, and names were checked to be unique ignoring case.
-    if (s.headers !== undefined) v.headers = Object.fromEntries(s.headers.map((h) => [h.name, h.value]));
-    if (s.tls !== undefined) {
-      v.tlsClientCertificatePem = s.tls?.clientCertificatePem ?? null;
-      v.tlsClientKeySealed = s.tls?.clientKeyPem ? secretBox.seal(s.tls.clientKeyPem) : null;
-      v.tlsCaCertificatePem = s.tls?.caCertificatePem ?? null;
-    }
-    return v;
-  }
-
-  /** Problems with a pattern list, checked against the organization's non-deprecated catalog. */
-  async function checkPatterns(orgId: string, patterns: readonly string[] | null | undefined, field: string): Promise<{ patterns: string[]; problems: InputProblem[] }> {
-    const list = patterns ?? [];
-    if (list.length > MAX_PATTERNS) {
-      return { patterns: [], problems: [{ field, message: `An endpoint has at most ${MAX_PATTERNS} EventSubscription patterns (got ${list.length}); use prefixes such as "security.*".` }] };
-    }
-    if (list.length === 0) return { patterns: [], problems: [] };
-    const catalog = (await eventTypes.listForOrg(orgId)).filter((t) => !t.deprecated).map((t) => t.name);
-    const result = validatePatterns(list, catalog);
-    return result.ok ? { patterns: result.patterns, problems: [] } : { patterns: [], problems: result.problems.map((message) => ({ field, message })) };
-  }
-
-  async function lockEndpoint(viewer: Viewer, id: string, db: Db): Promise<EndpointRow> {
-    const endpoint = isIdOf('endpoint', id) ? await repo.lockForOrg(viewer.orgId, id, db) : null;
-    if (!endpoint) throw notFound('endpoint', id);
-    scope.assertSees(viewer, endpoint);
-    return endpoint;
-  }
+  const refs = createEndpointRefs(database.db, scope);
+  const findEndpoint = refs.find;
+  const lockEndpoint = refs.lock;
 
   async function notifyHealth(sql: TransactionSql, endpoint: EndpointRow, reason: string): Promise<void> {
     const change: EndpointHealthChange = {
@@ -120,110 +47,57 @@ export function createEndpointService(deps: { database: Database; config: Config
     /** What endpoint URLs may look like on this server (the console's form says it before sending). */
     urlPolicy: (): { allowHttp: boolean } => ({ allowHttp: deps.config.allowHttp }),
 
-    /** The organization's endpoints, newest first. */
+    /** The organization's endpoints (those of the caller's labels), newest first. */
     list(viewer: Viewer, filter: EndpointFilter, page: PageArgs): Promise<Page<EndpointRow>> {
       return repo.list(viewer.orgId, { ...filter, anyLabels: scope.scopeOf(viewer) }, page);
     },
 
-    async get(viewer: Viewer, id: string): Promise<EndpointRow> {
-      const endpoint = isIdOf('endpoint', id) ? await repo.findForOrg(viewer.orgId, id) : null;
-      if (!endpoint) throw notFound('endpoint', id);
-      scope.assertSees(viewer, endpoint);
-      return endpoint;
+    /** A live endpoint by id or uid; NOT_FOUND for another organization's or a deleted one. */
+    get: (viewer: Viewer, idOrUid: string): Promise<EndpointRow> => findEndpoint(viewer, idOrUid),
+
+    /** The id of a live endpoint named by id or uid (arguments such as a delivery filter's endpointId). */
+    async resolveId(viewer: Viewer, idOrUid: string): Promise<string> {
+      return (await findEndpoint(viewer, idOrUid)).id;
     },
 
+    /** An endpoint id or uid as a history filter (see EndpointRefs.filterId). */
+    filterId: refs.filterId,
+
+    /** Validation and transactional writes, shared with applyConfiguration. */
+    writes,
+
     /**
-     * Creates the endpoint, its EventSubscriptions, its first signing key and its delivery queue
-     * in one transaction. `secret` is the HMAC secret, shown only here (null for Ed25519, whose
+     * Creates the endpoint, its EventSubscriptions and its first signing key in one transaction. `secret` is the HMAC secret, shown only here (null for Ed25519, whose
      * public key is in the organization's JWKS).
      */
     async create(viewer: Viewer, input: CreateEndpointInput): Promise<{ endpoint: EndpointRow; secret: string | null; patterns: string[] }> {
-      const validated = validateCreateEndpoint(input, urlRules, Date.now());
-      const patterns = await checkPatterns(viewer.orgId, input.patterns, 'patterns');
-      const extra = await content.check(viewer, input);
-      assertNoProblems([...(validated.ok ? [] : validated.problems), ...patterns.problems, ...extra.problems]);
-      const settings = (validated as { ok: true; value: EndpointSettings }).value;
-      scope.assertLabelsInScope(viewer, settings.labels);
-
-      return inTransaction(database, async ({ sql, db }) => {
-        const endpoint = await repo.insert(
-          { id: newId('endpoint'), orgId: viewer.orgId, ...toColumns(settings), ...content.changedColumns(null, extra.columns), signingAlgorithm: settings.signingAlgorithm } as typeof endpointsTable.$inferInsert,
-          db,
-        );
-        await repo.replacePatterns(endpoint.id, patterns.patterns, db);
-        let secret: string | null = null;
-        if (settings.signingAlgorithm === 'ED25519') {
-          await lockOrgEd25519Keys(sql, viewer.orgId);
-          await ensureOrgEd25519Key(db, secretBox, viewer.orgId);
-        } else {
-          const key = newHmacKey(secretBox, viewer.orgId, endpoint.id);
-          await signingKeys.insert(key.row, db);
-          secret = key.secret;
-        }
-        await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
-        return { endpoint, secret, patterns: patterns.patterns };
-      });
+      const prepared = orThrow(await writes.prepareCreate(viewer, input));
+      return inTransaction(database, (tx) => writes.create(tx, viewer, prepared));
     },
 
     /** Applies the fields present in `patch`; headers replace the whole list, `tls: null` removes mTLS. */
-    async update(viewer: Viewer, id: string, patch: UpdateEndpointInput): Promise<EndpointRow> {
-      // Checked before the row is locked: a transformation is checked in the sandbox (milliseconds).
-      const extra = await content.check(viewer, patch);
-      return inTransaction(database, async ({ sql, db }) => {
+    async update(viewer: Viewer, idOrUid: string, patch: UpdateEndpointInput): Promise<EndpointRow> {
+      return inTransaction(database, async (tx) => {
         // Partial retry and breaker settings merge into the locked row, so a concurrent update
         // cannot be overwritten with values read before it committed.
-        const current = await lockEndpoint(viewer, id, db);
-        const patterns = patch.patterns !== undefined ? await checkPatterns(viewer.orgId, patch.patterns, 'patterns') : null;
-        const validated = validateEndpointUpdate(
-          patch,
-          {
-            retryPolicy: {
-              initialBackoffSeconds: current.retryInitialBackoffSeconds,
-              multiplier: current.retryMultiplier,
-              maxBackoffSeconds: current.retryMaxBackoffSeconds,
-              maxAttempts: current.retryMaxAttempts,
-            },
-            circuitBreaker: {
-              enabled: current.breakerEnabled,
-              failureThreshold: current.breakerFailureThreshold,
-              cooldownSeconds: current.breakerCooldownSeconds,
-            },
-          },
-          urlRules,
-          Date.now(),
-        );
-        assertNoProblems([...(validated.ok ? [] : validated.problems), ...(patterns?.problems ?? []), ...extra.problems]);
-        const patchValue = (validated as { ok: true; value: EndpointSettingsPatch }).value;
-        if (patchValue.labels !== undefined) scope.assertLabelsInScope(viewer, patchValue.labels);
-        const values = { ...toColumns(patchValue), ...content.changedColumns(current, extra.columns) };
-        const updated = await repo.update(id, values, db);
-        if (patterns) await repo.replacePatterns(id, patterns.patterns, db);
-        await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: id });
-        return updated;
+        const current = await lockEndpoint(viewer, idOrUid, tx.db);
+        const prepared = orThrow(await writes.prepareUpdate(viewer, current, patch, { db: tx.db }));
+        return writes.update(tx, viewer, current.id, prepared);
       });
     },
 
     /**
      * Soft-deletes the endpoint (its delivery history stays), cancels its pending deliveries and
-     * removes their waiting jobs, in one transaction. A job leased at that moment is dropped by
-     * the worker (its delivery is no longer pending); one written by a publish racing this
-     * deletion is cleaned up by the worker when it finds it.
+     * removes their waiting jobs, in one transaction (see EndpointWrites.remove).
      */
-    async delete(viewer: Viewer, id: string): Promise<string> {
-      return inTransaction(database, async ({ sql, db }) => {
-        const endpoint = await lockEndpoint(viewer, id, db);
-        await repo.update(endpoint.id, { deletedAt: new Date() }, db);
-        await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now() WHERE endpoint_id = ${endpoint.id} AND status = 'PENDING'`;
-        await engine.jobs.removeForEndpoint(sql, endpoint.id);
-        await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id, deleted: true });
-        return endpoint.id;
-      });
+    async delete(viewer: Viewer, idOrUid: string): Promise<string> {
+      return inTransaction(database, async (tx) => writes.remove(tx, viewer, await lockEndpoint(viewer, idOrUid, tx.db)));
     },
 
     /** Stops deliveries to the endpoint until it is resumed; its backlog waits. */
-    async pause(viewer: Viewer, id: string): Promise<EndpointRow> {
+    async pause(viewer: Viewer, idOrUid: string): Promise<EndpointRow> {
       return inTransaction(database, async ({ sql, db }) => {
-        const endpoint = await lockEndpoint(viewer, id, db);
+        const endpoint = await lockEndpoint(viewer, idOrUid, db);
         if (!endpoint.active) return endpoint;
         const updated = await repo.update(
           endpoint.id,
@@ -237,9 +111,9 @@ export function createEndpointService(deps: { database: Database; config: Config
     },
 
     /** Re-enables the endpoint with a closed circuit and wakes its workers so the backlog drains. */
-    async resume(viewer: Viewer, id: string): Promise<EndpointRow> {
+    async resume(viewer: Viewer, idOrUid: string): Promise<EndpointRow> {
       return inTransaction(database, async ({ sql, db }) => {
-        const endpoint = await lockEndpoint(viewer, id, db);
+        const endpoint = await lockEndpoint(viewer, idOrUid, db);
         const updated = await repo.update(
           endpoint.id,
           {
@@ -264,17 +138,11 @@ export function createEndpointService(deps: { database: Database; config: Config
     },
 
     /** Replaces the endpoint's EventSubscription patterns (an empty list unsubscribes it from everything). */
-    async setEventSubscriptions(viewer: Viewer, endpointId: string, patterns: readonly string[]): Promise<{ endpoint: EndpointRow; patterns: string[] }> {
-      const found = isIdOf('endpoint', endpointId) ? await repo.findForOrg(viewer.orgId, endpointId) : null;
-      if (!found || !scope.sees(viewer, found)) throw notFound('endpoint', endpointId);
-      const checked = await checkPatterns(viewer.orgId, patterns, 'patterns');
-      assertNoProblems(checked.problems);
-      return inTransaction(database, async ({ sql, db }) => {
-        await lockEndpoint(viewer, endpointId, db);
-        await repo.replacePatterns(endpointId, checked.patterns, db);
-        const endpoint = await repo.update(endpointId, {}, db);
-        await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId });
-        return { endpoint, patterns: checked.patterns };
+    async setEventSubscriptions(viewer: Viewer, idOrUid: string, patterns: readonly string[]): Promise<{ endpoint: EndpointRow; patterns: string[] }> {
+      return inTransaction(database, async (tx) => {
+        const current = await lockEndpoint(viewer, idOrUid, tx.db);
+        const prepared = orThrow(await writes.prepareUpdate(viewer, current, { patterns }, { db: tx.db }));
+        return { endpoint: await writes.update(tx, viewer, current.id, prepared), patterns: prepared.patterns ?? [] };
       });
     },
   };

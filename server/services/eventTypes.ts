@@ -1,11 +1,13 @@
-import type { Database } from '../db/client.js';
+import { inTransaction, type Database, type Db, type Tx } from '../db/client.js';
+import type { TransactionSql } from 'postgres';
 import { createEventTypesRepo } from '../db/repos/eventTypes.js';
+import { lockName, lockNames } from '../db/nameLocks.js';
 import { pageSize, type Page, type PageArgs } from '../db/repos/pagination.js';
-import type { EventTypeRow } from '../db/schema.js';
+import type { EventTypeRow, eventTypes as eventTypesTable } from '../db/schema.js';
+import { checkUid, parseRef } from '../domain/clientIds.js';
 import { BUILT_IN_EVENT_TYPES, categoryOf } from '../domain/eventCatalog.js';
-import { assertNoProblems, badInput, DomainError, notFound, type InputProblem } from '../domain/errors.js';
+import { assertNoProblems, badInput, DomainError, notFound, notFoundRef, orThrow, type Checked, type InputProblem } from '../domain/errors.js';
 import { isValidEventTypeName, MAX_EVENT_TYPE_LENGTH } from '../domain/eventPatterns.js';
-import { isIdOf } from '../domain/ids.js';
 import { compilePayloadSchema } from '../domain/payloadSchema.js';
 import { newId } from '../crypto/random.js';
 import type { Viewer } from './auth.js';
@@ -13,9 +15,20 @@ import { MAX_PAYLOAD_BYTES } from '../engine/publish.js';
 
 export interface CreateEventTypeInput {
   name: string;
+  uid?: string | null;
   category?: string | null;
   description?: string | null;
   schema?: unknown;
+}
+
+/** Changes to a custom type; absent fields stay, null resets (no uid, default category, no schema). */
+export interface UpdateEventTypeInput {
+  uid?: string | null;
+  category?: string | null;
+  description?: string | null;
+  schema?: unknown;
+  /** False restores a deprecated type. */
+  deprecated?: boolean | null;
 }
 
 export const EVENT_TYPE_LIMITS = {
@@ -24,10 +37,70 @@ export const EVENT_TYPE_LIMITS = {
   schemaBytes: 64 * 1024,
 } as const;
 
+type EventTypeValues = Partial<typeof eventTypesTable.$inferInsert>;
+
 const BUILT_IN_NAMES = new Set(BUILT_IN_EVENT_TYPES.map((t) => t.name));
 const CATEGORY_RE = /^[a-z][a-z0-9_-]*$/;
 
-/** The event-type catalog: built-in types shared by everyone, plus each organization's own. */
+function checkCategory(raw: string | null | undefined, name: string, problems: InputProblem[]): string {
+  const category = (raw ?? '').trim() || (name ? categoryOf(name) : '');
+  if (!CATEGORY_RE.test(category) || category.length > EVENT_TYPE_LIMITS.categoryLength) {
+    problems.push({
+      field: 'category',
+      message: `category ${JSON.stringify(category)} must be 1 to ${EVENT_TYPE_LIMITS.categoryLength} lowercase letters, digits, "_" or "-", starting with a letter (it defaults to the first segment of the name).`,
+    });
+  }
+  return category;
+}
+
+function checkDescription(raw: string | null | undefined, problems: InputProblem[]): string {
+  const description = (raw ?? '').trim();
+  if (description.length > EVENT_TYPE_LIMITS.descriptionLength) {
+    problems.push({ field: 'description', message: `description is ${description.length} characters long; the limit is ${EVENT_TYPE_LIMITS.descriptionLength}.` });
+  }
+  return description;
+}
+
+function checkSchema(raw: unknown, problems: InputProblem[]): Record<string, unknown> | null {
+  if (raw === undefined || raw === null) return null;
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(raw) ?? '');
+  } catch {
+    // JSON.stringify recurses: a schema nested thousands of levels deep overflows the stack.
+    size = Infinity;
+  }
+  const compiled = size > EVENT_TYPE_LIMITS.schemaBytes ? null : compilePayloadSchema(raw);
+  if (compiled === null && size === Infinity) {
+    problems.push({ field: 'schema', message: 'schema is nested too deeply; a JSON Schema needs a few levels, not thousands.' });
+  } else if (compiled === null) {
+    problems.push({ field: 'schema', message: `schema is ${size} bytes; the limit is ${EVENT_TYPE_LIMITS.schemaBytes} bytes.` });
+  } else if (!compiled.ok) {
+    problems.push({ field: 'schema', message: compiled.error });
+  } else {
+    return raw as Record<string, unknown>;
+  }
+  return null;
+}
+
+function clashError(name: string, existing: EventTypeRow) {
+  return existing.orgId === null
+    ? badInput(`"${name}" is a built-in event type and cannot be redefined; choose another name.`, 'name')
+    : badInput(
+        `The event type "${name}" already exists in this organization${existing.deprecated ? ' (deprecated; names are not reused)' : ''}; choose another name.`,
+        'name',
+      );
+}
+
+function uidClash(uid: string, existing: EventTypeRow): InputProblem {
+  return { field: 'uid', message: `uid "${uid}" is already used by event type "${existing.name}" (${existing.id}); choose another uid.` };
+}
+
+/**
+ * The event-type catalog: built-in types shared by everyone, plus each organization's own.
+ * Changes are validated by `prepare*` (every problem at once, nothing written) and written by
+ * functions that run in the caller's transaction, so applyConfiguration shares these rules.
+ */
 export function createEventTypeService(deps: { database: Database }) {
   const repo = createEventTypesRepo(deps.database.db);
 
@@ -37,7 +110,35 @@ export function createEventTypeService(deps: { database: Database }) {
     return options.includeDeprecated === false ? all.filter((t) => !t.deprecated) : all;
   }
 
-  return {
+  async function uidProblem(viewer: Viewer, uid: string | null | undefined, selfId: string | null, db?: Db): Promise<InputProblem | null> {
+    if (!uid) return null;
+    const existing = await repo.findByUid(viewer.orgId, uid, db);
+    return existing && existing.id !== selfId ? uidClash(uid, existing) : null;
+  }
+
+  /**
+   * Takes a new name and uid in `tx`: locked, then checked again now that earlier writers
+   * committed (see lockNames).
+   */
+  async function claimNames(sql: TransactionSql, db: Db, viewer: Viewer, values: { name?: string; uid?: string | null }, selfId: string | null): Promise<void> {
+    const names = [...(values.name ? [lockName.eventTypeName(values.name)] : []), ...(values.uid ? [lockName.eventTypeUid(values.uid)] : [])];
+    if (names.length === 0) return;
+    await lockNames(sql, viewer.orgId, names);
+    if (values.name) {
+      const clash = await repo.findByName(viewer.orgId, values.name, db);
+      if (clash && clash.id !== selfId) throw clashError(values.name, clash);
+    }
+    const taken = await uidProblem(viewer, values.uid, selfId, db);
+    if (taken) throw badInput(taken.message, 'uid');
+  }
+
+  async function find(viewer: Viewer, idOrUid: string): Promise<EventTypeRow> {
+    const existing = await repo.findByRef(viewer.orgId, parseRef('eventType', idOrUid));
+    if (!existing) throw notFoundRef('event type', idOrUid);
+    return existing;
+  }
+
+  const service = {
     list,
 
     /** One page of `list` (the catalog is small, so it is paged in memory; the cursor is the type id). */
@@ -53,8 +154,8 @@ export function createEventTypeService(deps: { database: Database }) {
       return { nodes: all.slice(start, start + size), hasNextPage: all.length > start + size };
     },
 
-    /** Adds a custom type to the organization's catalog; its JSON Schema, if any, checks every published payload. */
-    async create(viewer: Viewer, input: CreateEventTypeInput): Promise<EventTypeRow> {
+    /** Validates a CreateEventTypeInput (name clashes included) without writing. */
+    async prepareCreate(viewer: Viewer, input: CreateEventTypeInput, options: { db?: Db } = {}): Promise<Checked<typeof eventTypesTable.$inferInsert>> {
       const problems: InputProblem[] = [];
       const name = typeof input.name === 'string' ? input.name.trim() : '';
       if (!isValidEventTypeName(name)) {
@@ -70,54 +171,18 @@ export function createEventTypeService(deps: { database: Database }) {
           message: `"${name}" is a built-in event type and cannot be redefined; choose another name (e.g. with your own prefix, "acme.${name}").`,
         });
       }
-      const category = (input.category ?? '').trim() || (name ? categoryOf(name) : '');
-      if (!CATEGORY_RE.test(category) || category.length > EVENT_TYPE_LIMITS.categoryLength) {
-        problems.push({
-          field: 'category',
-          message: `category ${JSON.stringify(category)} must be 1 to ${EVENT_TYPE_LIMITS.categoryLength} lowercase letters, digits, "_" or "-", starting with a letter (it defaults to the first segment of the name).`,
-        });
+      const uid = checkUid(input.uid, 'uid', problems) ?? null;
+      const category = checkCategory(input.category, name, problems);
+      const description = checkDescription(input.description, problems);
+      const schema = checkSchema(input.schema, problems);
+      if (problems.length === 0) {
+        const clash = await repo.findByName(viewer.orgId, name, options.db);
+        if (clash) problems.push({ field: 'name', message: clashError(name, clash).message });
+        const taken = await uidProblem(viewer, uid, null, options.db);
+        if (taken) problems.push(taken);
       }
-      const description = (input.description ?? '').trim();
-      if (description.length > EVENT_TYPE_LIMITS.descriptionLength) {
-        problems.push({
-          field: 'description',
-          message: `description is ${description.length} characters long; the limit is ${EVENT_TYPE_LIMITS.descriptionLength}.`,
-        });
-      }
-      let schema: Record<string, unknown> | null = null;
-      if (input.schema !== undefined && input.schema !== null) {
-        let size: number;
-        try {
-          size = Buffer.byteLength(JSON.stringify(input.schema) ?? '');
-        } catch {
-          // JSON.stringify recurses: a schema nested thousands of levels deep overflows the stack.
-          size = Infinity;
-        }
-        const compiled = size > EVENT_TYPE_LIMITS.schemaBytes ? null : compilePayloadSchema(input.schema);
-        if (compiled === null && size === Infinity) {
-          problems.push({ field: 'schema', message: 'schema is nested too deeply; a JSON Schema needs a few levels, not thousands.' });
-        } else if (compiled === null) {
-          problems.push({ field: 'schema', message: `schema is ${size} bytes; the limit is ${EVENT_TYPE_LIMITS.schemaBytes} bytes.` });
-        } else if (!compiled.ok) {
-          problems.push({ field: 'schema', message: compiled.error });
-        } else {
-          schema = input.schema as Record<string, unknown>;
-        }
-      }
-      assertNoProblems(problems);
-
-      const clash = await repo.findByName(viewer.orgId, name);
-      if (clash) throw clashError(name, clash);
-      try {
-        return await repo.insert({ id: newId('eventType'), orgId: viewer.orgId, name, category, description, schema });
-      } catch (err) {
-        // Two requests creating the same name at once: the unique index decides.
-        if ((err as { cause?: { code?: string }; code?: string }).cause?.code === '23505' || (err as { code?: string }).code === '23505') {
-          const existing = await repo.findByName(viewer.orgId, name);
-          if (existing) throw clashError(name, existing);
-        }
-        throw err;
-      }
+      if (problems.length > 0) return { ok: false, problems };
+      return { ok: true, value: { id: newId('eventType'), orgId: viewer.orgId, uid, name, category, description, schema } };
     },
 
     /**
@@ -154,26 +219,67 @@ export function createEventTypeService(deps: { database: Database }) {
       return { type: row.name, data: data as Record<string, unknown> };
     },
 
-    /** Marks a custom type deprecated: it stays visible but no longer accepts events or new patterns. */
-    async deprecate(viewer: Viewer, id: string): Promise<EventTypeRow> {
-      const existing = isIdOf('eventType', id) ? await repo.findForOrg(viewer.orgId, id) : null;
-      if (!existing) throw notFound('event type', id);
+    /** Validates changes to a custom type as it is now (`current`). */
+    async prepareUpdate(viewer: Viewer, current: EventTypeRow, input: UpdateEventTypeInput, options: { db?: Db } = {}): Promise<Checked<EventTypeValues>> {
+      const problems: InputProblem[] = [];
+      if (current.orgId === null) {
+        return { ok: false, problems: [{ field: 'id', message: `"${current.name}" is a built-in type; built-in types cannot be changed.` }] };
+      }
+      const has = (key: keyof UpdateEventTypeInput) => Object.prototype.hasOwnProperty.call(input, key) && input[key] !== undefined;
+      const values: EventTypeValues = {};
+      if (has('uid')) values.uid = checkUid(input.uid, 'uid', problems) ?? null;
+      if (has('category')) values.category = checkCategory(input.category, current.name, problems);
+      if (has('description')) values.description = checkDescription(input.description, problems);
+      if (has('schema')) values.schema = checkSchema(input.schema, problems);
+      if (has('deprecated') && input.deprecated !== null && input.deprecated !== current.deprecated) {
+        values.deprecated = input.deprecated;
+        values.deprecatedAt = input.deprecated ? new Date() : null;
+      }
+      if (problems.length === 0) {
+        const taken = await uidProblem(viewer, values.uid, current.id, options.db);
+        if (taken) problems.push(taken);
+      }
+      return problems.length > 0 ? { ok: false, problems } : { ok: true, value: values };
+    },
+
+    /** Inserts a prepared type in `tx`. */
+    async insert({ sql, db }: Tx, viewer: Viewer, row: typeof eventTypesTable.$inferInsert): Promise<EventTypeRow> {
+      await claimNames(sql, db, viewer, row, null);
+      return repo.insert(row, db);
+    },
+
+    /** Writes prepared changes of one of the organization's types in `tx`. */
+    async write({ sql, db }: Tx, viewer: Viewer, id: string, values: EventTypeValues): Promise<EventTypeRow> {
+      await claimNames(sql, db, viewer, { uid: values.uid }, id);
+      const updated = await repo.update(viewer.orgId, id, values, db);
+      if (!updated) throw notFoundRef('event type', id);
+      return updated;
+    },
+
+    /** Adds a custom type to the organization's catalog; its JSON Schema, if any, checks every published payload. */
+    async create(viewer: Viewer, input: CreateEventTypeInput): Promise<EventTypeRow> {
+      const row = orThrow(await service.prepareCreate(viewer, input));
+      return inTransaction(deps.database, (tx) => service.insert(tx, viewer, row));
+    },
+
+    /** Changes a custom type (by id or uid): its uid, category, description, schema or deprecation. */
+    async update(viewer: Viewer, idOrUid: string, input: UpdateEventTypeInput): Promise<EventTypeRow> {
+      const current = await find(viewer, idOrUid);
+      const values = orThrow(await service.prepareUpdate(viewer, current, input));
+      return inTransaction(deps.database, (tx) => service.write(tx, viewer, current.id, values));
+    },
+
+    /** Marks a custom type (by id or uid) deprecated: it stays visible but no longer accepts events or new patterns. */
+    async deprecate(viewer: Viewer, idOrUid: string): Promise<EventTypeRow> {
+      const existing = await find(viewer, idOrUid);
       if (existing.orgId === null) {
         throw badInput(`"${existing.name}" is a built-in type; built-in types cannot be deprecated. Remove it from your endpoints' EventSubscriptions instead.`, 'id');
       }
-      const updated = await repo.deprecate(viewer.orgId, id);
-      if (!updated) throw notFound('event type', id);
+      const updated = await repo.deprecate(viewer.orgId, existing.id);
+      if (!updated) throw notFoundRef('event type', idOrUid);
       return updated;
     },
   };
-}
-
-function clashError(name: string, existing: EventTypeRow) {
-  return existing.orgId === null
-    ? badInput(`"${name}" is a built-in event type and cannot be redefined; choose another name.`, 'name')
-    : badInput(
-        `The event type "${name}" already exists in this organization${existing.deprecated ? ' (deprecated; names are not reused)' : ''}; choose another name.`,
-        'name',
-      );
+  return service;
 }
 export type EventTypeService = ReturnType<typeof createEventTypeService>;

@@ -18,6 +18,8 @@ import { createPortalAuthenticator } from './portalAuth.js';
 import { combineCredentials } from './credentials.js';
 import { createPortalSessionService } from './portalSessions.js';
 import { createEndpointScope } from './endpointScope.js';
+import { createIdempotencyService } from './idempotency.js';
+import { createConfigurationService } from './configuration.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -39,7 +41,9 @@ export function createServices(deps: ServiceDeps) {
   const authenticate = combineCredentials(apiKeyAuth, portalAuth);
   const scope = createEndpointScope({ sql: database.sql });
   const organizations = createOrganizationService({ database, publisher: engine.publisher });
+  const endpoints = createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log, scope });
   const eventTypes = createEventTypeService({ database });
+  const signingKeys = createSigningKeyService({ database, secretBox: deps.secretBox, engine, scope });
   return {
     config: deps.config,
     engine,
@@ -53,9 +57,11 @@ export function createServices(deps: ServiceDeps) {
     }),
     apiKeys: createApiKeyService({ database, publisher: engine.publisher, onRevoked: authenticate.forgetKey }),
     eventTypes,
-    endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log, scope }),
-    signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine, scope }),
+    endpoints,
+    signingKeys,
+    configuration: createConfigurationService({ database, secretBox: deps.secretBox, endpoints, eventTypes, signingKeys }),
     deliveries: createDeliveryService({ database, engine, eventTypes, scope }),
+    idempotency: createIdempotencyService({ database, secretBox: deps.secretBox, log }),
     endpointHealth: createEndpointHealthService({ database }),
     deliveryExport: createDeliveryExportService({ database, secretBox: deps.secretBox }),
     scope,

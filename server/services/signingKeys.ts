@@ -1,6 +1,6 @@
 import type { TransactionSql } from 'postgres';
 import type { EndpointScope } from './endpointScope.js';
-import { inTransaction, type Database, type Db } from '../db/client.js';
+import { inTransaction, type Database, type Db, type Tx } from '../db/client.js';
 import { createEndpointsRepo } from '../db/repos/endpoints.js';
 import { createOrganizationsRepo } from '../db/repos/organizations.js';
 import { createSigningKeysRepo } from '../db/repos/signingKeys.js';
@@ -20,6 +20,7 @@ import { newId, random } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretBox.js';
 import type { Engine } from '../engine/index.js';
 import type { Viewer } from './auth.js';
+import { createEndpointRefs } from './endpointRefs.js';
 
 export const GRACE_PERIOD_SECONDS = { min: 0, max: 2_592_000, default: 86_400 } as const;
 
@@ -79,21 +80,58 @@ export function createSigningKeyService(deps: { database: Database; secretBox: S
   const endpoints = createEndpointsRepo(database.db);
   const orgs = createOrganizationsRepo(database.db);
 
-  async function requireEndpoint(viewer: Viewer, endpointId: string, db?: Db, lock = false): Promise<EndpointRow> {
-    const endpoint = !isIdOf('endpoint', endpointId)
-      ? null
-      : lock
-        ? await endpoints.lockForOrg(viewer.orgId, endpointId, db!)
-        : await endpoints.findForOrg(viewer.orgId, endpointId, db);
-    if (!endpoint) throw notFound('endpoint', endpointId);
-    scope.assertSees(viewer, endpoint);
-    return endpoint;
-  }
+  const refs = createEndpointRefs(database.db, scope);
+  const requireEndpoint = (viewer: Viewer, idOrUid: string, db?: Db, lock = false): Promise<EndpointRow> =>
+    lock ? refs.lock(viewer, idOrUid, db!) : refs.find(viewer, idOrUid, db);
 
   async function notifyOrgEndpoints(sql: TransactionSql, db: Db, orgId: string): Promise<void> {
     for (const endpointId of await endpoints.liveIdsForOrg(orgId, db)) {
       await engine.notifyEndpointChanged(sql, { orgId, endpointId });
     }
+  }
+
+  /**
+   * The rotation itself, on an endpoint the caller locked in `tx` (rotateSigningKey, and
+   * applyConfiguration when a document changes an endpoint's signing algorithm).
+   */
+  async function rotateLocked(
+    { sql, db }: Tx,
+    viewer: Viewer,
+    endpoint: EndpointRow,
+    algorithm: SigningAlgorithm,
+    gracePeriodSeconds: number = GRACE_PERIOD_SECONDS.default,
+  ): Promise<{ signingKey: SigningKeyRow; secret: string | null }> {
+    const until = graceUntil(gracePeriodSeconds);
+
+    if (algorithm === 'HMAC_SHA256') {
+      // Expire before inserting: the new key must not fall under its own grace period.
+      await keys.expireUsable({ endpointId: endpoint.id }, until, db);
+      const { row, secret } = newHmacKey(secretBox, viewer.orgId, endpoint.id);
+      const signingKey = await keys.insert(row, db);
+      await endpoints.update(
+        endpoint.id,
+        endpoint.signingAlgorithm === 'ED25519' ? { signingAlgorithm: 'HMAC_SHA256', ed25519GraceUntil: until } : {},
+        db,
+      );
+      await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
+      return { signingKey, secret };
+    }
+
+    await lockOrgEd25519Keys(sql, viewer.orgId);
+    if (endpoint.signingAlgorithm === 'ED25519') {
+      if (scope.scopeOf(viewer) !== null) {
+        throw new DomainError('FORBIDDEN', "Rotating the organization's Ed25519 key changes the signatures of endpoints outside this session's labels; ask an admin of the platform.");
+      }
+      await keys.expireUsable({ orgId: viewer.orgId }, until, db);
+      const signingKey = await keys.insert(newOrgEd25519Key(secretBox, viewer.orgId), db);
+      await notifyOrgEndpoints(sql, db, viewer.orgId);
+      return { signingKey, secret: null };
+    }
+    const signingKey = await ensureOrgEd25519Key(db, secretBox, viewer.orgId);
+    await keys.expireUsable({ endpointId: endpoint.id }, until, db);
+    await endpoints.update(endpoint.id, { signingAlgorithm: 'ED25519', ed25519GraceUntil: null }, db);
+    await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
+    return { signingKey, secret: null };
   }
 
   return {
@@ -134,41 +172,10 @@ export function createSigningKeyService(deps: { database: Database; secretBox: S
         throw badInput(`algorithm must be HMAC_SHA256 or ED25519 (got ${String(algorithm)}).`, 'algorithm');
       }
       await requireEndpoint(viewer, endpointId);
-      return inTransaction(database, async ({ sql, db }) => {
-        const endpoint = await requireEndpoint(viewer, endpointId, db, true);
-        const until = graceUntil(gracePeriodSeconds);
-
-        if (algorithm === 'HMAC_SHA256') {
-          // Expire before inserting: the new key must not fall under its own grace period.
-          await keys.expireUsable({ endpointId: endpoint.id }, until, db);
-          const { row, secret } = newHmacKey(secretBox, viewer.orgId, endpoint.id);
-          const signingKey = await keys.insert(row, db);
-          await endpoints.update(
-            endpoint.id,
-            endpoint.signingAlgorithm === 'ED25519' ? { signingAlgorithm: 'HMAC_SHA256', ed25519GraceUntil: until } : {},
-            db,
-          );
-          await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
-          return { signingKey, secret };
-        }
-
-        await lockOrgEd25519Keys(sql, viewer.orgId);
-        if (endpoint.signingAlgorithm === 'ED25519') {
-          if (scope.scopeOf(viewer) !== null) {
-            throw new DomainError('FORBIDDEN', "Rotating the organization's Ed25519 key changes the signatures of endpoints outside this session's labels; ask an admin of the platform.");
-          }
-          await keys.expireUsable({ orgId: viewer.orgId }, until, db);
-          const signingKey = await keys.insert(newOrgEd25519Key(secretBox, viewer.orgId), db);
-          await notifyOrgEndpoints(sql, db, viewer.orgId);
-          return { signingKey, secret: null };
-        }
-        const signingKey = await ensureOrgEd25519Key(db, secretBox, viewer.orgId);
-        await keys.expireUsable({ endpointId: endpoint.id }, until, db);
-        await endpoints.update(endpoint.id, { signingAlgorithm: 'ED25519', ed25519GraceUntil: null }, db);
-        await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id });
-        return { signingKey, secret: null };
-      });
+      return inTransaction(database, async (tx) => rotateLocked(tx, viewer, await requireEndpoint(viewer, endpointId, tx.db, true), algorithm, gracePeriodSeconds));
     },
+
+    rotateLocked,
 
     /**
      * Revokes a key at once. Refuses to revoke the current key of an endpoint (or, for the org's

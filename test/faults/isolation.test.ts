@@ -270,6 +270,7 @@ const MATRIX: Record<string, Entry> = {
       op('Query', 'deliveryStats', 'endpointId: $id, since: "2020-01-01T00:00:00Z", bucketSeconds: 86400, until: "2021-01-01T00:00:00Z"', id(B.main), '$id: ID!'),
     foreignAnswer: 'NOT_FOUND',
   },
+  exportConfiguration: { allowed: READERS, own: async () => op('Query', 'exportConfiguration', ''), foreign: async () => op('Query', 'exportConfiguration', ''), foreignAnswer: 'NOTHING' },
   apiKeys: { allowed: ADMIN, own: async () => op('Query', 'apiKeys', 'first: 50'), foreign: async () => op('Query', 'apiKeys', 'first: 50'), foreignAnswer: 'NOTHING' },
   signingKeys: {
     allowed: READERS,
@@ -339,6 +340,27 @@ const MATRIX: Record<string, Entry> = {
     },
     foreign: async () => op('Mutation', 'deprecateEventType', 'id: $id', id(B.eventTypeId), '$id: ID!'),
     foreignAnswer: 'NOT_FOUND',
+  },
+  updateEventType: {
+    allowed: ADMIN,
+    own: async () => {
+      const uid = `orga-type-${unique()}`;
+      await A.clients.admin.data(`mutation($n: String!, $u: String!) { createEventType(input: { name: $n, uid: $u }) { id } }`, { n: `orga.upd.t${unique()}`, u: uid });
+      return op('Mutation', 'updateEventType', 'id: $id, input: { description: "updated" }', id(uid), '$id: ID!');
+    },
+    foreign: async () => op('Mutation', 'updateEventType', 'id: $id, input: { description: "hijacked" }', id(B.eventTypeId), '$id: ID!'),
+    foreignAnswer: 'NOT_FOUND',
+  },
+  applyConfiguration: {
+    allowed: ADMIN,
+    own: async () =>
+      op('Mutation', 'applyConfiguration', 'document: $d', { d: { endpoints: { [`orga-${unique()}`]: { url: `${receiver.url}/orga/applied` } } } }, '$d: JSON!'),
+    // A uid the other organization uses names nothing here: the plan creates it in this one.
+    foreign: async () => {
+      await B.clients.admin.data(`mutation($id: ID!) { updateEndpoint(id: $id, input: { uid: "orgb-idle" }) { id } }`, id(B.idle));
+      return op('Mutation', 'applyConfiguration', 'document: $d, dryRun: true', { d: { endpoints: { 'orgb-idle': { url: `${receiver.url}/orga/steal` } } } }, '$d: JSON!');
+    },
+    foreignAnswer: 'NOTHING',
   },
   rotateSigningKey: {
     allowed: ADMIN,

@@ -39,6 +39,11 @@ export function EndpointHeader({ id }: { id: string }) {
         description={
           <span className="header-meta">
             <HealthBadge endpoint={endpoint} />
+            {endpoint.uid && (
+              <code className="muted small" title="uid: the name integrators give this endpoint">
+                uid {endpoint.uid}
+              </code>
+            )}
             {endpoint.circuitState !== 'CLOSED' && endpoint.active && (
               <span className="muted small">
                 {endpoint.consecutiveFailures} consecutive failures{endpoint.circuitOpenUntil ? <> · next probe <Time value={endpoint.circuitOpenUntil} /></> : null}

@@ -43,7 +43,7 @@ export function EndpointList() {
     if (status === 'attention' && !NEEDS_ATTENTION.has(health)) return false;
     if (status === 'inactive' && e.active) return false;
     if (!query) return true;
-    return [e.url, e.description, ...e.labels, ...e.eventSubscriptions.map((s) => s.pattern)].some((v) => v.toLowerCase().includes(query));
+    return [e.url, e.uid ?? '', e.description, ...e.labels, ...e.eventSubscriptions.map((s) => s.pattern)].some((v) => v.toLowerCase().includes(query));
   });
 
   const columns: Column<EndpointSummary>[] = [
@@ -56,6 +56,11 @@ export function EndpointList() {
           <Link to={`/endpoints/${e.id}`} className="strong" title={e.url}>
             {shortUrl(e.url)}
           </Link>
+          {e.uid && (
+            <code className="muted small" title="uid: the name integrators give this endpoint">
+              {e.uid}
+            </code>
+          )}
           {e.description && <span className="muted small">{e.description}</span>}
         </div>
       ),
@@ -114,7 +119,7 @@ export function EndpointList() {
       <div className="toolbar" role="search" aria-label="Filter endpoints">
         <label className="toolbar__field">
           <span>Search</span>
-          <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="URL, description, label or event type" />
+          <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="URL, uid, description, label or event type" />
         </label>
         <label className="toolbar__field">
           <span>Health</span>

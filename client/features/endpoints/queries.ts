@@ -14,6 +14,8 @@ export interface EndpointHealth {
 
 export interface EndpointSummary {
   id: string;
+  /** Client id chosen by the integrator (configuration as code), if any. */
+  uid: string | null;
   url: string;
   description: string;
   labels: string[];
@@ -48,7 +50,7 @@ export interface EndpointDetail extends EndpointSummary, EndpointSettingsData {
   transformation: string | null;
 }
 
-const SUMMARY_FIELDS = `id url description labels active disabledReason circuitState
+const SUMMARY_FIELDS = `id uid url description labels active disabledReason circuitState
   health { status reason recentFailureRate recentAttempts recentFailures } eventSubscriptions { pattern } createdAt`;
 
 const DETAIL_FIELDS = `${SUMMARY_FIELDS} disabledAt consecutiveFailures circuitOpenUntil circuitOpenedAt timeoutMs

@@ -22,7 +22,21 @@ export function EventTypeCatalog() {
   const categories = [...new Set(types.map((t) => t.category))].sort();
 
   const columns: Column<EventType>[] = [
-    { key: 'name', header: 'Name', className: 'cell-main', render: (t) => <code className={t.deprecated ? 'strike' : undefined}>{t.name}</code> },
+    {
+      key: 'name',
+      header: 'Name',
+      className: 'cell-main',
+      render: (t) => (
+        <div className="stack-xs">
+          <code className={t.deprecated ? 'strike' : undefined}>{t.name}</code>
+          {t.uid && (
+            <code className="muted small" title="uid: the name integrators give this event type">
+              uid {t.uid}
+            </code>
+          )}
+        </div>
+      ),
+    },
     { key: 'description', header: 'Description', render: (t) => t.description || <span className="muted">—</span> },
     {
       key: 'kind',

@@ -1,5 +1,7 @@
 export interface EventType {
   id: string;
+  /** Client id chosen by the integrator (configuration as code), if any. */
+  uid: string | null;
   name: string;
   category: string;
   description: string;
@@ -10,7 +12,7 @@ export interface EventType {
   createdAt: string;
 }
 
-const FIELDS = 'id name category description builtIn deprecated deprecatedAt schema createdAt';
+const FIELDS = 'id uid name category description builtIn deprecated deprecatedAt schema createdAt';
 
 export const EVENT_TYPES_QUERY = /* GraphQL */ `
   query EventTypes {

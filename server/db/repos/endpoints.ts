@@ -1,6 +1,7 @@
 import { and, arrayContains, arrayOverlaps, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { endpoints, eventSubscriptions, type EndpointRow } from '../schema.js';
+import type { ObjectRef } from '../../domain/clientIds.js';
 import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
 
 export interface EndpointFilter {
@@ -13,6 +14,7 @@ export interface EndpointFilter {
 /** Endpoints and their EventSubscription patterns. Deleted endpoints are invisible here. */
 export function createEndpointsRepo(db: DbOrTx) {
   const live = (orgId: string) => and(eq(endpoints.orgId, orgId), isNull(endpoints.deletedAt));
+  const named = (ref: ObjectRef) => (ref.by === 'id' ? eq(endpoints.id, ref.id) : ref.by === 'uid' ? eq(endpoints.uid, ref.uid) : sql`false`);
 
   return {
     async insert(row: typeof endpoints.$inferInsert, tx: DbOrTx = db): Promise<EndpointRow> {
@@ -27,6 +29,27 @@ export function createEndpointsRepo(db: DbOrTx) {
     async lockForOrg(orgId: string, id: string, tx: DbOrTx): Promise<EndpointRow | null> {
       const [row] = await tx.select().from(endpoints).where(and(live(orgId), eq(endpoints.id, id))).for('update');
       return row ?? null;
+    },
+    /** A live endpoint of the organization by id or uid (see domain/clientIds.ts). */
+    async findByRef(orgId: string, ref: ObjectRef, tx: DbOrTx = db): Promise<EndpointRow | null> {
+      if (ref.by === 'none') return null;
+      const [row] = await tx.select().from(endpoints).where(and(live(orgId), named(ref)));
+      return row ?? null;
+    },
+    /** Like findByRef, and locks the row for the rest of the transaction. */
+    async lockByRef(orgId: string, ref: ObjectRef, tx: DbOrTx): Promise<EndpointRow | null> {
+      if (ref.by === 'none') return null;
+      const [row] = await tx.select().from(endpoints).where(and(live(orgId), named(ref))).for('update');
+      return row ?? null;
+    },
+    /** Every live endpoint of the organization, oldest first (declarative configuration). */
+    async liveForOrg(orgId: string, tx: DbOrTx = db): Promise<EndpointRow[]> {
+      return tx.select().from(endpoints).where(live(orgId)).orderBy(endpoints.id);
+    },
+    /** Locks these live endpoints of the organization, in id order (so lockers never wait in a cycle). */
+    async lockIds(orgId: string, ids: readonly string[], tx: DbOrTx): Promise<void> {
+      if (ids.length === 0) return;
+      await tx.select({ id: endpoints.id }).from(endpoints).where(and(live(orgId), inArray(endpoints.id, [...ids]))).orderBy(endpoints.id).for('update');
     },
     /** By id regardless of organization or deletion: for the engine and history views. */
     async findByIds(ids: readonly string[]): Promise<EndpointRow[]> {
@@ -64,10 +87,10 @@ export function createEndpointsRepo(db: DbOrTx) {
         .where(and(live(orgId), eq(endpoints.signingAlgorithm, algorithm)));
       return row?.n ?? 0;
     },
-    async patternsFor(endpointIds: readonly string[]): Promise<Map<string, string[]>> {
+    async patternsFor(endpointIds: readonly string[], tx: DbOrTx = db): Promise<Map<string, string[]>> {
       const result = new Map<string, string[]>(endpointIds.map((id) => [id, []]));
       if (endpointIds.length === 0) return result;
-      const rows = await db
+      const rows = await tx
         .select({ endpointId: eventSubscriptions.endpointId, pattern: eventSubscriptions.pattern })
         .from(eventSubscriptions)
         .where(inArray(eventSubscriptions.endpointId, [...endpointIds]))

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { eventTypes, type EventTypeRow } from '../schema.js';
 import { BUILT_IN_EVENT_TYPES } from '../../domain/eventCatalog.js';
+import type { ObjectRef } from '../../domain/clientIds.js';
 
 /** The event-type catalog: built-in rows (org_id null) plus each organization's own. */
 export function createEventTypesRepo(db: DbOrTx) {
@@ -19,8 +20,8 @@ export function createEventTypesRepo(db: DbOrTx) {
       }
     },
     /** Every type an organization can use, built-in first, then by name. */
-    async listForOrg(orgId: string): Promise<EventTypeRow[]> {
-      return db
+    async listForOrg(orgId: string, tx: DbOrTx = db): Promise<EventTypeRow[]> {
+      return tx
         .select()
         .from(eventTypes)
         .where(visibleTo(orgId))
@@ -30,12 +31,40 @@ export function createEventTypesRepo(db: DbOrTx) {
       if (names.length === 0) return [];
       return tx.select().from(eventTypes).where(and(visibleTo(orgId), inArray(eventTypes.name, names)));
     },
-    async findByName(orgId: string, name: string): Promise<EventTypeRow | null> {
-      const [row] = await db.select().from(eventTypes).where(and(visibleTo(orgId), eq(eventTypes.name, name)));
+    async findByName(orgId: string, name: string, tx: DbOrTx = db): Promise<EventTypeRow | null> {
+      const [row] = await tx.select().from(eventTypes).where(and(visibleTo(orgId), eq(eventTypes.name, name)));
       return row ?? null;
     },
     async findForOrg(orgId: string, id: string): Promise<EventTypeRow | null> {
       const [row] = await db.select().from(eventTypes).where(and(visibleTo(orgId), eq(eventTypes.id, id)));
+      return row ?? null;
+    },
+    /** One of the organization's own types by its client uid. */
+    async findByUid(orgId: string, uid: string, tx: DbOrTx = db): Promise<EventTypeRow | null> {
+      const [row] = await tx.select().from(eventTypes).where(and(eq(eventTypes.orgId, orgId), eq(eventTypes.uid, uid)));
+      return row ?? null;
+    },
+    /** A type the organization can use, by id or by (its own types') uid. */
+    async findByRef(orgId: string, ref: ObjectRef, tx: DbOrTx = db): Promise<EventTypeRow | null> {
+      if (ref.by === 'none') return null;
+      if (ref.by === 'uid') return this.findByUid(orgId, ref.uid, tx);
+      const [row] = await tx.select().from(eventTypes).where(and(visibleTo(orgId), eq(eventTypes.id, ref.id)));
+      return row ?? null;
+    },
+    /** The organization's own types, locked for the rest of the transaction (declarative configuration). */
+    async lockOwn(orgId: string, tx: DbOrTx): Promise<EventTypeRow[]> {
+      return tx.select().from(eventTypes).where(eq(eventTypes.orgId, orgId)).orderBy(asc(eventTypes.name)).for('update');
+    },
+    async update(orgId: string, id: string, values: Partial<typeof eventTypes.$inferInsert>, tx: DbOrTx = db): Promise<EventTypeRow | null> {
+      if (Object.keys(values).length === 0) {
+        const [row] = await tx.select().from(eventTypes).where(and(eq(eventTypes.orgId, orgId), eq(eventTypes.id, id)));
+        return row ?? null;
+      }
+      const [row] = await tx
+        .update(eventTypes)
+        .set(values)
+        .where(and(eq(eventTypes.orgId, orgId), eq(eventTypes.id, id)))
+        .returning();
       return row ?? null;
     },
     async insert(row: typeof eventTypes.$inferInsert, tx: DbOrTx = db): Promise<EventTypeRow> {

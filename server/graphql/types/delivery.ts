@@ -55,7 +55,7 @@ DeliveryRef.implement({
 
 export const DeliveryFilterInput = builder.inputType('DeliveryFilter', {
   fields: (t) => ({
-    endpointId: t.id(),
+    endpointId: t.id({ description: 'The endpoint\'s id (a deleted endpoint\'s history is reached by its id) or the client uid of a live one.' }),
     eventId: t.id(),
     statuses: t.field({ type: [DeliveryStatusEnum] }),
     eventType: t.string(),

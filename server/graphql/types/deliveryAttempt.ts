@@ -6,6 +6,7 @@ import { LiveAttempt } from '../liveTopics.js';
 import { AttemptTriggerEnum, ErrorClassEnum } from './enums.js';
 import { DeliveryRef } from './delivery.js';
 import { EndpointRef } from './endpoint.js';
+import { ENDPOINT_REF } from './endpoint.js';
 
 const from = rowResolvers<AttemptRow>();
 
@@ -57,7 +58,7 @@ builder.mutationField('sendTestEvent', (t) =>
       'Sends a test event to the endpoint now and answers with the attempt. Ignores EventSubscriptions, the circuit breaker and pausing. ' +
       'Without `type` and `data` it is a webhook.test event; with them, any catalog type and a payload that satisfies its schema.',
     args: {
-      endpointId: t.arg.id({ required: true }),
+      endpointId: t.arg.id({ required: true, description: ENDPOINT_REF }),
       type: t.arg.string({ description: 'A catalog event type (not deprecated); default webhook.test.' }),
       data: t.arg({ type: 'JSON', description: "The payload: a JSON object satisfying the type's JSON Schema, at most 256 KiB; default {}." }),
     },
@@ -75,7 +76,7 @@ builder.mutationField('probeEndpoint', (t) =>
       'The probe is the next delivery waiting behind the circuit (sent by the worker); with none due, a webhook.test request. ' +
       'Success closes the circuit and the backlog drains; failure reopens it with a doubled cooldown. ' +
       'A probe already in flight is joined. BAD_USER_INPUT when the circuit is closed or the endpoint paused.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: ENDPOINT_REF }) },
     resolve: (_root, args, ctx) => ctx.services.deliveries.probeEndpoint(ctx.requireViewer(), String(args.id)),
   }),
 );

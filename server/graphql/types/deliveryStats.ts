@@ -5,6 +5,7 @@ import { planStatsWindow } from '../../domain/statsWindow.js';
 import { createStatsRepo, type StatsQuery } from '../../db/repos/stats.js';
 import { endpointArg } from '../liveArgs.js';
 import { ErrorClassEnum } from './enums.js';
+import { ENDPOINT_REF } from './endpoint.js';
 
 interface ErrorClassCount {
   errorClass: ErrorClass;
@@ -58,7 +59,7 @@ builder.queryField('deliveryStats', (t) =>
       'Attempts to an endpoint per time bucket, oldest first: one bucket per `bucketSeconds` from `since` to `until` (default now), ' +
       'empty ones included. bucketSeconds 10–86,400; at most 2,000 buckets.',
     args: {
-      endpointId: t.arg.id({ required: true }),
+      endpointId: t.arg.id({ required: true, description: ENDPOINT_REF }),
       since: t.arg({ type: 'DateTime', required: true }),
       until: t.arg({ type: 'DateTime', description: 'Exclusive end of the window; default now.' }),
       bucketSeconds: t.arg.int({ required: true }),

@@ -7,6 +7,9 @@ import { CircuitStateEnum, OrderingModeEnum, SigningAlgorithmEnum } from './enum
 
 const MASKED = '••••';
 
+/** Every endpoint argument takes the id or the client uid (a uid never looks like an id). */
+export const ENDPOINT_REF = 'The endpoint\'s id or its client uid.';
+
 const RetryPolicyRef = builder.objectRef<EndpointRow>('RetryPolicy').implement({
   description: 'Attempt n+1 waits min(initialBackoffSeconds × multiplier^(n-1), maxBackoffSeconds) ±20%; after maxAttempts the delivery is DEAD.',
   fields: (t) => ({
@@ -93,6 +96,10 @@ EndpointRef.implement({
   description: 'A URL that receives the organization\'s events, with its delivery settings.',
   fields: (t) => ({
     id: t.exposeID('id'),
+    uid: t.exposeString('uid', {
+      nullable: true,
+      description: 'Client id chosen by the integrator, unique among the organization\'s endpoints; accepted wherever an endpoint id is.',
+    }),
     url: t.exposeString('url'),
     description: t.exposeString('description'),
     labels: t.exposeStringList('labels'),
@@ -181,10 +188,13 @@ const settingsFields = {
   patterns: 'EventSubscription patterns (replace the current set when given).',
   filter: 'CEL content filter over type, data, orderingKey and timestamp (e.g. data.severity == "high"); the event must match a pattern and the filter. Null or blank: none. Up to 1,000 characters.',
   transformation: 'JavaScript defining function handler(webhook), run in a sandbox before signing. Null or blank: none. Up to 64 KiB.',
+  uid: 'Client id: 1–64 letters, digits, "-", "_" or "." (e.g. "billing-alerts"), unique among the organization\'s endpoints, not shaped like a generated id. Accepted wherever an endpoint id is.',
+  uidUpdate: 'A new client id (see CreateEndpointInput.uid); null or "" removes it.',
 } as const;
 
 const CreateEndpointInput = builder.inputType('CreateEndpointInput', {
   fields: (t) => ({
+    uid: t.string({ description: settingsFields.uid }),
     url: t.string({ required: true, description: 'https:// URL (http:// only when the server allows it), at most 2,048 characters.' }),
     description: t.string({ description: settingsFields.description }),
     labels: t.stringList({ description: settingsFields.labels }),
@@ -209,6 +219,7 @@ const CreateEndpointInput = builder.inputType('CreateEndpointInput', {
 const UpdateEndpointInput = builder.inputType('UpdateEndpointInput', {
   description: 'Only the fields given change. null resets a setting to its default; use rotateSigningKey to change the signing algorithm.',
   fields: (t) => ({
+    uid: t.string({ description: settingsFields.uidUpdate }),
     url: t.string(),
     description: t.string({ description: settingsFields.description }),
     labels: t.stringList({ description: settingsFields.labels }),
@@ -265,7 +276,7 @@ builder.queryField('endpoint', (t) =>
   t.field({
     type: EndpointRef,
     authScopes: { can: 'read' },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: ENDPOINT_REF }) },
     resolve: (_root, args, ctx) => ctx.services.endpoints.get(ctx.requireViewer(), String(args.id)),
   }),
 );
@@ -288,7 +299,7 @@ builder.mutationField('updateEndpoint', (t) =>
   t.field({
     type: EndpointRef,
     authScopes: manageEnterprise,
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateEndpointInput, required: true }) },
+    args: { id: t.arg.id({ required: true, description: ENDPOINT_REF }), input: t.arg({ type: UpdateEndpointInput, required: true }) },
     resolve: (_root, args, ctx) => ctx.services.endpoints.update(ctx.requireViewer(), String(args.id), args.input),
   }),
 );
@@ -298,7 +309,7 @@ builder.mutationField('deleteEndpoint', (t) =>
     type: DeleteEndpointPayload,
     authScopes: manageEnterprise,
     description: 'Deletes the endpoint: pending deliveries are cancelled; its delivery history stays readable.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: ENDPOINT_REF }) },
     resolve: async (_root, args, ctx) => ({ deletedEndpointId: await ctx.services.endpoints.delete(ctx.requireViewer(), String(args.id)) }),
   }),
 );
@@ -308,7 +319,7 @@ builder.mutationField('pauseEndpoint', (t) =>
     type: EndpointRef,
     authScopes: operateEnterprise,
     description: 'Stops deliveries to the endpoint; its backlog waits until it is resumed. New events are not routed to it meanwhile.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: ENDPOINT_REF }) },
     resolve: (_root, args, ctx) => ctx.services.endpoints.pause(ctx.requireViewer(), String(args.id)),
   }),
 );
@@ -318,7 +329,7 @@ builder.mutationField('resumeEndpoint', (t) =>
     type: EndpointRef,
     authScopes: operateEnterprise,
     description: 'Re-enables a paused or disabled endpoint, closes its circuit and drains its backlog.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: ENDPOINT_REF }) },
     resolve: (_root, args, ctx) => ctx.services.endpoints.resume(ctx.requireViewer(), String(args.id)),
   }),
 );
@@ -329,7 +340,7 @@ builder.mutationField('setEventSubscriptions', (t) =>
     authScopes: manageEnterprise,
     description: 'Replaces the endpoint\'s EventSubscription patterns; an empty list unsubscribes it from everything.',
     args: {
-      endpointId: t.arg.id({ required: true }),
+      endpointId: t.arg.id({ required: true, description: ENDPOINT_REF }),
       patterns: t.arg.stringList({ required: true }),
     },
     resolve: async (_root, args, ctx) => {

@@ -30,7 +30,7 @@ builder.subscriptionField('endpointHealth', (t) =>
     type: EndpointHealthEventRef,
     authScopes: { can: 'read' },
     description: 'Circuit breaker transitions and enable/disable changes of the organization\'s endpoints, as they happen.',
-    args: { endpointId: t.arg.id({ description: 'Only changes of this endpoint.' }) },
+    args: { endpointId: t.arg.id({ description: 'Only changes of this endpoint (its id or client uid).' }) },
     subscribe: async (_root, args, ctx, info) => {
       const viewer = ctx.requireViewer();
       const endpointId = await endpointArg(ctx, args.endpointId);

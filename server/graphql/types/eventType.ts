@@ -8,6 +8,10 @@ EventTypeRef.implement({
   description: 'An entry of the event-type catalog: built in (shared by every organization) or defined by this organization.',
   fields: (t) => ({
     id: t.exposeID('id'),
+    uid: t.exposeString('uid', {
+      nullable: true,
+      description: 'Client id chosen by the integrator (custom types only), unique in the organization; accepted wherever an event type id is.',
+    }),
     name: t.exposeString('name', { description: 'e.g. "pipeline.run.failed"; what EventSubscription patterns match against.' }),
     category: t.exposeString('category'),
     description: t.exposeString('description'),
@@ -34,15 +38,30 @@ EventTypeRef.implement({
   }),
 });
 
+const UID_DESCRIPTION = 'Client id: 1–64 letters, digits, "-", "_" or "." (e.g. "invoice-paid"), unique in the organization, not shaped like a generated id.';
+const EVENT_TYPE_REF = 'The event type\'s id or its client uid.';
+
 const CreateEventTypeInput = builder.inputType('CreateEventTypeInput', {
   fields: (t) => ({
     name: t.string({
       required: true,
       description: 'At least two dot-separated segments of lowercase letters, digits and "_" (e.g. "acme.invoice.paid"); not a built-in name.',
     }),
+    uid: t.string({ description: UID_DESCRIPTION }),
     category: t.string({ description: 'Defaults to the first segment of the name.' }),
     description: t.string(),
     schema: t.field({ type: 'JSON', description: 'Optional JSON Schema (draft 2020-12) that published payloads must satisfy.' }),
+  }),
+});
+
+const UpdateEventTypeInput = builder.inputType('UpdateEventTypeInput', {
+  description: 'Only the fields given change; null resets a field (no uid, the default category, no schema). The name never changes.',
+  fields: (t) => ({
+    uid: t.string({ description: `${UID_DESCRIPTION} null or "" removes it.` }),
+    category: t.string({ description: 'null resets it to the first segment of the name.' }),
+    description: t.string(),
+    schema: t.field({ type: 'JSON', description: 'JSON Schema (draft 2020-12) for payloads published from now on; null accepts any payload.' }),
+    deprecated: t.boolean({ description: 'true deprecates the type (as deprecateEventType); false restores it.' }),
   }),
 });
 
@@ -74,7 +93,20 @@ builder.mutationField('deprecateEventType', (t) =>
     type: EventTypeRef,
     authScopes: { $all: { can: 'manage', apiKey: true } },
     description: 'Deprecates one of the organization\'s own event types: it stays in the catalog but accepts no new events. Built-in types cannot be deprecated.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: EVENT_TYPE_REF }) },
     resolve: (_root, args, ctx) => ctx.services.eventTypes.deprecate(ctx.requireViewer(), String(args.id)),
+  }),
+);
+
+builder.mutationField('updateEventType', (t) =>
+  t.field({
+    type: EventTypeRef,
+    authScopes: { can: 'manage' },
+    description: 'Changes one of the organization\'s own event types: its uid, category, description, JSON Schema or deprecation. Built-in types cannot be changed.',
+    args: {
+      id: t.arg.id({ required: true, description: EVENT_TYPE_REF }),
+      input: t.arg({ type: UpdateEventTypeInput, required: true }),
+    },
+    resolve: (_root, args, ctx) => ctx.services.eventTypes.update(ctx.requireViewer(), String(args.id), args.input),
   }),
 );

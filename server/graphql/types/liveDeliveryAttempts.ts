@@ -16,7 +16,7 @@ builder.subscriptionField('deliveryAttempts', (t) =>
       'Live only (nothing is replayed on connect; read history with `deliveries`). ' +
       "In a message, `delivery.status` is the status right after that attempt, and `endpoint` is as stored at most a second earlier.",
     args: {
-      endpointId: t.arg.id({ description: 'Only attempts to this endpoint.' }),
+      endpointId: t.arg.id({ description: 'Only attempts to this endpoint (its id or client uid).' }),
       statuses: t.arg({
         type: [DeliveryStatusEnum],
         description: 'Only attempts after which the delivery is in one of these statuses (e.g. [DEAD] for attempts that killed their delivery).',

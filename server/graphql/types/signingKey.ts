@@ -1,6 +1,7 @@
 import { builder } from '../builder.js';
 import type { SigningKeyRow } from '../../db/schema.js';
 import { SigningAlgorithmEnum } from './enums.js';
+import { ENDPOINT_REF } from './endpoint.js';
 
 export const SigningKeyRef = builder.objectRef<SigningKeyRow>('SigningKey');
 SigningKeyRef.implement({
@@ -41,7 +42,7 @@ builder.queryField('signingKeys', (t) =>
     authScopes: { can: 'read' },
     description:
       'Keys that concern the endpoint, newest first, including expired and revoked ones: its HMAC keys, and the organization\'s Ed25519 keys while it signs with Ed25519 (or is in the grace period of leaving it).',
-    args: { endpointId: t.arg.id({ required: true }) },
+    args: { endpointId: t.arg.id({ required: true, description: ENDPOINT_REF }) },
     resolve: (_root, args, ctx) => ctx.services.signingKeys.list(ctx.requireViewer(), String(args.endpointId)),
   }),
 );
@@ -57,7 +58,7 @@ builder.mutationField('rotateSigningKey', (t) =>
       'ED25519 on an endpoint that already signs with Ed25519: rotates the ORGANIZATION\'s key pair, which affects EVERY Ed25519 endpoint of the organization.',
     ].join('\n'),
     args: {
-      endpointId: t.arg.id({ required: true }),
+      endpointId: t.arg.id({ required: true, description: ENDPOINT_REF }),
       algorithm: t.arg({ type: SigningAlgorithmEnum, defaultValue: 'HMAC_SHA256' }),
       gracePeriodSeconds: t.arg.int({
         defaultValue: 86_400,
