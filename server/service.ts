@@ -99,6 +99,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     log,
     allowedCidrs: cidrs.cidrs,
     observer: metrics.engineObserver,
+    limits: config.limits,
   });
   await engine.jobQueue.ensureIndexes();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
@@ -133,6 +134,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         log,
         live,
         onOperation: metrics.graphqlOperation,
+        ...(await import('./graphql/limitsFromConfig.js')).graphqlLimitsFromConfig(config),
       })
     : null;
   const app = buildApp({

@@ -16,6 +16,7 @@ import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
 import { MAINTENANCE_QUEUES } from './jobs.js';
 import type PgBoss from 'pg-boss';
+import type { ServiceLimits } from '../config.js';
 
 export interface EngineDeps {
   database: Database;
@@ -26,6 +27,8 @@ export interface EngineDeps {
   allowedCidrs: Cidr[];
   observer?: EngineObserver;
   workerOptions?: Parameters<typeof createWorker>[0]['options'];
+  /** Hostile-input bounds (config.limits); defaults when absent (tests, bench). */
+  limits?: Partial<Pick<ServiceLimits, 'responseMaxHeaderBytes' | 'publishValidationBudgetMs' | 'maxBatchBytes'>>;
 }
 
 /**
@@ -36,8 +39,14 @@ export function createEngine(deps: EngineDeps) {
   const { database, log } = deps;
   const jobQueue = createJobQueue(database.sql);
   const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their sweep will'));
-  const publisher = createPublisher({ database, jobQueue, wake: wakeSender });
-  const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
+  const publisher = createPublisher({
+    database,
+    jobQueue,
+    wake: wakeSender,
+    validationBudgetMs: deps.limits?.publishValidationBudgetMs,
+    maxBatchBytes: deps.limits?.maxBatchBytes,
+  });
+  const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT, maxResponseHeaderBytes: deps.limits?.responseMaxHeaderBytes });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
   const recovery = createRecovery({ sql: database.sql, jobQueue });
   const publishSystemEvent = (orgId: string, type: string, data: Record<string, unknown>) => publisher.publish(orgId, [{ type, data }]);

@@ -31,6 +31,8 @@ const MAX_CACHED_CATALOGS = 10_000;
 /** Publish statements tried before giving up on an organization whose catalog keeps changing. */
 const MAX_STALE_ATTEMPTS = 5;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
+export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
+const DEFAULT_VALIDATION_BUDGET_MS = 1000;
 const MAX_KEY_LENGTH = 255;
 
 /** What publishing needs of a catalog entry. */
@@ -60,8 +62,18 @@ interface PreparedEvent {
  * matching active endpoint and their jobs in one transaction, so a publish that returns is
  * durable and a publish that fails leaves nothing behind.
  */
-export function createPublisher(deps: { database: Database; jobQueue: JobQueue; wake: WakeSender }) {
+export function createPublisher(deps: {
+  database: Database;
+  jobQueue: JobQueue;
+  wake: WakeSender;
+  /** CPU time schema validation may take in one publish (default 1 s): the rest of a batch is refused. */
+  validationBudgetMs?: number;
+  /** Payload bytes of one batch, all events together (default 16 MiB). */
+  maxBatchBytes?: number;
+}) {
   const { database, jobQueue, wake } = deps;
+  const validationBudgetMs = deps.validationBudgetMs ?? DEFAULT_VALIDATION_BUDGET_MS;
+  const maxBatchBytes = deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
     WITH catalog_unchanged AS (
@@ -107,10 +119,11 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
     let validator = validators.get(type.id);
     if (validator === undefined) {
       const compiled = compilePayloadSchema(type.schema);
-      // Schemas are checked when the type is created; one that no longer compiles is a bug, and
-      // publishing unvalidated payloads would hide it.
-      if (!compiled.ok) throw new Error(`stored JSON Schema of event type ${type.name} does not compile: ${compiled.error}`);
-      validator = compiled.validate;
+      // Schemas are checked when the type is created. One stored before a rule was added (a
+      // lookahead, which RE2 cannot run) can no longer be enforced safely: its events are refused
+      // (publishing them unvalidated would break the type's promise), with what to do.
+      const refusal = compiled.ok ? null : `data cannot be checked: the event type's JSON Schema can no longer be enforced (${compiled.error}); an admin must create a replacement type.`;
+      validator = compiled.ok ? compiled.validate : () => refusal;
       validators.set(type.id, validator);
     }
     return validator;
@@ -124,6 +137,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
     const problems: InputProblem[] = [];
     const seenEventIds = new Map<string, number>();
     const prepared: PreparedEvent[] = [];
+    let batchBytes = 0;
     inputs.forEach((input, index) => {
       const at = fieldPrefix(index);
       const data = input.data;
@@ -145,6 +159,14 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
           'PAYLOAD_TOO_LARGE',
           `${at}data is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES} bytes (256 KiB). Send a reference to large content instead.`,
           `${at}data`,
+        );
+      }
+      batchBytes += size;
+      if (batchBytes > maxBatchBytes) {
+        throw new DomainError(
+          'PAYLOAD_TOO_LARGE',
+          `The payloads of this batch add up to more than ${maxBatchBytes} bytes (passed at ${at}data); send fewer or smaller events per publishEvents call.`,
+          'inputs',
         );
       }
       const eventId = input.eventId ?? null;
@@ -234,6 +256,9 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
     // An org's own type never shares a name with a built-in one (rejected at creation).
     const problems: InputProblem[] = [];
     let catalog: string[] | null = null;
+    // Validation is synchronous CPU work on the shared event loop: a batch may spend at most
+    // validationBudgetMs on it (each payload's own validation is linear: see payloadSchema.ts).
+    let validatingMs = 0;
     for (const event of events) {
       const at = fieldPrefix(event.index);
       const type = byName.get(event.type);
@@ -253,7 +278,17 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
         });
         continue;
       }
-      const problem = validatorFor(type)?.(event.data);
+      const validator = validatorFor(type);
+      if (!validator) continue;
+      if (validatingMs > validationBudgetMs) {
+        throw badInput(
+          `Checking the payloads of this batch against their event types' JSON Schemas took over ${validationBudgetMs} ms (stopped at ${at}data); send fewer events per call or simplify the schema.`,
+          'inputs',
+        );
+      }
+      const startedAt = performance.now();
+      const problem = validator(event.data, { now: () => performance.now(), deadline: startedAt + validationBudgetMs - validatingMs });
+      validatingMs += performance.now() - startedAt;
       if (problem) problems.push({ field: `${at}data`, message: `${at}${problem}` });
     }
     assertNoProblems(problems);

@@ -7,9 +7,14 @@ import { GraphQLError } from 'graphql';
 import { DomainError } from '../domain/errors.js';
 import { forbiddenMessage, roleCan, type Capability } from '../domain/roles.js';
 import type { GraphQLContext } from './context.js';
+import { DEFAULT_QUERY_LIMITS } from './queryLimits.js';
+import { fieldComplexity } from './costs.js';
 
-/** Limits on what one operation may ask for (SPEC §7 "limited in depth and cost"). */
-export const QUERY_LIMITS = { depth: 12, complexity: 20_000, breadth: 250 };
+/**
+ * Limits on what one operation may ask for (SPEC §7 "limited in depth and cost"): the defaults
+ * of server/graphql/queryLimits.ts, which checks them before execution (configurable there).
+ */
+export const QUERY_LIMITS = { depth: DEFAULT_QUERY_LIMITS.depth, complexity: DEFAULT_QUERY_LIMITS.complexity, breadth: DEFAULT_QUERY_LIMITS.breadth };
 
 /**
  * The schema builder. It defines no types itself (they live in types/, one per file).
@@ -50,7 +55,11 @@ export const builder = new SchemaBuilder<{
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
-    limit: { depth: QUERY_LIMITS.depth, complexity: QUERY_LIMITS.complexity, breadth: QUERY_LIMITS.breadth },
+    fieldComplexity,
+    // The plugin only annotates fields here; the cost is checked before execution, with the
+    // request's variables, by queryLimits.ts (the plugin's own check ran inside root resolvers,
+    // after authentication, and its result was per root field).
+    disabled: true,
   },
 });
 

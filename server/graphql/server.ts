@@ -14,7 +14,11 @@ import { toClientError } from './errors.js';
 import type { LivePubSub } from './liveTopics.js';
 import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
-import { createBodyLimitPlugin } from './bodyLimit.js';
+import { createBodyLimitPlugin, requestBodyLimits, type RequestBodyLimits } from './bodyLimit.js';
+import { createQueryLimitPlugins, DEFAULT_QUERY_LIMITS, type QueryLimits } from './queryLimits.js';
+import { createBrowserGuard } from './browserGuard.js';
+import { clientAddress } from './clientAddress.js';
+import { createSubscriptionLimits } from './subscriptionLimits.js';
 
 export interface GraphQLServerDeps {
   schema: GraphQLSchema;
@@ -24,7 +28,22 @@ export interface GraphQLServerDeps {
   live?: LivePubSub | null;
   /** Called once per GraphQL operation (metrics). */
   onOperation?: (type: string, ok: boolean, durationMs: number) => void;
-  maxRequestBodyBytes?: number;
+  /** Request-body limits (default: from a 16 MiB publishEvents batch). */
+  bodyLimits?: RequestBodyLimits;
+  queryLimits?: QueryLimits;
+  /** Browser origins allowed besides the service's own (WEBHOOKS_CORS_ORIGINS). */
+  corsOrigins?: readonly string[];
+  publicUrl?: string | null;
+  /** X-Forwarded-For hops to believe for the client address (WEBHOOKS_TRUST_PROXY_HOPS). */
+  trustProxyHops?: number;
+  subscriptionsPerSocket?: number;
+  subscriptionsPerOrganization?: number;
+}
+
+/** What handle() learned about the caller before yoga reads the body. */
+interface Authentication {
+  viewer: Viewer | null;
+  authError: DomainError | null;
 }
 
 export interface GraphQLServer {
@@ -35,8 +54,6 @@ export interface GraphQLServer {
   stop(): Promise<void>;
 }
 
-const MAX_BODY_DEFAULT = 64 * 1024 * 1024;
-
 /**
  * /graphql over HTTP (graphql-yoga) and WebSocket (graphql-ws through yoga's envelop, so both
  * transports share plugins, error masking and context). Loaded by the api role only: a worker
@@ -44,30 +61,43 @@ const MAX_BODY_DEFAULT = 64 * 1024 * 1024;
  */
 export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const { services, log } = deps;
-  const maxBody = deps.maxRequestBodyBytes ?? MAX_BODY_DEFAULT;
+  const bodyLimits = deps.bodyLimits ?? requestBodyLimits();
   const live = deps.live ?? null;
   const requestLog = createRequestLog({ log, onOperation: deps.onOperation });
+  const browserGuard = createBrowserGuard({ origins: deps.corsOrigins ?? [], publicUrl: deps.publicUrl ?? null });
+  const trustProxyHops = deps.trustProxyHops ?? 0;
+  const subscriptionLimits = createSubscriptionLimits({
+    perSocket: deps.subscriptionsPerSocket ?? 50,
+    perOrganization: deps.subscriptionsPerOrganization ?? 500,
+  });
 
-  async function contextFor(authorization: string | null | undefined, requestId: string): Promise<GraphQLContext> {
-    let viewer: Viewer | null = null;
-    let authError: DomainError | null = null;
-    if (authorization) {
-      try {
-        viewer = await services.authenticate(authorization);
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        authError = err;
-      }
+  /** Authenticates from the header, before the body is read: anonymous callers get the small body limit. */
+  async function authenticateRequest(req: IncomingMessage): Promise<Authentication> {
+    const authorization = req.headers.authorization;
+    if (!authorization) return { viewer: null, authError: null };
+    try {
+      return { viewer: await services.authenticate(authorization, { clientAddress: clientAddress(req, trustProxyHops) }), authError: null };
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return { viewer: null, authError: err };
     }
-    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer) });
   }
 
-  // Both transports build their context here: HTTP from the Authorization header, graphql-ws
-  // from the viewer resolved once in connection_init.
-  const yoga = createYoga<{ requestId?: string; wsViewer?: Viewer; trace?: OperationTrace }>({
+  // Both transports build their context here: HTTP from what handle() authenticated, graphql-ws
+  // from the viewer resolved in connection_init (and again for each operation).
+  const yoga = createYoga<{ requestId?: string; wsViewer?: Viewer; trace?: OperationTrace; auth?: Authentication; bodyLimit?: number }>({
     schema: deps.schema,
-    plugins: [requestLog.plugin, createInputGuardPlugin(), createBodyLimitPlugin(maxBody)],
+    plugins: [
+      requestLog.plugin,
+      ...createQueryLimitPlugins(deps.queryLimits ?? DEFAULT_QUERY_LIMITS),
+      createInputGuardPlugin(),
+      createBodyLimitPlugin((serverContext) => (serverContext as { bodyLimit?: number }).bodyLimit ?? bodyLimits.anonymous),
+    ],
     maxRequestBodySize: false,
+    // CORS is answered by browserGuard before yoga (yoga's default reflects any origin).
+    cors: false,
+    // Form-encoded and multipart bodies are refused by browserGuard; GET serves queries only.
+    multipart: false,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'Org webhooks GraphQL', subscriptionsProtocol: 'WS' },
@@ -81,7 +111,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         const viewer = initial.wsViewer;
         return createContext({ requestId, viewer, authError: null, services, live, loaders: createLoaders(services, viewer) });
       }
-      return contextFor(initial.request.headers.get('authorization'), requestId);
+      const auth = initial.auth ?? { viewer: null, authError: null };
+      return createContext({ requestId, viewer: auth.viewer, authError: auth.authError, services, live, loaders: createLoaders(services, auth.viewer) });
     },
   });
 
@@ -97,6 +128,15 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
 
   return {
     async handle(req, res) {
+      if (browserGuard(req, res)) return;
+      const auth = await authenticateRequest(req);
+      if (auth.authError?.code === 'RATE_LIMITED') {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+        res.end(JSON.stringify({ errors: [{ message: auth.authError.message, extensions: { code: 'RATE_LIMITED' } }] }));
+        return;
+      }
+      // A caller with a working key may send the largest legal request; anyone else a small one.
+      const maxBody = auth.viewer ? bodyLimits.authenticated : bodyLimits.anonymous;
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > maxBody) {
         const trace = requestLog.start(randomUUID(), 'http');
@@ -105,7 +145,12 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         res.writeHead(413, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
-            errors: [{ message: `Request body is ${length} bytes; the limit is ${maxBody}.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+            errors: [
+              {
+                message: `Request body is ${length} bytes; the limit is ${maxBody}${auth.viewer ? '' : ' without a valid API key'}.`,
+                extensions: { code: 'PAYLOAD_TOO_LARGE' },
+              },
+            ],
           }),
         );
         return;
@@ -115,23 +160,34 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       const trace = requestLog.start(requestId, 'http');
       try {
         // requestListener (unlike handleNodeRequestAndResponse) also writes the response.
-        await (yoga.requestListener as unknown as (req: IncomingMessage, res: ServerResponse, ctx: { requestId: string; trace: OperationTrace }) => Promise<void>)(
-          req,
-          res,
-          { requestId, trace },
-        );
+        await (
+          yoga.requestListener as unknown as (
+            req: IncomingMessage,
+            res: ServerResponse,
+            ctx: { requestId: string; trace: OperationTrace; auth: Authentication; bodyLimit: number },
+          ) => Promise<void>
+        )(req, res, { requestId, trace, auth, bodyLimit: maxBody });
       } finally {
         requestLog.finish(trace, { status: res.statusCode });
       }
     },
 
     attach(server) {
-      wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
+      wsServer = new WebSocketServer({
+        server,
+        path: '/graphql',
+        maxPayload: 1024 * 1024,
+        // Browsers do not apply CORS to WebSockets: a page of a foreign origin is refused here.
+        verifyClient: ({ req }: { req: IncomingMessage }) => browserGuard.allowsUpgrade(req),
+      });
       // The HTTP server reports listen errors (port in use); the WebSocket server re-emits them.
       wsServer.on('error', () => {});
       // Operations of one socket being traced, by graphql-ws operation id.
       const tracesOf = (extra: { traces?: Map<string, OperationTrace> }) => (extra.traces ??= new Map());
-      wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; authorization?: string | null; traces?: Map<string, OperationTrace> }>(
+      wsCleanup = useServer<
+        Record<string, unknown>,
+        { viewer?: Viewer; authorization?: string | null; clientAddress?: string | null; traces?: Map<string, OperationTrace> }
+      >(
         {
           execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
           subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
@@ -141,7 +197,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
             const authorization = params.authorization ?? params.Authorization;
             try {
               ctx.extra.authorization = typeof authorization === 'string' ? authorization : null;
-              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
+              ctx.extra.clientAddress = clientAddress(ctx.extra.request, trustProxyHops);
+              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization, { clientAddress: ctx.extra.clientAddress });
               const apiKeyId = ctx.extra.viewer.apiKeyId;
               let sockets = socketsByKey.get(apiKeyId);
               if (!sockets) socketsByKey.set(apiKeyId, (sockets = new Set()));
@@ -150,7 +207,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
             } catch (err) {
               if (err instanceof DomainError) {
                 log.info({ code: err.code }, 'graphql-ws connection refused');
-                ctx.extra.socket.close(4401, err.message.slice(0, 120));
+                ctx.extra.socket.close(err.code === 'RATE_LIMITED' ? 4429 : 4401, err.message.slice(0, 120));
                 return false;
               }
               // Not the caller's fault (database down): 4500, which clients retry, not 4401.
@@ -163,7 +220,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
             // The key is checked again for every operation: one revoked while the socket was open
             // starts nothing more (the console keeps its socket for hours).
             try {
-              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
+              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization, { clientAddress: ctx.extra.clientAddress ?? null });
             } catch (err) {
               const known = err instanceof DomainError;
               if (!known) log.error({ err }, 'graphql-ws authentication failed');
@@ -188,6 +245,14 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
               requestLog.finish(trace);
               return clientErrors;
             }
+            // Live streams hold memory and fan-out work per message: bounded per socket and per organization.
+            const refusal = subscriptionLimits.start(ctx.extra.socket, id, ctx.extra.viewer.orgId, args.document, payload.operationName);
+            if (refusal) {
+              const error = new GraphQLError(refusal, { extensions: { code: 'RATE_LIMITED' } });
+              requestLog.addErrors(trace, [error]);
+              requestLog.finish(trace);
+              return [error];
+            }
             tracesOf(ctx.extra).set(id, trace);
             return args;
           },
@@ -198,14 +263,17 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
             requestLog.addErrors(trace, result.errors);
           },
           onError: (ctx, id, _payload, errors) => {
+            subscriptionLimits.end(ctx.extra.socket, id);
             requestLog.addErrors(tracesOf(ctx.extra).get(id), errors);
           },
           onComplete: (ctx, id) => {
+            subscriptionLimits.end(ctx.extra.socket, id);
             const trace = tracesOf(ctx.extra).get(id);
             tracesOf(ctx.extra).delete(id);
             if (trace) requestLog.finish(trace);
           },
           onClose: (ctx) => {
+            subscriptionLimits.closeSocket(ctx.extra.socket);
             const apiKeyId = ctx.extra.viewer?.apiKeyId;
             const sockets = apiKeyId ? socketsByKey.get(apiKeyId) : undefined;
             sockets?.delete(ctx.extra.socket);

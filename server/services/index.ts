@@ -26,6 +26,7 @@ export function createServices(deps: ServiceDeps) {
     sql: database.sql,
     log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
+    failuresPerMinute: deps.config.limits.authFailuresPerMinute,
   });
   return {
     config: deps.config,
