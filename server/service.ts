@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { connectDatabase, runMigrations, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from './db/client.js';
 import { createEventTypesRepo } from './db/repos/eventTypes.js';
 import { createSecretBox } from './crypto/secretBox.js';
+import { sealLegacyEndpointSecrets } from './crypto/upgradeEndpointSecrets.js';
 import { newId } from './crypto/random.js';
 import { createEngine, type Engine } from './engine/index.js';
 import { createServices, type Services } from './services/index.js';
@@ -103,6 +104,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
   });
   await engine.jobQueue.ensureIndexes();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
+  // Endpoints stored before URL queries and header values were sealed (needs the master key).
+  const sealed = await sealLegacyEndpointSecrets(database.sql, secretBox);
+  if (sealed > 0) log.info({ endpoints: sealed }, 'sealed the URL query strings and custom header values of endpoints stored in clear');
 
   const services = createServices({ config, database, secretBox, engine, log });
   const created = await services.organizations.bootstrapDefault();

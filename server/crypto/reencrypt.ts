@@ -12,12 +12,14 @@ import { sealedKeyId, type SecretBox } from './secretBox.js';
 /** A text column holding sealed values (format of secretBox.ts), keyed by a text primary key. */
 interface SealedColumn {
   table: 'endpoints' | 'signing_keys';
-  column: 'tls_client_key_sealed' | 'secret_sealed';
+  column: 'tls_client_key_sealed' | 'secret_sealed' | 'url_query_sealed' | 'headers_sealed';
 }
 
 /** Every column that holds a sealed value. A new sealed column must be added here. */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'endpoints', column: 'tls_client_key_sealed' },
+  { table: 'endpoints', column: 'url_query_sealed' },
+  { table: 'endpoints', column: 'headers_sealed' },
   { table: 'signing_keys', column: 'secret_sealed' },
 ];
 

@@ -3,6 +3,7 @@ import { createDeliveriesRepo, type DeliveryFilter } from '../db/repos/deliverie
 import { createEventsRepo, type EventFilter } from '../db/repos/events.js';
 import type { PageArgs } from '../db/repos/pagination.js';
 import { badInput, notFound } from '../domain/errors.js';
+import { roleCan } from '../domain/roles.js';
 import type { Engine } from '../engine/index.js';
 import type { PublishInput } from '../engine/publish.js';
 import type { ReplayFilter } from '../engine/recovery.js';
@@ -26,10 +27,11 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
 
     listEvents(viewer: Viewer, filter: EventFilter, page: PageArgs) {
       checkWindow(filter);
-      return events.list(viewer.orgId, filter, page);
+      // Viewers get null payloads: 500 events of 256 KiB are not read for them.
+      return events.list(viewer.orgId, filter, page, { withPayload: roleCan(viewer.role, 'readPayload') });
     },
     async getEvent(viewer: Viewer, id: string) {
-      const row = await events.findForOrg(viewer.orgId, id);
+      const row = await events.findForOrg(viewer.orgId, id, { withPayload: roleCan(viewer.role, 'readPayload') });
       if (!row) throw notFound('event', id);
       return row;
     },

@@ -19,8 +19,11 @@ import {
 import { assertNoProblems, notFound, type InputProblem } from '../domain/errors.js';
 import { validatePatterns } from '../domain/eventPatterns.js';
 import { isIdOf } from '../domain/ids.js';
+import { roleCan } from '../domain/roles.js';
+import { MASK, splitUrlSecret } from '../domain/endpointSecrets.js';
 import { newId } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretBox.js';
+import { openHeaders, openUrl, sealHeaders, sealUrl } from '../crypto/endpointSecrets.js';
 import type { Engine } from '../engine/index.js';
 import type { Viewer } from './auth.js';
 import type { Logger } from '../logger.js';
@@ -50,10 +53,13 @@ export function createEndpointService(deps: { database: Database; config: Config
   if (!built.ok) throw new ConfigError(`Invalid configuration: ${built.error}`);
   const urlRules = built.rules;
 
-  /** Stored columns for validated settings (the mTLS key is sealed here, never stored in clear). */
+  /**
+   * Stored columns for validated settings: the mTLS key, the URL's query string and the custom
+   * header values are sealed here, never stored in clear (the plain columns keep masked forms).
+   */
   function toColumns(s: EndpointSettingsPatch): EndpointValues {
     const v: EndpointValues = {};
-    if (s.url !== undefined) v.url = s.url;
+    if (s.url !== undefined) Object.assign(v, sealUrl(secretBox, s.url));
     if (s.description !== undefined) v.description = s.description;
     if (s.labels !== undefined) v.labels = s.labels;
     if (s.timeoutMs !== undefined) v.timeoutMs = s.timeoutMs;
@@ -72,7 +78,7 @@ export function createEndpointService(deps: { database: Database; config: Config
     if (s.rateLimitPerSecond !== undefined) v.rateLimitPerSecond = s.rateLimitPerSecond;
     if (s.orderingMode !== undefined) v.orderingMode = s.orderingMode;
     // A JSON object keeps insertion order, and names were checked to be unique ignoring case.
-    if (s.headers !== undefined) v.headers = Object.fromEntries(s.headers.map((h) => [h.name, h.value]));
+    if (s.headers !== undefined) Object.assign(v, sealHeaders(secretBox, Object.fromEntries(s.headers.map((h) => [h.name, h.value]))));
     if (s.tls !== undefined) {
       v.tlsClientCertificatePem = s.tls?.clientCertificatePem ?? null;
       v.tlsClientKeySealed = s.tls?.clientKeyPem ? secretBox.seal(s.tls.clientKeyPem) : null;
@@ -116,6 +122,20 @@ export function createEndpointService(deps: { database: Database; config: Config
     /** The organization's endpoints, newest first. */
     list(viewer: Viewer, filter: EndpointFilter, page: PageArgs): Promise<Page<EndpointRow>> {
       return repo.list(viewer.orgId, filter, page);
+    },
+
+    /**
+     * The endpoint's URL and custom headers as `viewer` may see them: as sent for roles that read
+     * payloads (admin, operator), masked otherwise (viewers: query values and header values are
+     * where receivers' tokens live). Opened from their sealed columns, never from a log or cache.
+     */
+    shownSecrets(viewer: Viewer, endpoint: EndpointRow): { url: string; headers: { name: string; value: string }[] } {
+      const clear = roleCan(viewer.role, 'readPayload');
+      const headers = clear ? openHeaders(secretBox, endpoint) : (endpoint.headers ?? {});
+      return {
+        url: clear ? openUrl(secretBox, endpoint) : splitUrlSecret(endpoint.url).display,
+        headers: Object.entries(headers).map(([name, value]) => ({ name, value: clear ? value : MASK })),
+      };
     },
 
     async get(viewer: Viewer, id: string): Promise<EndpointRow> {
