@@ -108,7 +108,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const sealed = await sealLegacyEndpointSecrets(database.sql, secretBox);
   if (sealed > 0) log.info({ endpoints: sealed }, 'sealed the URL query strings and custom header values of endpoints stored in clear');
 
-  const services = createServices({ config, database, secretBox, engine, log });
+  const services = createServices({ config, database, secretBox, engine, log, liveObserver: metrics.liveObserver });
   const created = await services.organizations.bootstrapDefault();
   const bootstrapKey = created ? { orgId: created.org.id, apiKey: created.apiKey } : null;
 
@@ -116,7 +116,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const stopAuthListener = config.roles.has('api') ? await services.authenticate.start() : null;
 
   // Every api process LISTENs, so an attempt recorded by a worker anywhere reaches its subscribers.
-  const live = config.roles.has('api') ? createLivePubSub({ database, log, observer: metrics.liveObserver }) : null;
+  const live = config.roles.has('api') ? createLivePubSub({ sql: database.sql, rows: services.liveRows, log, observer: metrics.liveObserver }) : null;
   await live?.start();
   const stats = createStatsRepo(database.sql);
   metrics.setSources({

@@ -102,6 +102,7 @@ export function createEngine(deps: EngineDeps) {
       await wakeSender.settled();
       await worker?.stop();
       await sender.close();
+      await publisher.close();
     },
   };
 }

@@ -5,7 +5,7 @@ import { CHANNELS, idPayloads, type WakeSender } from '../db/notifications.js';
 import type { EventRow, EventTypeRow } from '../db/schema.js';
 import { assertNoProblems, badInput, DomainError, notFound, type InputProblem } from '../domain/errors.js';
 import { closestNames, compileMatcher } from '../domain/eventPatterns.js';
-import { compilePayloadSchema, type PayloadValidator } from '../domain/payloadSchema.js';
+import { createPayloadValidationPool } from './payloadValidation/pool.js';
 import { newId } from '../crypto/random.js';
 import { timeOrderedUuid, type JobQueue } from './jobQueue.js';
 import { DELIVERY_QUEUE_PREFIX } from './jobs.js';
@@ -66,13 +66,14 @@ export function createPublisher(deps: {
   database: Database;
   jobQueue: JobQueue;
   wake: WakeSender;
-  /** CPU time schema validation may take in one publish (default 1 s): the rest of a batch is refused. */
+  /** Time schema validation (in a worker thread) may take in one publish (default 1 s); past it the publish is refused. */
   validationBudgetMs?: number;
   /** Payload bytes of one batch, all events together (default 16 MiB). */
   maxBatchBytes?: number;
 }) {
   const { database, jobQueue, wake } = deps;
   const validationBudgetMs = deps.validationBudgetMs ?? DEFAULT_VALIDATION_BUDGET_MS;
+  const validation = createPayloadValidationPool({ budgetMs: validationBudgetMs });
   const maxBatchBytes = deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
@@ -111,24 +112,6 @@ export function createPublisher(deps: {
     UNION ALL SELECT 'cancelled', id FROM planned WHERE queue IS NULL
     UNION ALL SELECT 'wake', NULL FROM woken
     UNION ALL SELECT 'stale', NULL WHERE NOT EXISTS (SELECT 1 FROM catalog_unchanged)`;
-  // Schemas of custom types never change after creation, so validators are cached by type id.
-  const validators = new Map<string, PayloadValidator>();
-
-  function validatorFor(type: CatalogType): PayloadValidator | null {
-    if (!type.schema) return null;
-    let validator = validators.get(type.id);
-    if (validator === undefined) {
-      const compiled = compilePayloadSchema(type.schema);
-      // Schemas are checked when the type is created. One stored before a rule was added (a
-      // lookahead, which RE2 cannot run) can no longer be enforced safely: its events are refused
-      // (publishing them unvalidated would break the type's promise), with what to do.
-      const refusal = compiled.ok ? null : `data cannot be checked: the event type's JSON Schema can no longer be enforced (${compiled.error}); an admin must create a replacement type.`;
-      validator = compiled.ok ? compiled.validate : () => refusal;
-      validators.set(type.id, validator);
-    }
-    return validator;
-  }
-
   function prepare(inputs: PublishInput[], fieldPrefix: (i: number) => string): PreparedEvent[] {
     if (inputs.length === 0) throw badInput('Nothing to publish: "inputs" is empty.', 'inputs');
     if (inputs.length > MAX_BATCH) {
@@ -256,9 +239,7 @@ export function createPublisher(deps: {
     // An org's own type never shares a name with a built-in one (rejected at creation).
     const problems: InputProblem[] = [];
     let catalog: string[] | null = null;
-    // Validation is synchronous CPU work on the shared event loop: a batch may spend at most
-    // validationBudgetMs on it (each payload's own validation is linear: see payloadSchema.ts).
-    let validatingMs = 0;
+    const toValidate: { event: PreparedEvent; type: CatalogType }[] = [];
     for (const event of events) {
       const at = fieldPrefix(event.index);
       const type = byName.get(event.type);
@@ -278,23 +259,31 @@ export function createPublisher(deps: {
         });
         continue;
       }
-      const validator = validatorFor(type);
-      if (!validator) continue;
-      if (validatingMs > validationBudgetMs) {
+      if (type.schema) toValidate.push({ event, type });
+    }
+    if (toValidate.length > 0) {
+      // Off the event loop, within the publish's time budget (payloadValidation/pool.ts).
+      const schemas = new Map(toValidate.map(({ type }) => [type.id, type.schema]));
+      const results = await validation.validate({ schemas: [...schemas], items: toValidate.map(({ event, type }) => ({ typeId: type.id, dataJson: event.dataJson })) });
+      if (results === 'budget') {
         throw badInput(
-          `Checking the payloads of this batch against their event types' JSON Schemas took over ${validationBudgetMs} ms (stopped at ${at}data); send fewer events per call or simplify the schema.`,
+          `Checking the payloads of this batch against their event types' JSON Schemas took over ${validationBudgetMs} ms; send fewer events per call, smaller payloads, or simplify the schema.`,
           'inputs',
         );
       }
-      const startedAt = performance.now();
-      const problem = validator(event.data, { now: () => performance.now(), deadline: startedAt + validationBudgetMs - validatingMs });
-      validatingMs += performance.now() - startedAt;
-      if (problem) problems.push({ field: `${at}data`, message: `${at}${problem}` });
+      results.forEach((problem, i) => {
+        if (!problem) return;
+        const at = fieldPrefix(toValidate[i]!.event.index);
+        problems.push({ field: `${at}data`, message: `${at}${problem}` });
+      });
+      problems.sort((a, b) => a.field.localeCompare(b.field, undefined, { numeric: true }));
     }
     assertNoProblems(problems);
   }
 
   return {
+    /** Ends the validation thread (engine stop). */
+    close: () => validation.close(),
     /**
      * Publishes a batch for `orgId`. `fieldPrefix` names an input in messages (e.g. `inputs[3].`).
      * Outcomes come back in input order.

@@ -1,5 +1,6 @@
-import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { DomainError } from '../domain/errors.js';
+import { requestError } from './errors.js';
 import { DEFAULT_MAX_BATCH_BYTES, MAX_BATCH } from '../engine/publish.js';
 
 export interface RequestBodyLimits {
@@ -33,9 +34,7 @@ export function requestBodyLimits(maxBatchBytes: number = DEFAULT_MAX_BATCH_BYTE
  */
 export function createBodyLimitPlugin(limitFor: (serverContext: unknown) => number): Plugin {
   const tooLarge = (limit: number) =>
-    new GraphQLError(`The request body is over the limit of ${limit} bytes; send less per request (publishEvents takes at most 1,000 events).`, {
-      extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413 } },
-    });
+    requestError(new DomainError('PAYLOAD_TOO_LARGE', `The request body is over the limit of ${limit} bytes; send less per request (publishEvents takes at most 1,000 events).`));
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI, serverContext }) {
       const limit = limitFor(serverContext);

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DomainError } from '../domain/errors.js';
+import { httpErrorResponse } from './errors.js';
 
 /**
  * What a browser page on another site may do with /graphql: nothing unless its origin is in
@@ -80,7 +82,8 @@ function jsonContentType(header: string | undefined): boolean {
   return JSON_TYPES.has(type);
 }
 
-function refuse(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+function refuse(res: ServerResponse, status: number, code: 'FORBIDDEN' | 'BAD_USER_INPUT', message: string): void {
+  const answer = httpErrorResponse(new DomainError(code, message), status);
+  res.writeHead(answer.status, { 'content-type': 'application/json' });
+  res.end(answer.body);
 }

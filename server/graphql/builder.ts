@@ -3,7 +3,6 @@ import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos
 import RelayPlugin from '@pothos/plugin-relay';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
-import { GraphQLError } from 'graphql';
 import { DomainError } from '../domain/errors.js';
 import { forbiddenMessage, roleCan, type Capability } from '../domain/roles.js';
 import type { GraphQLContext } from './context.js';
@@ -76,7 +75,7 @@ function authorizationError(ctx: GraphQLContext, failure: AuthFailure, fallback:
       `Webhook settings are an enterprise feature; this organization is on the ${viewer.plan} plan.`,
     );
   }
-  return new GraphQLError(fallback, { extensions: { code: 'FORBIDDEN' } });
+  return new DomainError('FORBIDDEN', fallback);
 }
 
 function flatten(failure: AuthFailure): { scope: string; parameter: unknown }[] {

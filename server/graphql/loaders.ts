@@ -2,26 +2,22 @@ import DataLoader from 'dataloader';
 import type { Services } from '../services/index.js';
 import type { Viewer } from '../services/auth.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../db/schema.js';
-import { createEndpointsRepo } from '../db/repos/endpoints.js';
 
 /**
- * Per-request batch loaders. Loads are scoped to the caller's organization: a row of another
- * organization loads as null, exactly like a missing one.
+ * Per-request batch loaders over the read service, which scopes every read to the caller's
+ * organization (a row of another organization loads as null, exactly like a missing one).
  */
 export function createLoaders(services: Services, viewer: Viewer | null) {
-  const endpointsRepo = createEndpointsRepo(services.engine.database.db);
-  const { events, deliveries } = services.deliveries.repos;
-  const orgId = viewer?.orgId ?? null;
-  const sameOrg = <T extends { orgId: string }>(row: T | undefined): T | null => (row && row.orgId === orgId ? row : null);
-  const byId = <T extends { id: string; orgId: string }>(load: (ids: readonly string[]) => Promise<T[]>) =>
+  const reads = services.reads;
+  const byId = <T extends { id: string }>(load: (viewer: Viewer | null, ids: readonly string[]) => Promise<T[]>) =>
     new DataLoader<string, T | null>(async (ids) => {
-      const rows = new Map((await load(ids)).map((r) => [r.id, r]));
-      return ids.map((id) => sameOrg(rows.get(id)));
+      const rows = new Map((await load(viewer, ids)).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id) ?? null);
     });
-  const groupBy = <T extends { orgId: string }>(load: (ids: readonly string[]) => Promise<T[]>, key: (row: T) => string) =>
+  const groupBy = <T>(load: (viewer: Viewer | null, ids: readonly string[]) => Promise<T[]>, key: (row: T) => string) =>
     new DataLoader<string, T[]>(async (ids) => {
       const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
-      for (const row of await load(ids)) if (row.orgId === orgId) groups.get(key(row))?.push(row);
+      for (const row of await load(viewer, ids)) groups.get(key(row))?.push(row);
       return ids.map((id) => groups.get(id) ?? []);
     });
 
@@ -29,17 +25,17 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
   // most messages touch one or two of them.
   return lazily({
     /** Endpoints by id, deleted ones included (delivery history still points at them). */
-    endpoint: () => byId<EndpointRow>((ids) => endpointsRepo.findByIds(ids)),
+    endpoint: () => byId<EndpointRow>(reads.endpoints),
     patterns: () =>
       new DataLoader<string, string[]>(async (ids) => {
-        const map = await endpointsRepo.patternsFor(ids);
+        const map = await reads.patterns(viewer, ids);
         return ids.map((id) => map.get(id) ?? []);
       }),
-    event: () => byId<EventRow>((ids) => events.findByIds(ids)),
-    delivery: () => byId<DeliveryRow>((ids) => deliveries.findByIds(ids)),
-    attempt: () => byId<AttemptRow>((ids) => deliveries.attemptsByIds(ids)),
-    attemptsOfDelivery: () => groupBy<AttemptRow>((ids) => deliveries.attemptsOf(ids), (a) => a.deliveryId),
-    deliveriesOfEvent: () => groupBy<DeliveryRow>((ids) => deliveries.byEvents(ids), (d) => d.eventId),
+    event: () => byId<EventRow>(reads.events),
+    delivery: () => byId<DeliveryRow>(reads.deliveries),
+    attempt: () => byId<AttemptRow>(reads.attempts),
+    attemptsOfDelivery: () => groupBy<AttemptRow>(reads.attemptsOfDeliveries, (a) => a.deliveryId),
+    deliveriesOfEvent: () => groupBy<DeliveryRow>(reads.deliveriesOfEvents, (d) => d.eventId),
   });
 }
 

@@ -5,6 +5,8 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createComplexityRule } from '@pothos/plugin-complexity';
+import { badInput } from '../domain/errors.js';
+import { requestError } from './errors.js';
 
 /** What one GraphQL document may ask for; docs/configuration.md says how to tune each. */
 export interface QueryLimits {
@@ -36,7 +38,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 
 /** A refusal by one of the limits: the caller's input, so BAD_USER_INPUT (HTTP 400 under the GraphQL-over-HTTP spec). */
 function limitError(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400, spec: true } } });
+  return requestError(badInput(message));
 }
 
 /**
@@ -52,15 +54,15 @@ function limitError(message: string): GraphQLError {
  *    execution, since yoga caches validation per document and the cost depends on variables.
  */
 export function createQueryLimitPlugins(limits: QueryLimits): Plugin[] {
-  // graphql-armor rules report by throwing a codeless "Syntax Error: ..." GraphQLError; give it
-  // the API's code and a message a person can act on instead.
+  // graphql-armor rules report by throwing a codeless "Syntax Error: ..." GraphQLError, which is
+  // thrown on as soon as this returns: it gets the API's code (from requestError, the one
+  // mapping) and a message a person can act on.
   const reject = (what: string) => [
     (_ctx: ValidationContext | null, error: GraphQLError) => {
       const found = /found (\d+)/.exec(error.message)?.[1];
-      const extensions = error.extensions as Record<string, unknown>;
-      extensions.code = 'BAD_USER_INPUT';
-      extensions.limit = what;
-      (error as { message: string }).message = `The query is over the ${what} limit${found ? ` (${found})` : ''}; ${HINTS[what]}`;
+      const mapped = requestError(badInput(`The query is over the ${what} limit${found ? ` (${found})` : ''}; ${HINTS[what]}`));
+      Object.assign(error.extensions as Record<string, unknown>, mapped.extensions, { limit: what });
+      (error as { message: string }).message = mapped.message;
     },
   ];
   return [

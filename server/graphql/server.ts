@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
 import { DomainError } from '../domain/errors.js';
 import type { Services } from '../services/index.js';
 import type { Viewer } from '../services/auth.js';
 import { createContext, type GraphQLContext } from './context.js';
 import { createLoaders } from './loaders.js';
-import { toClientError } from './errors.js';
+import { domainToGraphQLError, httpErrorResponse, toClientError } from './errors.js';
 import type { LivePubSub } from './liveTopics.js';
 import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
@@ -131,8 +131,13 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       if (browserGuard(req, res)) return;
       const auth = await authenticateRequest(req);
       if (auth.authError?.code === 'RATE_LIMITED') {
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
-        res.end(JSON.stringify({ errors: [{ message: auth.authError.message, extensions: { code: 'RATE_LIMITED' } }] }));
+        // Refused before anything else is read or looked up (the rate limiter's whole point).
+        const trace = requestLog.start(randomUUID(), 'http');
+        trace.errorCodes.add('RATE_LIMITED');
+        const answer = httpErrorResponse(auth.authError);
+        requestLog.finish(trace, { status: answer.status });
+        res.writeHead(answer.status, { 'content-type': 'application/json', 'retry-after': '60' });
+        res.end(answer.body);
         return;
       }
       // A caller with a working key may send the largest legal request; anyone else a small one.
@@ -141,18 +146,12 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       if (length > maxBody) {
         const trace = requestLog.start(randomUUID(), 'http');
         trace.errorCodes.add('PAYLOAD_TOO_LARGE');
-        requestLog.finish(trace, { status: 413 });
-        res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            errors: [
-              {
-                message: `Request body is ${length} bytes; the limit is ${maxBody}${auth.viewer ? '' : ' without a valid API key'}.`,
-                extensions: { code: 'PAYLOAD_TOO_LARGE' },
-              },
-            ],
-          }),
+        const answer = httpErrorResponse(
+          new DomainError('PAYLOAD_TOO_LARGE', `Request body is ${length} bytes; the limit is ${maxBody}${auth.viewer ? '' : ' without a valid API key'}.`),
         );
+        requestLog.finish(trace, { status: answer.status });
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(answer.body);
         return;
       }
       const requestId = randomUUID();
@@ -225,7 +224,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
               const known = err instanceof DomainError;
               if (!known) log.error({ err }, 'graphql-ws authentication failed');
               ctx.extra.socket.close(known ? 4401 : 4500, known ? err.message.slice(0, 120) : 'Internal error; try again.');
-              return [new GraphQLError(known ? err.message : 'Internal error.', { extensions: { code: known ? err.code : 'INTERNAL_SERVER_ERROR' } })];
+              return [toClientError(err, undefined, () => {})];
             }
             const trace = requestLog.start(randomUUID(), 'ws');
             const enveloped = yoga.getEnveloped({ wsViewer: ctx.extra.viewer, params: payload, requestId: trace.requestId, trace });
@@ -248,7 +247,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
             // Live streams hold memory and fan-out work per message: bounded per socket and per organization.
             const refusal = subscriptionLimits.start(ctx.extra.socket, id, ctx.extra.viewer.orgId, args.document, payload.operationName);
             if (refusal) {
-              const error = new GraphQLError(refusal, { extensions: { code: 'RATE_LIMITED' } });
+              const error = domainToGraphQLError(new DomainError('RATE_LIMITED', refusal));
               requestLog.addErrors(trace, [error]);
               requestLog.finish(trace);
               return [error];

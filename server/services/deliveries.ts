@@ -20,8 +20,6 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
   }
 
   return {
-    repos: { events, deliveries },
-
     publish: (viewer: Viewer, inputs: PublishInput[], batch: boolean) =>
       engine.publisher.publish(viewer.orgId, inputs, batch ? (i) => `inputs[${i}].` : () => 'input.'),
 

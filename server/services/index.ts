@@ -10,6 +10,9 @@ import { createEventTypeService } from './eventTypes.js';
 import { createEndpointService } from './endpoints.js';
 import { createSigningKeyService } from './signingKeys.js';
 import { createDeliveryService } from './deliveries.js';
+import { createLiveRowsService, type LiveRowsObserver } from './liveRows.js';
+import { createReadService } from './reads.js';
+import { createDeliveryStatsService } from './deliveryStats.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -17,6 +20,8 @@ export interface ServiceDeps {
   secretBox: SecretBox;
   engine: Engine;
   log: Logger;
+  /** Counts the rows live messages load (metrics). */
+  liveObserver?: LiveRowsObserver;
 }
 
 /** Everything GraphQL resolvers and HTTP handlers call; built once per process. */
@@ -38,6 +43,11 @@ export function createServices(deps: ServiceDeps) {
     endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
     signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
     deliveries: createDeliveryService({ database, engine }),
+    deliveryStats: createDeliveryStatsService({ database }),
+    /** Org-scoped batch reads behind the GraphQL loaders. */
+    reads: createReadService({ database }),
+    /** Rows behind live messages, and the endpoint rows recently read for them. */
+    liveRows: createLiveRowsService({ database, observer: deps.liveObserver }),
   };
 }
 export type Services = ReturnType<typeof createServices>;

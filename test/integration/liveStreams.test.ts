@@ -16,6 +16,7 @@ import { graphqlClient, type GraphQLClient } from '../helpers/graphql.js';
 import { scrape } from '../helpers/prometheus.js';
 import { ATTEMPTS_SUBSCRIPTION as CONSOLE_ATTEMPTS } from '../../client/features/live/queries.js';
 import { createLiveTopics, ENDPOINT_ROW_MAX_AGE_MS, ENDPOINT_ROW_REFRESH_AFTER_MS } from '../../server/graphql/liveTopics.js';
+import { createLiveRowsService } from '../../server/services/liveRows.js';
 
 const ATTEMPTS = `subscription($endpointId: ID, $statuses: [DeliveryStatus!]) {
   deliveryAttempts(endpointId: $endpointId, statuses: $statuses) {
@@ -333,7 +334,7 @@ describe('deliveryAttempts', () => {
   it('keeps endpoint rows of attempt messages about a second old without making a message wait, and reads them anew for health changes', async () => {
     const endpoint = await createEndpoint(admin, { url: `${receiver.url}/recent`, patterns: ['pipeline.run.cancelled'] });
     const loaded: string[] = [];
-    const topics = createLiveTopics(api.engine.database, { rowsLoaded: (rows) => loaded.push(rows) });
+    const topics = createLiveTopics(createLiveRowsService({ database: api.engine.database, observer: { rowsLoaded: (rows) => loaded.push(rows) } }));
     const summary = {
       id: 'att_none', orgId: api.orgId, deliveryId: 'dlv_none', endpointId: endpoint.id, eventId: 'evt_none', eventType: 'pipeline.run.cancelled',
       attemptNumber: 1, trigger: 'SCHEDULED' as const, startedAt: new Date().toISOString(), durationMs: 1, succeeded: true,

@@ -61,13 +61,19 @@ export function createEndpointsRepo(db: DbOrTx) {
         .where(and(live(orgId), eq(endpoints.signingAlgorithm, algorithm)));
       return row?.n ?? 0;
     },
-    async patternsFor(endpointIds: readonly string[]): Promise<Map<string, string[]>> {
+    /** EventSubscription patterns by endpoint; with `orgId`, only of that organization's endpoints. */
+    async patternsFor(endpointIds: readonly string[], orgId?: string): Promise<Map<string, string[]>> {
       const result = new Map<string, string[]>(endpointIds.map((id) => [id, []]));
       if (endpointIds.length === 0) return result;
+      const byEndpoint = inArray(eventSubscriptions.endpointId, [...endpointIds]);
       const rows = await db
         .select({ endpointId: eventSubscriptions.endpointId, pattern: eventSubscriptions.pattern })
         .from(eventSubscriptions)
-        .where(inArray(eventSubscriptions.endpointId, [...endpointIds]))
+        .where(
+          orgId === undefined
+            ? byEndpoint
+            : and(byEndpoint, inArray(eventSubscriptions.endpointId, db.select({ id: endpoints.id }).from(endpoints).where(and(eq(endpoints.orgId, orgId), inArray(endpoints.id, [...endpointIds]))))),
+        )
         .orderBy(eventSubscriptions.pattern);
       for (const r of rows) result.get(r.endpointId)?.push(r.pattern);
       return result;

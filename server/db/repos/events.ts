@@ -21,9 +21,9 @@ export function createEventsRepo(db: DbOrTx) {
       const [row] = await db.select(columns(options.withPayload ?? true)).from(events).where(and(eq(events.orgId, orgId), eq(events.id, id)));
       return (row as EventRow | undefined) ?? null;
     },
-    async findByIds(ids: readonly string[]): Promise<EventRow[]> {
+    async findByIds(ids: readonly string[], options: { withPayload?: boolean } = {}): Promise<EventRow[]> {
       if (ids.length === 0) return [];
-      return db.select().from(events).where(inArray(events.id, [...ids]));
+      return (await db.select(columns(options.withPayload ?? true)).from(events).where(inArray(events.id, [...ids]))) as EventRow[];
     },
     /** Newest first; the time window is an id range (ids are time-ordered). */
     async list(orgId: string, filter: EventFilter, args: PageArgs, options: { withPayload?: boolean } = {}): Promise<Page<EventRow>> {

@@ -1,0 +1,32 @@
+import { Piscina } from 'piscina';
+import type { ValidationTask } from './worker.js';
+
+/**
+ * JSON Schema validation of published payloads, off the event loop: a worker thread (piscina)
+ * runs it, so a costly schema or payload delays only the publish that sent it, never other
+ * organizations' requests and deliveries. Each publish may spend `budgetMs` there; past it the
+ * thread is terminated (piscina does so on abort) and the publish refused. Regular expressions
+ * run on RE2 (linear time) inside; the thread is the hard bound on top.
+ */
+export function createPayloadValidationPool(options: { budgetMs: number; threads?: number }) {
+  const pool = new Piscina({
+    filename: new URL('./entry.mjs', import.meta.url).href,
+    minThreads: 0,
+    maxThreads: options.threads ?? 1,
+    // Unused threads end after a minute: most deployments publish to schema-less types.
+    idleTimeout: 60_000,
+  });
+  return {
+    /** The problem with each item (null: valid), or `'budget'` when the publish ran out of time. */
+    async validate(task: ValidationTask): Promise<(string | null)[] | 'budget'> {
+      try {
+        return (await pool.run(task, { signal: AbortSignal.timeout(options.budgetMs) })) as (string | null)[];
+      } catch (err) {
+        if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') return 'budget';
+        throw err;
+      }
+    },
+    close: () => pool.destroy(),
+  };
+}
+export type PayloadValidationPool = ReturnType<typeof createPayloadValidationPool>;
