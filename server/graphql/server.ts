@@ -228,15 +228,27 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
             }
             const trace = requestLog.start(randomUUID(), 'ws');
             const enveloped = yoga.getEnveloped({ wsViewer: ctx.extra.viewer, params: payload, requestId: trace.requestId, trace });
+            // The request limits refuse by throwing from parse (tokens, nesting) or validation
+            // (aliases, depth, directives): answered as errors of this operation, not a closed socket.
+            let document: ReturnType<typeof enveloped.parse>;
+            let errors: readonly GraphQLError[];
+            try {
+              document = enveloped.parse(payload.query);
+              errors = enveloped.validate(enveloped.schema, document);
+            } catch (err) {
+              const clientErrors = [toClientError(err, undefined, (e) => log.error({ err: e }, 'graphql-ws operation could not be parsed'))];
+              requestLog.addErrors(trace, clientErrors);
+              requestLog.finish(trace);
+              return clientErrors;
+            }
             const args = {
               schema: enveloped.schema,
               operationName: payload.operationName,
-              document: enveloped.parse(payload.query),
+              document,
               variableValues: payload.variables,
               contextValue: await enveloped.contextFactory(),
               rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
             };
-            const errors = enveloped.validate(args.schema, args.document);
             if (errors.length) {
               // graphql-ws answers these with an error message and no `complete`: the line is written now.
               const clientErrors = errors.map((e: GraphQLError) => toClientError(e, undefined, () => {}));

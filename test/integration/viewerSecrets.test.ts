@@ -196,4 +196,25 @@ describe('refused at the edge (rows 11 and 12)', () => {
       expect(anonymous.errors?.[0]?.extensions?.code).toBe(query.length > 64 * 1024 ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT');
     }
   });
+
+  it('refuses over-limit documents on graphql-ws as errors of the operation, keeping the socket open', async () => {
+    const socket = wsClient(service.url, service.adminKey);
+    try {
+      for (const query of [
+        `subscription { ${Array.from({ length: 40 }, (_, i) => `a${i}: deliveryAttempts { id }`).join(' ')} }`,
+        `subscription { deliveryAttempts ${'{ delivery '.repeat(200)}${'}'.repeat(200)} }`,
+      ]) {
+        const refused = liveSubscribe(socket, query);
+        await refused.ended();
+        const errors = refused.failure as { extensions?: { code?: string } }[];
+        expect(errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      }
+      const fine = liveSubscribe(socket, 'subscription { endpointHealth { endpoint { id } } }');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(fine.failure).toBeNull();
+      fine.unsubscribe();
+    } finally {
+      await socket.dispose();
+    }
+  });
 });
