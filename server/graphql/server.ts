@@ -1,16 +1,14 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createYoga } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
 import { DomainError } from '../domain/errors.js';
 import type { Services } from '../services/index.js';
 import type { Viewer } from '../services/auth.js';
-import { createContext, type GraphQLContext } from './context.js';
+import { createContext } from './context.js';
 import { createLoaders } from './loaders.js';
-import { domainToGraphQLError, httpErrorResponse, toClientError } from './errors.js';
+import { httpErrorResponse, toClientError } from './errors.js';
 import type { LivePubSub } from './liveTopics.js';
 import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
@@ -18,7 +16,7 @@ import { createBodyLimitPlugin, requestBodyLimits, type RequestBodyLimits } from
 import { createQueryLimitPlugins, DEFAULT_QUERY_LIMITS, type QueryLimits } from './queryLimits.js';
 import { createBrowserGuard } from './browserGuard.js';
 import { clientAddress } from './clientAddress.js';
-import { createSubscriptionLimits } from './subscriptionLimits.js';
+import { attachWsTransport } from './wsTransport.js';
 
 export interface GraphQLServerDeps {
   schema: GraphQLSchema;
@@ -66,10 +64,6 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const requestLog = createRequestLog({ log, onOperation: deps.onOperation });
   const browserGuard = createBrowserGuard({ origins: deps.corsOrigins ?? [], publicUrl: deps.publicUrl ?? null });
   const trustProxyHops = deps.trustProxyHops ?? 0;
-  const subscriptionLimits = createSubscriptionLimits({
-    perSocket: deps.subscriptionsPerSocket ?? 50,
-    perOrganization: deps.subscriptionsPerOrganization ?? 500,
-  });
 
   /** Authenticates from the header, before the body is read: anonymous callers get the small body limit. */
   async function authenticateRequest(req: IncomingMessage): Promise<Authentication> {
@@ -116,15 +110,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     },
   });
 
-  let wsServer: WebSocketServer | null = null;
-  let wsCleanup: { dispose: () => void | Promise<void> } | null = null;
-  // Open sockets by the API key they authenticated with: revoking a key (here or on another
-  // process) closes its sockets at once, ending their live streams.
-  const socketsByKey = new Map<string, Set<{ close(code: number, reason: string): void }>>();
-  const stopWatchingRevocations = services.authenticate.onRevoked((apiKeyId) => {
-    for (const socket of socketsByKey.get(apiKeyId) ?? []) socket.close(4401, 'This API key was revoked; ask an admin for a new one.');
-    socketsByKey.delete(apiKeyId);
-  });
+  let ws: { stop(): Promise<void> } | null = null;
 
   return {
     async handle(req, res) {
@@ -172,142 +158,22 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     },
 
     attach(server) {
-      wsServer = new WebSocketServer({
+      ws = attachWsTransport({
         server,
-        path: '/graphql',
-        maxPayload: 1024 * 1024,
-        // Browsers do not apply CORS to WebSockets: a page of a foreign origin is refused here.
-        verifyClient: ({ req }: { req: IncomingMessage }) => browserGuard.allowsUpgrade(req),
+        yoga: yoga as never,
+        services,
+        log,
+        requestLog,
+        allowsUpgrade: browserGuard.allowsUpgrade,
+        trustProxyHops,
+        operationsPerSocket: deps.subscriptionsPerSocket ?? 50,
+        operationsPerOrganization: deps.subscriptionsPerOrganization ?? 100,
       });
-      // The HTTP server reports listen errors (port in use); the WebSocket server re-emits them.
-      wsServer.on('error', () => {});
-      // Operations of one socket being traced, by graphql-ws operation id.
-      const tracesOf = (extra: { traces?: Map<string, OperationTrace> }) => (extra.traces ??= new Map());
-      wsCleanup = useServer<
-        Record<string, unknown>,
-        { viewer?: Viewer; authorization?: string | null; clientAddress?: string | null; traces?: Map<string, OperationTrace> }
-      >(
-        {
-          execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-          subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-          // A missing or bad key closes the socket with 4401 and the reason, before any operation.
-          onConnect: async (ctx) => {
-            const params = ctx.connectionParams ?? {};
-            const authorization = params.authorization ?? params.Authorization;
-            try {
-              ctx.extra.authorization = typeof authorization === 'string' ? authorization : null;
-              ctx.extra.clientAddress = clientAddress(ctx.extra.request, trustProxyHops);
-              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization, { clientAddress: ctx.extra.clientAddress });
-              const apiKeyId = ctx.extra.viewer.apiKeyId;
-              let sockets = socketsByKey.get(apiKeyId);
-              if (!sockets) socketsByKey.set(apiKeyId, (sockets = new Set()));
-              sockets.add(ctx.extra.socket);
-              return true;
-            } catch (err) {
-              if (err instanceof DomainError) {
-                log.info({ code: err.code }, 'graphql-ws connection refused');
-                ctx.extra.socket.close(err.code === 'RATE_LIMITED' ? 4429 : 4401, err.message.slice(0, 120));
-                return false;
-              }
-              // Not the caller's fault (database down): 4500, which clients retry, not 4401.
-              log.error({ err }, 'graphql-ws authentication failed');
-              ctx.extra.socket.close(4500, 'Internal error; try again.');
-              return false;
-            }
-          },
-          onSubscribe: async (ctx, id, payload) => {
-            // The key is checked again for every operation: one revoked while the socket was open
-            // starts nothing more (the console keeps its socket for hours).
-            try {
-              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization, { clientAddress: ctx.extra.clientAddress ?? null });
-            } catch (err) {
-              const known = err instanceof DomainError;
-              if (!known) log.error({ err }, 'graphql-ws authentication failed');
-              ctx.extra.socket.close(known ? 4401 : 4500, known ? err.message.slice(0, 120) : 'Internal error; try again.');
-              return [toClientError(err, undefined, () => {})];
-            }
-            const trace = requestLog.start(randomUUID(), 'ws');
-            const enveloped = yoga.getEnveloped({ wsViewer: ctx.extra.viewer, params: payload, requestId: trace.requestId, trace });
-            // The request limits refuse by throwing from parse (tokens, nesting) or validation
-            // (aliases, depth, directives): answered as errors of this operation, not a closed socket.
-            let document: ReturnType<typeof enveloped.parse>;
-            let errors: readonly GraphQLError[];
-            try {
-              document = enveloped.parse(payload.query);
-              errors = enveloped.validate(enveloped.schema, document);
-            } catch (err) {
-              const clientErrors = [toClientError(err, undefined, (e) => log.error({ err: e }, 'graphql-ws operation could not be parsed'))];
-              requestLog.addErrors(trace, clientErrors);
-              requestLog.finish(trace);
-              return clientErrors;
-            }
-            const args = {
-              schema: enveloped.schema,
-              operationName: payload.operationName,
-              document,
-              variableValues: payload.variables,
-              contextValue: await enveloped.contextFactory(),
-              rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-            };
-            if (errors.length) {
-              // graphql-ws answers these with an error message and no `complete`: the line is written now.
-              const clientErrors = errors.map((e: GraphQLError) => toClientError(e, undefined, () => {}));
-              requestLog.addErrors(trace, clientErrors);
-              requestLog.finish(trace);
-              return clientErrors;
-            }
-            // Live streams hold memory and fan-out work per message: bounded per socket and per organization.
-            const refusal = subscriptionLimits.start(ctx.extra.socket, id, ctx.extra.viewer.orgId, args.document, payload.operationName);
-            if (refusal) {
-              const error = domainToGraphQLError(new DomainError('RATE_LIMITED', refusal));
-              requestLog.addErrors(trace, [error]);
-              requestLog.finish(trace);
-              return [error];
-            }
-            tracesOf(ctx.extra).set(id, trace);
-            return args;
-          },
-          onNext: (ctx, id, _payload, _args, result) => {
-            const trace = tracesOf(ctx.extra).get(id);
-            if (!trace) return;
-            trace.messages++;
-            requestLog.addErrors(trace, result.errors);
-          },
-          onError: (ctx, id, _payload, errors) => {
-            subscriptionLimits.end(ctx.extra.socket, id);
-            requestLog.addErrors(tracesOf(ctx.extra).get(id), errors);
-          },
-          onComplete: (ctx, id) => {
-            subscriptionLimits.end(ctx.extra.socket, id);
-            const trace = tracesOf(ctx.extra).get(id);
-            tracesOf(ctx.extra).delete(id);
-            if (trace) requestLog.finish(trace);
-          },
-          onClose: (ctx) => {
-            subscriptionLimits.closeSocket(ctx.extra.socket);
-            const apiKeyId = ctx.extra.viewer?.apiKeyId;
-            const sockets = apiKeyId ? socketsByKey.get(apiKeyId) : undefined;
-            sockets?.delete(ctx.extra.socket);
-            if (apiKeyId && sockets?.size === 0) socketsByKey.delete(apiKeyId);
-            // Operations graphql-ws ended without `complete` (e.g. "Unable to identify operation").
-            for (const trace of tracesOf(ctx.extra).values()) requestLog.finish(trace);
-            tracesOf(ctx.extra).clear();
-          },
-        },
-        wsServer,
-      );
     },
 
     async stop() {
-      stopWatchingRevocations();
-      await wsCleanup?.dispose();
-      for (const client of wsServer?.clients ?? []) client.terminate();
-      wsServer?.close();
+      await ws?.stop();
     },
   };
 }
 
-interface EnvelopedRoot {
-  execute: (args: unknown) => ReturnType<typeof import('graphql').execute>;
-  subscribe: (args: unknown) => ReturnType<typeof import('graphql').subscribe>;
-}

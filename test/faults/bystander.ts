@@ -4,8 +4,17 @@
  * attack runs, and the same with no attack, so its latency under attack can be compared with a
  * quiet value measured in the same test on the same (shared) machine.
  */
-import { percentile, sleep } from './support.js';
-import type { Receiver } from '../helpers/receiver.js';
+import { fork } from 'node:child_process';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** p-th percentile (0–100), nearest rank (as support.ts; this module also runs in a child process). */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
 
 export interface Sample {
   /** Request latencies (ms) of the query and publish loops. */
@@ -103,6 +112,55 @@ export function createBystander(options: { url: string; apiKey: string; receiver
       return sample;
     },
   };
+}
+
+/**
+ * The bystander in a process of its own, so that what the test process spends sending an attack
+ * (500 requests a second, 16 MB bodies, a receiver answering with 10,000 headers) does not show
+ * in the bystander's latency: only what the service does to it. It creates its endpoint (to a
+ * receiver of its own) with the bystander organization's admin key.
+ */
+export async function startBystanderProcess(options: { url: string; apiKey: string; eventType: string }) {
+  const child = fork(new URL('./bystanderProcess.ts', import.meta.url).pathname, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BYSTANDER: JSON.stringify(options) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  type Reply = { ready?: boolean; sample?: Sample; error?: string };
+  const replies: { resolve(message: Reply): void; reject(err: Error): void }[] = [];
+  child.on('message', (message: Reply) => replies.shift()?.resolve(message));
+  child.on('exit', (code) => {
+    for (const waiting of replies.splice(0)) waiting.reject(new Error(`bystander process exited with ${code}`));
+  });
+  const next = () => new Promise<Reply>((resolve, reject) => replies.push({ resolve, reject }));
+  const ready = await next();
+  if (ready.error) throw new Error(`bystander: ${ready.error}`);
+  return {
+    async measure(durationMs: number): Promise<Sample> {
+      const reply = next();
+      child.send({ measure: durationMs });
+      const message = await reply;
+      if (!message.sample) throw new Error(`bystander: ${message.error}`);
+      return message.sample;
+    },
+    stop: () => child.kill(),
+  };
+}
+
+/** The child's side (bystanderProcess.ts): its receiver, its endpoint, then measurements on request. */
+export async function runBystanderChild(options: { url: string; apiKey: string; eventType: string }): Promise<{ measure(ms: number): Promise<Sample> }> {
+  const receiver = await startReceiver();
+  const response = await fetch(`${options.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${options.apiKey}` },
+    body: JSON.stringify({
+      query: 'mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { endpoint { id } } }',
+      variables: { i: { url: `${receiver.url}/bystander`, patterns: [options.eventType] } },
+    }),
+  });
+  const body = (await response.json()) as { errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return createBystander({ ...options, receiver });
 }
 
 /**

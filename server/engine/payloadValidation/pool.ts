@@ -16,13 +16,23 @@ export function createPayloadValidationPool(options: { budgetMs: number; threads
     // Unused threads end after a minute: most deployments publish to schema-less types.
     idleTimeout: 60_000,
   });
+  // Starting a thread (and loading the validator into it) is not the publish's work: it happens
+  // outside the budget, once, before the first task (and again after a thread was terminated).
+  let ready: Promise<unknown> | null = null;
+  const warm = () => (ready ??= pool.run({ schemas: [], items: [] } satisfies ValidationTask).catch(() => (ready = null)));
   return {
     /** The problem with each item (null: valid), or `'budget'` when the publish ran out of time. */
     async validate(task: ValidationTask): Promise<(string | null)[] | 'budget'> {
+      // An idle thread ends after a minute: the next task starts one, outside the budget too.
+      if (pool.threads.length === 0) ready = null;
+      await warm();
       try {
         return (await pool.run(task, { signal: AbortSignal.timeout(options.budgetMs) })) as (string | null)[];
       } catch (err) {
-        if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') return 'budget';
+        if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') {
+          ready = null;
+          return 'budget';
+        }
         throw err;
       }
     },
