@@ -52,6 +52,11 @@ export interface GraphQLServer {
   stop(): Promise<void>;
 }
 
+/** The answer to a request from an address past its failed-authentication limit, built once. */
+const RATE_LIMITED_BODY = Buffer.from(
+  httpErrorResponse(new DomainError('RATE_LIMITED', 'Too many failed authentications from this address; wait for the time in Retry-After.')).body,
+);
+
 /**
  * /graphql over HTTP (graphql-yoga) and WebSocket (graphql-ws through yoga's envelop, so both
  * transports share plugins, error masking and context). Loaded by the api role only: a worker
@@ -115,6 +120,16 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   return {
     async handle(req, res) {
       if (browserGuard(req, res)) return;
+      // An address past its failed-authentication limit is answered before anything else is
+      // done for it (no lookup, no log line, a prepared body): a flood of guesses costs little.
+      if (req.headers.authorization) {
+        const blockedFor = services.authenticate.blockedForSeconds(clientAddress(req, trustProxyHops));
+        if (blockedFor > 0) {
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(blockedFor), 'content-length': RATE_LIMITED_BODY.length });
+          res.end(RATE_LIMITED_BODY);
+          return;
+        }
+      }
       const auth = await authenticateRequest(req);
       if (auth.authError?.code === 'RATE_LIMITED') {
         // Refused before anything else is read or looked up (the rate limiter's whole point).

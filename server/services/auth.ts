@@ -144,6 +144,10 @@ export function createAuthenticator(deps: {
     },
     /** Drops a key from this process's cache (the revoking process calls it before answering). */
     forgetKey,
+    /** Seconds until `clientAddress` may authenticate again (0: it may now); a counter check, nothing else. */
+    blockedForSeconds(clientAddress: string | null): number {
+      return clientAddress !== null && failures.isBlocked(clientAddress) ? Math.ceil(failures.retryAfterMs(clientAddress) / 1000) : 0;
+    },
     /**
      * Calls `listener` with the id of every key revoked from now on, by this process or another
      * (what holds a key open beyond one request, like a WebSocket, must let it go). Returns the
