@@ -28,12 +28,25 @@ export interface WsTransportDeps {
 }
 
 interface Extra {
-  socket: { close(code: number, reason: string): void };
+  socket: { close(code: number, reason: string): void; terminate?(): void };
+  /** Operations refused by the limits on this socket. */
+  refused?: number;
   request: IncomingMessage;
   viewer?: Viewer;
   authorization?: string | null;
   clientAddress?: string | null;
   traces?: Map<string, OperationTrace>;
+}
+
+/** Refusals a socket gets before it is closed. */
+export const REFUSALS_BEFORE_CLOSE = 100;
+
+// Refusals are built once per message: a burst of them must cost no stack trace each.
+const refusals = new Map<string, GraphQLError>();
+function refusalError(message: string): GraphQLError {
+  let error = refusals.get(message);
+  if (!error) refusals.set(message, (error = domainToGraphQLError(new DomainError('RATE_LIMITED', message))));
+  return error;
 }
 
 interface EnvelopedRoot {
@@ -144,7 +157,16 @@ export function attachWsTransport(deps: WsTransportDeps): { stop(): Promise<void
         // other work: 5,000 subscribe messages sent in one burst are refused for the price of a
         // counter each (and not logged one by one).
         const refusal = limits.reserve(extra.socket, id, extra.viewer?.orgId ?? '');
-        if (refusal) return [domainToGraphQLError(new DomainError('RATE_LIMITED', refusal))];
+        if (refusal) {
+          // A client that goes on opening operations long past its limit is flooding: after
+          // REFUSALS_BEFORE_CLOSE refusals its socket is closed (4429) and what it still sends is dropped.
+          extra.refused = (extra.refused ?? 0) + 1;
+          if (extra.refused === REFUSALS_BEFORE_CLOSE) {
+            extra.socket.close(4429, 'Too many operations refused on this connection; open fewer at once.');
+            setImmediate(() => extra.socket.terminate?.());
+          }
+          return [refusalError(refusal)];
+        }
         const started = await startOperation(extra, id, payload);
         if (Array.isArray(started)) limits.end(extra.socket, id);
         return started as never;
