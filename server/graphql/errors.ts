@@ -35,7 +35,11 @@ export function domainToGraphQLError(err: DomainError, at: { nodes?: readonly AS
 
 /** A refusal raised before execution (parse, validation, limits): carries its HTTP status for yoga. */
 export function requestError(err: DomainError): GraphQLError {
-  return new GraphQLError(err.message, { extensions: { ...extensionsOf(err), http: { status: HTTP_STATUS[err.code], spec: true } } });
+  // A refused document is a request error in GraphQL over HTTP (400 for its media type, 200 for
+  // legacy application/json clients: `spec`); a body too large or a caller too fast is an HTTP
+  // status for every client.
+  const spec = err.code === 'BAD_USER_INPUT';
+  return new GraphQLError(err.message, { extensions: { ...extensionsOf(err), http: { status: HTTP_STATUS[err.code], ...(spec ? { spec: true } : {}) } } });
 }
 
 /** A refusal answered by hand, before yoga reads the request (body limit, rate limit, browser guard). */

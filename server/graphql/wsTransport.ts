@@ -28,7 +28,7 @@ export interface WsTransportDeps {
 }
 
 interface Extra {
-  socket: { close(code: number, reason: string): void; terminate?(): void };
+  socket: { close(code: number, reason: string): void };
   /** Operations refused by the limits on this socket. */
   refused?: number;
   request: IncomingMessage;
@@ -161,10 +161,8 @@ export function attachWsTransport(deps: WsTransportDeps): { stop(): Promise<void
           // A client that goes on opening operations long past its limit is flooding: after
           // REFUSALS_BEFORE_CLOSE refusals its socket is closed (4429) and what it still sends is dropped.
           extra.refused = (extra.refused ?? 0) + 1;
-          if (extra.refused === REFUSALS_BEFORE_CLOSE) {
-            extra.socket.close(4429, 'Too many operations refused on this connection; open fewer at once.');
-            setImmediate(() => extra.socket.terminate?.());
-          }
+          // (Closed, not terminated: the refusals already sent and the close frame reach the client.)
+          if (extra.refused === REFUSALS_BEFORE_CLOSE) extra.socket.close(4429, 'Too many operations refused on this connection; open fewer at once.');
           return [refusalError(refusal)];
         }
         const started = await startOperation(extra, id, payload);
