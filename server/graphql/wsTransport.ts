@@ -28,7 +28,7 @@ export interface WsTransportDeps {
 }
 
 interface Extra {
-  socket: { close(code: number, reason: string): void };
+  socket: { close(code: number, reason: string): void; pause?(): void; terminate?(): void };
   /** Operations refused by the limits on this socket. */
   refused?: number;
   request: IncomingMessage;
@@ -161,8 +161,15 @@ export function attachWsTransport(deps: WsTransportDeps): { stop(): Promise<void
           // A client that goes on opening operations long past its limit is flooding: after
           // REFUSALS_BEFORE_CLOSE refusals its socket is closed (4429) and what it still sends is dropped.
           extra.refused = (extra.refused ?? 0) + 1;
-          // (Closed, not terminated: the refusals already sent and the close frame reach the client.)
-          if (extra.refused === REFUSALS_BEFORE_CLOSE) extra.socket.close(4429, 'Too many operations refused on this connection; open fewer at once.');
+          // It is paused at once (frames not read yet are never parsed), closed once the refusals
+          // already answered are written (they and the close frame reach the client), and cut a
+          // second later (paused, it would not read the client's side of the closing handshake).
+          if (extra.refused === REFUSALS_BEFORE_CLOSE) {
+            const socket = extra.socket;
+            socket.pause?.();
+            setImmediate(() => socket.close(4429, 'Too many operations refused on this connection; open fewer at once.'));
+            setTimeout(() => socket.terminate?.(), 1000).unref();
+          }
           return [refusalError(refusal)];
         }
         const started = await startOperation(extra, id, payload);
