@@ -31,6 +31,8 @@ interface Extra {
   socket: { close(code: number, reason: string): void; pause?(): void; terminate?(): void };
   /** Operations refused by the limits on this socket. */
   refused?: number;
+  /** The last operation start of this socket (starts are spread over event-loop turns). */
+  starting?: Promise<void>;
   request: IncomingMessage;
   viewer?: Viewer;
   authorization?: string | null;
@@ -172,7 +174,16 @@ export function attachWsTransport(deps: WsTransportDeps): { stop(): Promise<void
           }
           return [refusalError(refusal)];
         }
-        const started = await startOperation(extra, id, payload);
+        // The operations of one socket start one per event-loop turn: fifty subscribe messages
+        // arriving in one TCP read would otherwise start back to back, every other request
+        // waiting behind them.
+        const turn = (extra.starting ?? Promise.resolve()).then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+        const starting = turn.then(() => startOperation(extra, id, payload));
+        extra.starting = starting.then(
+          () => undefined,
+          () => undefined,
+        );
+        const started = await starting;
         if (Array.isArray(started)) limits.end(extra.socket, id);
         return started as never;
       },
