@@ -41,6 +41,29 @@ export interface Config {
   transformation: { timeoutMs: number; memoryMb: number; threads: number };
   /** OpenTelemetry trace export; null (the default) loads no tracing code at all. */
   otel: OtelConfig | null;
+  /** Bounds on what one tenant or anonymous caller can make the service do (docs/configuration.md, "Limits"). */
+  limits: ServiceLimits;
+  /** Origins allowed to call /graphql from a browser (WEBHOOKS_CORS_ORIGINS); empty: same origin only. */
+  corsOrigins: string[];
+  /** Reverse proxies in front of the api whose X-Forwarded-For entry names the client (WEBHOOKS_TRUST_PROXY_HOPS). */
+  trustProxyHops: number;
+}
+
+export interface ServiceLimits {
+  graphqlMaxTokens: number;
+  graphqlMaxAliases: number;
+  graphqlMaxDepth: number;
+  graphqlMaxDirectives: number;
+  graphqlMaxCost: number;
+  /** Payload bytes of one publishEvents batch; the request-body limit is derived from it. */
+  maxBatchBytes: number;
+  /** Failed authentications per client address per minute before RATE_LIMITED. */
+  authFailuresPerMinute: number;
+  subscriptionsPerSocket: number;
+  subscriptionsPerOrganization: number;
+  responseMaxHeaderBytes: number;
+  /** CPU time payload validation may take in one publish request. */
+  publishValidationBudgetMs: number;
 }
 
 /** The OTEL_* variables this service honours (the OpenTelemetry SDK's standard names). */
@@ -191,6 +214,33 @@ const envSchema = z.object({
     .transform(Number)
     .optional(),
   OTEL_BSP_SCHEDULE_DELAY: integer(1, 600_000).default(5000),
+  WEBHOOKS_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins: string[] = [];
+      for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const origin = canonicalOrigin(part);
+        if (!origin) {
+          ctx.addIssue({ code: 'custom', message: `entry "${part}" is not an origin like https://console.example.com (scheme, host and port only), or *` });
+          return z.NEVER;
+        }
+        origins.push(origin);
+      }
+      return origins;
+    }),
+  WEBHOOKS_TRUST_PROXY_HOPS: integer(0, 10).default(0),
+  WEBHOOKS_GRAPHQL_MAX_TOKENS: integer(100, 1_000_000).default(10_000),
+  WEBHOOKS_GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
+  WEBHOOKS_GRAPHQL_MAX_DEPTH: integer(3, 100).default(12),
+  WEBHOOKS_GRAPHQL_MAX_DIRECTIVES: integer(0, 10_000).default(20),
+  WEBHOOKS_GRAPHQL_MAX_COST: integer(100, 10_000_000).default(20_000),
+  WEBHOOKS_MAX_BATCH_BYTES: integer(256 * 1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
+  WEBHOOKS_AUTH_FAILURES_PER_MINUTE: integer(1, 1_000_000).default(30),
+  WEBHOOKS_MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 10_000).default(50),
+  WEBHOOKS_MAX_SUBSCRIPTIONS_PER_ORG: integer(1, 1_000_000).default(100),
+  WEBHOOKS_RESPONSE_MAX_HEADER_BYTES: integer(1024, 1024 * 1024).default(16 * 1024),
+  WEBHOOKS_PUBLISH_VALIDATION_BUDGET_MS: integer(10, 60_000).default(1000),
 });
 
 /** `key1=value1,key2=value2` with URL-encoded values (the OTEL_* list format). */
@@ -217,6 +267,19 @@ function keyValueList() {
       }
       return out;
     });
+}
+
+/** `scheme://host[:port]` as browsers send it in Origin, `*`, or null for anything else. */
+function canonicalOrigin(text: string): string | null {
+  if (text === '*') return '*';
+  try {
+    const url = new URL(text);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) return null;
+    if (!/^https?:\/\/[^/]+\/?$/.test(text)) return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
 }
 
 /** Thrown for configuration that cannot run; its message is one line naming the variable. */
@@ -269,6 +332,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       threads: e.WEBHOOKS_TRANSFORMATION_THREADS,
     },
     otel: otelConfig(e),
+    corsOrigins: e.WEBHOOKS_CORS_ORIGINS,
+    trustProxyHops: e.WEBHOOKS_TRUST_PROXY_HOPS,
+    limits: {
+      graphqlMaxTokens: e.WEBHOOKS_GRAPHQL_MAX_TOKENS,
+      graphqlMaxAliases: e.WEBHOOKS_GRAPHQL_MAX_ALIASES,
+      graphqlMaxDepth: e.WEBHOOKS_GRAPHQL_MAX_DEPTH,
+      graphqlMaxDirectives: e.WEBHOOKS_GRAPHQL_MAX_DIRECTIVES,
+      graphqlMaxCost: e.WEBHOOKS_GRAPHQL_MAX_COST,
+      maxBatchBytes: e.WEBHOOKS_MAX_BATCH_BYTES,
+      authFailuresPerMinute: e.WEBHOOKS_AUTH_FAILURES_PER_MINUTE,
+      subscriptionsPerSocket: e.WEBHOOKS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      subscriptionsPerOrganization: e.WEBHOOKS_MAX_SUBSCRIPTIONS_PER_ORG,
+      responseMaxHeaderBytes: e.WEBHOOKS_RESPONSE_MAX_HEADER_BYTES,
+      publishValidationBudgetMs: e.WEBHOOKS_PUBLISH_VALIDATION_BUDGET_MS,
+    },
   };
 }
 

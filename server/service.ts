@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import { connectDatabase, runMigrations, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from './db/client.js';
 import { createEventTypesRepo } from './db/repos/eventTypes.js';
 import { createSecretBox } from './crypto/secretBox.js';
+import { sealLegacyEndpointSecrets } from './crypto/upgradeEndpointSecrets.js';
 import { newId } from './crypto/random.js';
 import { createEngine, type Engine } from './engine/index.js';
 import { createServices, type Services } from './services/index.js';
@@ -104,11 +105,15 @@ export async function startService(config: Config, log: Logger): Promise<Running
     workerOptions: { runtimeCacheMax: config.endpointCacheSize },
     transformation: config.transformation,
     tracing: otel ?? undefined,
+    limits: config.limits,
   });
   await engine.prepareQueue();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
+  // Endpoints stored before URL queries and header values were sealed (needs the master key).
+  const sealed = await sealLegacyEndpointSecrets(database.sql, secretBox);
+  if (sealed > 0) log.info({ endpoints: sealed }, 'sealed the URL query strings and custom header values of endpoints stored in clear');
 
-  const services = createServices({ config, database, secretBox, engine, log });
+  const services = createServices({ config, database, secretBox, engine, log, liveObserver: metrics.liveObserver });
   const created = await services.organizations.bootstrapDefault();
   const bootstrapKey = created ? { orgId: created.org.id, apiKey: created.apiKey } : null;
 
@@ -116,7 +121,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const stopAuthListener = config.roles.has('api') ? await services.authenticate.start() : null;
 
   // Every api process LISTENs, so an attempt recorded by a worker anywhere reaches its subscribers.
-  const live = config.roles.has('api') ? createLivePubSub({ database, log, observer: metrics.liveObserver }) : null;
+  const live = config.roles.has('api') ? createLivePubSub({ sql: database.sql, rows: services.liveRows, log, observer: metrics.liveObserver }) : null;
   await live?.start();
   const stats = createStatsRepo(database.sql);
   metrics.setSources({
@@ -139,6 +144,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
         log,
         live,
         onOperation: metrics.graphqlOperation,
+        ...(await import('./graphql/limitsFromConfig.js')).graphqlLimitsFromConfig(config),
       })
     : null;
   const app = buildApp({

@@ -1,6 +1,7 @@
 /**
- * Master key rotation: re-seals every secret stored at rest (endpoints' mTLS client keys, signing
- * keys' HMAC secrets and Ed25519 seeds) with the current master key. Values already under it are
+ * Master key rotation: re-seals every secret stored at rest (endpoints' mTLS client keys, URL
+ * query strings and custom headers, signing keys' HMAC secrets and Ed25519 seeds, stored
+ * Idempotency-Key responses) with the current master key. Values already under it are
  * left alone, so the command is idempotent and can be interrupted and run again; rows go in
  * batches, each in its own short transaction, so a large table never holds locks for long and
  * running processes keep working (they open values sealed under either key meanwhile, see
@@ -12,12 +13,14 @@ import { sealedKeyId, type SecretBox } from './secretBox.js';
 /** A text column holding sealed values (format of secretBox.ts), keyed by a text primary key. */
 interface SealedColumn {
   table: 'endpoints' | 'signing_keys' | 'idempotency_keys';
-  column: 'tls_client_key_sealed' | 'secret_sealed' | 'response_sealed';
+  column: 'tls_client_key_sealed' | 'secret_sealed' | 'url_query_sealed' | 'headers_sealed' | 'response_sealed';
 }
 
 /** Every column that holds a sealed value. A new sealed column must be added here. */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'endpoints', column: 'tls_client_key_sealed' },
+  { table: 'endpoints', column: 'url_query_sealed' },
+  { table: 'endpoints', column: 'headers_sealed' },
   { table: 'signing_keys', column: 'secret_sealed' },
   // Idempotency-Key responses (24 hours; a createEndpoint response holds the endpoint's secret).
   { table: 'idempotency_keys', column: 'response_sealed' },

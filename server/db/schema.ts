@@ -64,7 +64,10 @@ export const endpoints = pgTable(
     orgId: text('org_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
     /** Client id chosen by the integrator (domain/clientIds.ts), unique among the org's live endpoints. */
     uid: text('uid'),
+    /** The URL with its query values masked (shown to every reader); the query itself is in url_query_sealed. */
     url: text('url').notNull(),
+    /** The URL's query string (receivers put tokens there), sealed with the master key; null without one. */
+    urlQuerySealed: text('url_query_sealed'),
     description: text('description').notNull().default(''),
     labels: text('labels').array().notNull().default(sql`'{}'::text[]`),
     active: boolean('active').notNull().default(true),
@@ -81,7 +84,10 @@ export const endpoints = pgTable(
     maxInFlight: integer('max_in_flight').notNull().default(16),
     rateLimitPerSecond: integer('rate_limit_per_second'),
     orderingMode: orderingMode('ordering_mode').notNull().default('BEST_EFFORT'),
+    /** Custom header names with masked values; the values are in headers_sealed. */
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    /** JSON of the custom headers (names and values), sealed with the master key; null without any. */
+    headersSealed: text('headers_sealed'),
     tlsClientCertificatePem: text('tls_client_certificate_pem'),
     /** Client private key, sealed with the master key. */
     tlsClientKeySealed: text('tls_client_key_sealed'),

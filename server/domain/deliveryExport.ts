@@ -45,14 +45,6 @@ export const EXPORT_COLUMNS: readonly (keyof ExportRow)[] = [
   'lastErrorMessage',
 ];
 
-const MASK = '••••';
-
-/** `https://x/hook?token=abc` → `https://x/hook?••••` (viewers never see URL query strings). */
-export function maskQueryString(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : `${url.slice(0, q)}?${MASK}`;
-}
-
 function plain(value: ExportRow[keyof ExportRow]): string | number | boolean | null {
   return value instanceof Date ? value.toISOString() : value;
 }

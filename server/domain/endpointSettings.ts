@@ -98,7 +98,10 @@ export const DEFAULT_ENDPOINT_SETTINGS: Readonly<Omit<EndpointSettings, 'url'>> 
 
 /**
  * Headers the sender sets itself: letting an endpoint override them would break framing
- * (content-length, transfer-encoding), routing (host) or the signature (webhook-*).
+ * (content-length, transfer-encoding), routing (host) or the signature (webhook-*). Then the
+ * hop-by-hop and protocol-switching ones the HTTP client refuses to send (undici throws for
+ * expect, upgrade, keep-alive, transfer-encoding and connection): accepted, they made every
+ * delivery of the endpoint fail as CONNECTION.
  */
 export const RESERVED_HEADER_NAMES: readonly string[] = [
   'host',
@@ -107,7 +110,18 @@ export const RESERVED_HEADER_NAMES: readonly string[] = [
   'transfer-encoding',
   'connection',
   'user-agent',
+  'expect',
+  'upgrade',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
 ];
+/**
+ * What a header value may hold on the wire (undici's own check, RFC 9110 field-value): tab,
+ * visible ASCII, space and the Latin-1 range; no control characters, nothing above U+00FF.
+ */
+const HEADER_VALUE_FORBIDDEN = /[^\t\x20-\x7e\x80-\xff]/;
 const RESERVED_HEADER_PREFIX = 'webhook-';
 
 /** What URL checks depend on: the server's WEBHOOKS_ALLOW_HTTP and WEBHOOKS_ALLOWED_CIDRS. */
@@ -404,8 +418,12 @@ function checkHeaders(raw: readonly { name: string; value: string }[] | null | u
       });
       ok = false;
     }
-    if (/[\r\n\0]/.test(value)) {
-      problems.push({ field: `${at}.value`, message: `${at}.value must not contain line breaks or NUL characters.` });
+    const forbidden = HEADER_VALUE_FORBIDDEN.exec(value);
+    if (forbidden) {
+      // The value may be a secret: name the header and the character, never the value.
+      const code = forbidden[0].codePointAt(0)!;
+      const what = code > 0xff ? `the character U+${code.toString(16).toUpperCase().padStart(4, '0')}, beyond Latin-1 (percent- or base64-encode it)` : `the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+      problems.push({ field: `${at}.value`, message: `${at}.value (header "${name.slice(0, 64)}") contains ${what}, which HTTP headers cannot carry.` });
       ok = false;
     } else if (value.length > ENDPOINT_LIMITS.headerValueLength) {
       problems.push({ field: `${at}.value`, message: `${at}.value is longer than ${ENDPOINT_LIMITS.headerValueLength} characters.` });

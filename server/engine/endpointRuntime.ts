@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import type { SecretBox } from '../crypto/secretBox.js';
+import { openHeaders, openUrl } from '../crypto/endpointSecrets.js';
 import { createSigner, decodeHmacSecret, type Signer, type SignerKey } from '../domain/signing.js';
 import type { RetryPolicy } from '../domain/retrySchedule.js';
 import type { BreakerSettings, BreakerState, CircuitState } from '../domain/circuitBreaker.js';
@@ -40,6 +41,7 @@ interface EndpointSqlRow {
   org_id: string;
   org_plan: 'enterprise' | 'professional' | 'starter' | null;
   url: string;
+  url_query_sealed: string | null;
   active: boolean;
   deleted_at: Date | null;
   timeout_ms: number;
@@ -54,6 +56,7 @@ interface EndpointSqlRow {
   rate_limit_per_second: number | null;
   ordering_mode: 'BEST_EFFORT' | 'STRICT';
   headers: Record<string, string>;
+  headers_sealed: string | null;
   tls_client_certificate_pem: string | null;
   tls_client_key_sealed: string | null;
   tls_ca_certificate_pem: string | null;
@@ -117,7 +120,8 @@ export function createRuntimeLoader(deps: { sql: Sql; secretBox: SecretBox; tran
       result.set(e.id, {
         id: e.id,
         orgId: e.org_id,
-        url: e.url,
+        // The query string and header values are sealed at rest (issue 16): opened here, once per load.
+        url: openUrl(secretBox, { url: e.url, urlQuerySealed: e.url_query_sealed }),
         active: e.active && e.org_plan === 'enterprise',
         planHeld: e.org_plan !== 'enterprise',
         deleted: e.deleted_at !== null,
@@ -143,7 +147,7 @@ export function createRuntimeLoader(deps: { sql: Sql; secretBox: SecretBox; tran
         maxInFlight: e.max_in_flight,
         rateLimitPerSecond: e.rate_limit_per_second,
         orderingMode: e.ordering_mode,
-        headers: e.headers ?? {},
+        headers: openHeaders(secretBox, { headers: e.headers, headersSealed: e.headers_sealed }),
         tls:
           e.tls_client_certificate_pem || e.tls_ca_certificate_pem
             ? {

@@ -45,6 +45,12 @@ export interface HttpSenderOptions {
   maxResponseBodyBytes?: number;
   /** Connection cap per origin; unlimited by default since callers bound in-flight requests. */
   connectionsPerOrigin?: number;
+  /**
+   * Bytes of response headers read before the answer is refused (default 16 KiB, Node's own).
+   * The parser stops at the limit (scripts/patchUndici.mjs), so a receiver answering with
+   * 10,000 headers costs about what a normal answer costs, and only its own attempt fails.
+   */
+  maxResponseHeaderBytes?: number;
 }
 
 export interface HttpSender {
@@ -57,6 +63,9 @@ export interface HttpSender {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 4096;
+const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+/** Response headers kept in the attempt record; a receiver's extra ones are dropped. */
+export const MAX_RECORDED_RESPONSE_HEADERS = 100;
 // Past the cap, up to this much more is read and discarded so the connection can be reused;
 // beyond it the answer is returned at once and the connection cut, so an endless body costs
 // at most this much.
@@ -104,6 +113,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
   const newAgent = (secureContext: tls.SecureContext): Agent =>
     new Agent({
       connections: options.connectionsPerOrigin ?? null,
+      maxHeaderSize: options.maxResponseHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
       connect: rememberTlsFailures(buildConnector({ lookup, secureContext, minVersion: MIN_TLS })),
     });
   // One context for all public-CA endpoints: parsing the root store per connection is costly.
@@ -449,13 +459,19 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-// undici hands over a fresh object per response, so it is normalized in place.
+// undici hands over a fresh object per response, so it is normalized in place; past
+// MAX_RECORDED_RESPONSE_HEADERS names (within the byte limit, short headers can still number
+// thousands) the rest is dropped from the record.
 function flattenHeaders(headers: IncomingHttpHeaders | null): Record<string, string> {
   if (headers === null) return {};
+  let kept = 0;
   for (const name of Object.keys(headers)) {
     const value = headers[name];
-    if (Array.isArray(value)) headers[name] = value.join(', ');
-    else if (value === undefined) delete headers[name];
+    if (value === undefined || kept >= MAX_RECORDED_RESPONSE_HEADERS) delete headers[name];
+    else {
+      kept++;
+      if (Array.isArray(value)) headers[name] = value.join(', ');
+    }
   }
   return headers as Record<string, string>;
 }
@@ -512,6 +528,9 @@ function classifyError(error: Error, display: string): { errorClass: SendErrorCl
   if (DNS_CODES.has(code)) {
     const what = code === 'EAI_AGAIN' ? 'temporary DNS failure' : 'no such host';
     return { errorClass: 'DNS', errorMessage: `could not resolve ${host}: ${what} (${code})` };
+  }
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') {
+    return { errorClass: 'CONNECTION', errorMessage: `${display} answered with response headers over the size limit (${inner.message}); send fewer or smaller headers` };
   }
   if (TIMEOUT_CODES.has(code)) return { errorClass: 'TIMEOUT', errorMessage: `${display} timed out: ${inner.message}` };
   if (isTlsError(inner, code)) {

@@ -26,6 +26,7 @@ import { CONTEXT_ONLY, type Tracing } from './tracing.js';
 import { createIdempotencyKeysRepo } from '../db/repos/idempotencyKeys.js';
 import { IDEMPOTENCY_TTL_MS } from '../domain/idempotency.js';
 import type PgBoss from 'pg-boss';
+import type { ServiceLimits } from '../config.js';
 
 export interface EngineDeps {
   database: Database;
@@ -40,6 +41,8 @@ export interface EngineDeps {
   /** Trace context and spans (engine/tracing.ts); CONTEXT_ONLY when not exporting. */
   tracing?: Tracing;
   workerOptions?: WorkerOptions;
+  /** Hostile-input bounds (config.limits); defaults when absent (tests, bench). */
+  limits?: Partial<Pick<ServiceLimits, 'responseMaxHeaderBytes' | 'publishValidationBudgetMs' | 'maxBatchBytes'>>;
 }
 
 /**
@@ -52,8 +55,16 @@ export function createEngine(deps: EngineDeps) {
   const wakeSender = createWakeSender(database.signalSql, (err) => log.warn({ err: err.message }, 'could not wake the workers after a publish; their discovery will'));
   const filters = createEndpointFilters({ sql: database.sql, onFlushError: (err) => log.warn({ err: (err as Error).message }, 'could not record content filter errors; retrying') });
   const tracing = deps.tracing ?? CONTEXT_ONLY;
-  const publisher = createPublisher({ database, jobs, wake: wakeSender, filters, tracing });
-  const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
+  const publisher = createPublisher({
+    database,
+    jobs,
+    wake: wakeSender,
+    filters,
+    tracing,
+    validationBudgetMs: deps.limits?.publishValidationBudgetMs,
+    maxBatchBytes: deps.limits?.maxBatchBytes,
+  });
+  const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT, maxResponseHeaderBytes: deps.limits?.responseMaxHeaderBytes });
   const t = deps.transformation ?? { timeoutMs: 200, memoryMb: 32, threads: 2 };
   // Threads start with the first transformation run: a process with none never pays for them.
   const transforms = createTransformPool({ threads: t.threads, timeoutMs: t.timeoutMs, memoryBytes: t.memoryMb * 1024 * 1024 });
@@ -139,6 +150,7 @@ export function createEngine(deps: EngineDeps) {
       await systemEvents.flush();
       await transforms.stop();
       await sender.close();
+      await publisher.close();
     },
   };
 }

@@ -5,7 +5,7 @@ import { CHANNELS, idPayloads, type WakeSender } from '../db/notifications.js';
 import type { EventRow, EventTypeRow } from '../db/schema.js';
 import { assertNoProblems, badInput, DomainError, notFound, type InputProblem } from '../domain/errors.js';
 import { closestNames, compileMatcher } from '../domain/eventPatterns.js';
-import { compilePayloadSchema, type PayloadValidator } from '../domain/payloadSchema.js';
+import { createPayloadValidationPool } from './payloadValidation/pool.js';
 import { newId } from '../crypto/random.js';
 import { timeOrderedUuid } from '../crypto/uuid.js';
 import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
@@ -49,6 +49,8 @@ const MAX_CACHED_CATALOGS = 10_000;
 /** Publish statements tried before giving up on an organization whose catalog keeps changing. */
 const MAX_STALE_ATTEMPTS = 5;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
+export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
+const DEFAULT_VALIDATION_BUDGET_MS = 1000;
 const MAX_KEY_LENGTH = 255;
 /** Version 00 is 55 characters; later versions may append fields. */
 const MAX_TRACEPARENT_LENGTH = 512;
@@ -83,11 +85,24 @@ interface PreparedEvent {
  * matching active endpoint and their jobs in one transaction, so a publish that returns is
  * durable and a publish that fails leaves nothing behind.
  */
-export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; wake: WakeSender; filters?: EndpointFilters; tracing?: Tracing }) {
+export function createPublisher(deps: {
+  database: Database;
+  jobs: DeliveryJobs;
+  wake: WakeSender;
+  filters?: EndpointFilters;
+  tracing?: Tracing;
+  /** Time schema validation (in a worker thread) may take in one publish (default 1 s); past it the publish is refused. */
+  validationBudgetMs?: number;
+  /** Payload bytes of one batch, all events together (default 16 MiB). */
+  maxBatchBytes?: number;
+}) {
   const { database, jobs, wake } = deps;
   // The engine passes its own (to flush filter errors at stop); a one-off publisher gets one.
   const filters = deps.filters ?? createEndpointFilters({ sql: database.sql });
   const tracing = deps.tracing ?? CONTEXT_ONLY;
+  const validationBudgetMs = deps.validationBudgetMs ?? DEFAULT_VALIDATION_BUDGET_MS;
+  const validation = createPayloadValidationPool({ budgetMs: validationBudgetMs });
+  const maxBatchBytes = deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const eventTypesRepo = createEventTypesRepo(database.db);
   const publishSql = `
     WITH catalog_unchanged AS (
@@ -128,23 +143,6 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
     UNION ALL SELECT 'cancelled', id FROM planned WHERE queue IS NULL
     UNION ALL SELECT 'wake', NULL FROM woken
     UNION ALL SELECT 'stale', NULL WHERE NOT EXISTS (SELECT 1 FROM catalog_unchanged)`;
-  // Schemas of custom types never change after creation, so validators are cached by type id.
-  const validators = new Map<string, PayloadValidator>();
-
-  function validatorFor(type: CatalogType): PayloadValidator | null {
-    if (!type.schema) return null;
-    let validator = validators.get(type.id);
-    if (validator === undefined) {
-      const compiled = compilePayloadSchema(type.schema);
-      // Schemas are checked when the type is created; one that no longer compiles is a bug, and
-      // publishing unvalidated payloads would hide it.
-      if (!compiled.ok) throw new Error(`stored JSON Schema of event type ${type.name} does not compile: ${compiled.error}`);
-      validator = compiled.validate;
-      validators.set(type.id, validator);
-    }
-    return validator;
-  }
-
   function prepare(inputs: PublishInput[], fieldPrefix: (i: number) => string): PreparedEvent[] {
     if (inputs.length === 0) throw badInput('Nothing to publish: "inputs" is empty.', 'inputs');
     if (inputs.length > MAX_BATCH) {
@@ -153,6 +151,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
     const problems: InputProblem[] = [];
     const seenEventIds = new Map<string, number>();
     const prepared: PreparedEvent[] = [];
+    let batchBytes = 0;
     inputs.forEach((input, index) => {
       const at = fieldPrefix(index);
       const data = input.data;
@@ -174,6 +173,14 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
           'PAYLOAD_TOO_LARGE',
           `${at}data is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES} bytes (256 KiB). Send a reference to large content instead.`,
           `${at}data`,
+        );
+      }
+      batchBytes += size;
+      if (batchBytes > maxBatchBytes) {
+        throw new DomainError(
+          'PAYLOAD_TOO_LARGE',
+          `The payloads of this batch add up to more than ${maxBatchBytes} bytes (passed at ${at}data); send fewer or smaller events per publishEvents call.`,
+          'inputs',
         );
       }
       const eventId = input.eventId ?? null;
@@ -287,6 +294,7 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
     // An org's own type never shares a name with a built-in one (rejected at creation).
     const problems: InputProblem[] = [];
     let catalog: string[] | null = null;
+    const toValidate: { event: PreparedEvent; type: CatalogType }[] = [];
     for (const event of events) {
       const at = fieldPrefix(event.index);
       const type = byName.get(event.type);
@@ -306,13 +314,31 @@ export function createPublisher(deps: { database: Database; jobs: DeliveryJobs; 
         });
         continue;
       }
-      const problem = validatorFor(type)?.(event.data);
-      if (problem) problems.push({ field: `${at}data`, message: `${at}${problem}` });
+      if (type.schema) toValidate.push({ event, type });
+    }
+    if (toValidate.length > 0) {
+      // Off the event loop, within the publish's time budget (payloadValidation/pool.ts).
+      const schemas = new Map(toValidate.map(({ type }) => [type.id, type.schema]));
+      const results = await validation.validate({ schemas: [...schemas], items: toValidate.map(({ event, type }) => ({ typeId: type.id, dataJson: event.dataJson })) });
+      if (results === 'budget') {
+        throw badInput(
+          `Checking the payloads of this batch against their event types' JSON Schemas took over ${validationBudgetMs} ms; send fewer events per call, smaller payloads, or simplify the schema.`,
+          'inputs',
+        );
+      }
+      results.forEach((problem, i) => {
+        if (!problem) return;
+        const at = fieldPrefix(toValidate[i]!.event.index);
+        problems.push({ field: `${at}data`, message: `${at}${problem}` });
+      });
+      problems.sort((a, b) => a.field.localeCompare(b.field, undefined, { numeric: true }));
     }
     assertNoProblems(problems);
   }
 
   return {
+    /** Ends the validation thread (engine stop). */
+    close: () => validation.close(),
     /**
      * Publishes a batch for `orgId`. `fieldPrefix` names an input in messages (e.g. `inputs[3].`).
      * Outcomes come back in input order.

@@ -3,13 +3,17 @@ import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos
 import RelayPlugin from '@pothos/plugin-relay';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
-import { GraphQLError } from 'graphql';
 import { DomainError } from '../domain/errors.js';
 import { forbiddenMessage, roleCan, type Capability } from '../domain/roles.js';
 import type { GraphQLContext } from './context.js';
+import { DEFAULT_QUERY_LIMITS } from './queryLimits.js';
+import { fieldComplexity } from './costs.js';
 
-/** Limits on what one operation may ask for (SPEC §7 "limited in depth and cost"). */
-export const QUERY_LIMITS = { depth: 12, complexity: 20_000, breadth: 250 };
+/**
+ * Limits on what one operation may ask for (SPEC §7 "limited in depth and cost"): the defaults
+ * of server/graphql/queryLimits.ts, which checks them before execution (configurable there).
+ */
+export const QUERY_LIMITS = { depth: DEFAULT_QUERY_LIMITS.depth, complexity: DEFAULT_QUERY_LIMITS.complexity, breadth: DEFAULT_QUERY_LIMITS.breadth };
 
 /**
  * The schema builder. It defines no types itself (they live in types/, one per file).
@@ -55,7 +59,11 @@ export const builder = new SchemaBuilder<{
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
-    limit: { depth: QUERY_LIMITS.depth, complexity: QUERY_LIMITS.complexity, breadth: QUERY_LIMITS.breadth },
+    fieldComplexity,
+    // The plugin only annotates fields here; the cost is checked before execution, with the
+    // request's variables, by queryLimits.ts (the plugin's own check ran inside root resolvers,
+    // after authentication, and its result was per root field).
+    disabled: true,
   },
 });
 
@@ -75,7 +83,7 @@ function authorizationError(ctx: GraphQLContext, failure: AuthFailure, fallback:
       `Webhook settings are an enterprise feature; this organization is on the ${viewer.plan} plan.`,
     );
   }
-  return new GraphQLError(fallback, { extensions: { code: 'FORBIDDEN' } });
+  return new DomainError('FORBIDDEN', fallback);
 }
 
 function flatten(failure: AuthFailure): { scope: string; parameter: unknown }[] {

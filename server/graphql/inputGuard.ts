@@ -1,4 +1,6 @@
-import { GraphQLError, visit, type DocumentNode } from 'graphql';
+import { visit, type DocumentNode, type GraphQLError } from 'graphql';
+import { badInput } from '../domain/errors.js';
+import { domainToGraphQLError } from './errors.js';
 import type { Plugin } from 'graphql-yoga';
 
 /**
@@ -12,9 +14,7 @@ export function createInputGuardPlugin(): Plugin {
   const refuse = (at: string, what: string) => {
     // The path may hold caller-chosen keys: keep it short.
     const where = at.length > 120 ? `${at.slice(0, 117)}...` : at;
-    return new GraphQLError(`${where} contains ${what}, which cannot be stored; remove it (or encode binary data, e.g. as base64).`, {
-      extensions: { code: 'BAD_USER_INPUT', field: where },
-    });
+    return domainToGraphQLError(badInput(`${where} contains ${what}, which cannot be stored; remove it (or encode binary data, e.g. as base64).`, where));
   };
 
   function check(document: DocumentNode, variables: unknown): GraphQLError | null {

@@ -1,8 +1,8 @@
-import { eq, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import type { Sql } from 'postgres';
 import type { Logger } from '../logger.js';
 import { CHANNELS, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
-import { deliveries, deliveryAttempts, endpoints, type AttemptRow, type DeliveryRow, type EndpointRow } from '../db/schema.js';
+import type { AttemptRow, DeliveryRow, EndpointRow } from '../db/schema.js';
+import type { LiveRowsService } from '../services/liveRows.js';
 import { createPubSub, type PubSubObserver, type TopicSpec } from './pubsub.js';
 import { LiveRow, once } from './liveRows.js';
 
@@ -121,107 +121,31 @@ export interface LiveHealthChange {
   endpoint(): Promise<EndpointRow | null>;
 }
 
-/** Endpoint rows in live attempt messages: read again in the background once this old... */
-export const ENDPOINT_ROW_REFRESH_AFTER_MS = 1000;
-/** ...and waited for once this old (an endpoint that had no attempts for a while). See createLiveTopics. */
-export const ENDPOINT_ROW_MAX_AGE_MS = 2000;
-const MAX_RECENT_ENDPOINTS = 10_000;
+export { ENDPOINT_ROW_MAX_AGE_MS, ENDPOINT_ROW_REFRESH_AFTER_MS } from '../services/liveRows.js';
 
-/** The service's two live topics, over one database's pools. */
-export function createLiveTopics(database: Database, observer?: PubSubObserver) {
-  // Drizzle prepared queries: built once, not per batch (building them cost ~0.7 ms of CPU per
-  // batch, more than running them).
-  const attemptsByIds = database.db
-    .select({ attempt: deliveryAttempts, delivery: deliveries })
-    .from(deliveryAttempts)
-    .leftJoin(deliveries, eq(deliveries.id, deliveryAttempts.deliveryId))
-    .where(sql`${deliveryAttempts.id} = ANY(${sql.placeholder('ids')}::text[])`)
-    .prepare('live_attempts_by_ids');
-  const endpointsByIds = database.db
-    .select()
-    .from(endpoints)
-    .where(sql`${endpoints.id} = ANY(${sql.placeholder('ids')}::text[])`)
-    .prepare('live_endpoints_by_ids');
-  // Endpoint rows read for live messages, by id, with when they were read. The console's table
-  // shows each attempt's endpoint URL, and a query on a message's way to the browser holds up
-  // every message behind it (the pubsub loads one batch at a time): under load that query is the
-  // slowest step of the path. So attempt messages use the row already read and, once it is
-  // ENDPOINT_ROW_REFRESH_AFTER_MS old, read it again in the background for the messages after
-  // them: with attempts flowing, rows stay about a second old and no message waits. A row past
-  // ENDPOINT_ROW_MAX_AGE_MS (or none) is waited for. Health changes, which are about the row
-  // itself, always wait for a fresh read, and what they read serves attempts too.
-  const recentEndpoints = new Map<string, { row: EndpointRow; readAtMs: number }>();
-  const refreshing = new Set<string>();
-  const readEndpoints = async (ids: string[]): Promise<EndpointRow[]> => {
-    observer?.rowsLoaded?.('endpoints');
-    const readAtMs = Date.now();
-    const read = await endpointsByIds.execute({ ids });
-    if (recentEndpoints.size + read.length > MAX_RECENT_ENDPOINTS) recentEndpoints.clear();
-    for (const row of read) {
-      const recent = recentEndpoints.get(row.id);
-      // A slower read that started earlier must not replace a newer row.
-      if (!recent || recent.readAtMs <= readAtMs) recentEndpoints.set(row.id, { row, readAtMs });
-    }
-    return read;
-  };
-  const refreshInBackground = (ids: string[]): void => {
-    const due = ids.filter((id) => !refreshing.has(id));
-    if (due.length === 0) return;
-    for (const id of due) refreshing.add(id);
-    readEndpoints(due)
-      // Harmless: the rows stay as they were, and the next message tries again.
-      .catch(() => {})
-      .finally(() => {
-        for (const id of due) refreshing.delete(id);
-      });
-  };
-  /** Endpoint rows for attempt messages: what is known now, waiting only for rows too old or never read. */
-  const endpointsForAttempts = (ids: string[]) =>
-    once(async () => {
-      const nowMs = Date.now();
-      const rows = new Map<string, EndpointRow>();
-      const missing: string[] = [];
-      const ageing: string[] = [];
-      for (const id of new Set(ids)) {
-        const recent = recentEndpoints.get(id);
-        const age = recent ? nowMs - recent.readAtMs : Infinity;
-        if (age > ENDPOINT_ROW_MAX_AGE_MS) missing.push(id);
-        else {
-          rows.set(id, recent!.row);
-          if (age > ENDPOINT_ROW_REFRESH_AFTER_MS) ageing.push(id);
-        }
-      }
-      refreshInBackground(ageing);
-      if (missing.length) for (const row of await readEndpoints(missing)) rows.set(row.id, row);
-      return rows;
-    });
-  /** Endpoint rows read now, for health changes. */
-  const freshEndpoints = (ids: string[]) => once(async () => new Map((await readEndpoints([...new Set(ids)])).map((row) => [row.id, row])));
-
+/** The service's two live topics, loading their rows through `rows` (services/liveRows.ts). */
+export function createLiveTopics(rows: LiveRowsService) {
   const attempts: TopicSpec<AttemptSummary, LiveAttempt> = {
     channel: CHANNELS.attempts,
     async load(summaries, needs) {
-      const rows: BatchRows = {
-        attempts: once(async () => {
-          observer?.rowsLoaded?.('attempts');
-          return new Map((await attemptsByIds.execute({ ids: summaries.map((s) => s.id) })).map((r) => [r.attempt.id, r]));
-        }),
-        endpoints: endpointsForAttempts(summaries.map((s) => s.endpointId)),
+      const batch: BatchRows = {
+        attempts: once(() => rows.attempts(summaries.map((s) => s.id))),
+        endpoints: once(() => rows.endpointsForAttempts(summaries.map((s) => s.endpointId))),
       };
-      await Promise.all([needs.has('attempts') && rows.attempts(), needs.has('endpoints') && rows.endpoints()]);
-      return summaries.map((summary) => new LiveAttempt(summary, rows));
+      await Promise.all([needs.has('attempts') && batch.attempts(), needs.has('endpoints') && batch.endpoints()]);
+      return summaries.map((summary) => new LiveAttempt(summary, batch));
     },
   };
 
   const endpointHealth: TopicSpec<EndpointHealthChange, LiveHealthChange> = {
     channel: CHANNELS.endpointHealth,
     async load(changes, needs) {
-      const rows = freshEndpoints(changes.map((c) => c.endpointId));
-      if (needs.has('endpoints')) await rows();
+      const fresh = once(() => rows.freshEndpoints(changes.map((c) => c.endpointId)));
+      if (needs.has('endpoints')) await fresh();
       return changes.map((change) => ({
         change,
         async endpoint() {
-          const endpoint = (await rows()).get(change.endpointId);
+          const endpoint = (await fresh()).get(change.endpointId);
           return endpoint && endpoint.orgId === change.orgId ? endpoint : null;
         },
       }));
@@ -232,11 +156,11 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
 }
 
 /** The pubsub of an api process: `attempts` and `endpointHealth`. */
-export function createLivePubSub(deps: { database: Database; log: Logger; observer?: PubSubObserver; healthCheckMs?: number }) {
+export function createLivePubSub(deps: { sql: Sql; rows: LiveRowsService; log: Logger; observer?: PubSubObserver; healthCheckMs?: number }) {
   return createPubSub({
-    sql: deps.database.sql,
+    sql: deps.sql,
     log: deps.log,
-    topics: createLiveTopics(deps.database, deps.observer),
+    topics: createLiveTopics(deps.rows),
     observer: deps.observer,
     healthCheckMs: deps.healthCheckMs,
   });

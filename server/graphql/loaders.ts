@@ -3,19 +3,16 @@ import type { Services } from '../services/index.js';
 import type { Viewer } from '../services/auth.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../db/schema.js';
 import type { EndpointHealth } from '../domain/endpointHealth.js';
-import { createEndpointsRepo } from '../db/repos/endpoints.js';
 import { labelsInScope } from '../domain/portalSessions.js';
 
 /**
- * Per-request batch loaders. Loads are scoped to the caller's organization: a row of another
- * organization loads as null, exactly like a missing one. For a label-scoped portal session the
- * same holds for endpoints outside its labels and for the deliveries and attempts of those.
+ * Per-request batch loaders over the read service, which scopes every read to the caller's
+ * organization (a row of another organization loads as null, exactly like a missing one). For a
+ * label-scoped portal session the same holds for endpoints outside its labels and for the
+ * deliveries and attempts of those.
  */
 export function createLoaders(services: Services, viewer: Viewer | null) {
-  const endpointsRepo = createEndpointsRepo(services.engine.database.db);
-  const { events, deliveries } = services.deliveries.repos;
-  const orgId = viewer?.orgId ?? null;
-  const sameOrg = <T extends { orgId: string }>(row: T | undefined): T | null => (row && row.orgId === orgId ? row : null);
+  const reads = services.reads;
   const scope = viewer?.portal?.labels ?? null;
   /** Rows whose endpoint the viewer may not see, as null (only label-scoped sessions pay a lookup). */
   const inScope = async <T extends { endpointId: string }>(rows: (T | null)[]): Promise<(T | null)[]> => {
@@ -23,16 +20,16 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
     const endpoints = await loaders.endpoint.loadMany(rows.map((r) => r?.endpointId ?? ''));
     return rows.map((r, i) => (r && endpoints[i] && !(endpoints[i] instanceof Error) ? r : null));
   };
-  const byId = <T extends { id: string; orgId: string }>(load: (ids: readonly string[]) => Promise<T[]>, visible?: (rows: (T | null)[]) => Promise<(T | null)[]>) =>
+  const byId = <T extends { id: string }>(load: (viewer: Viewer | null, ids: readonly string[]) => Promise<T[]>, visible?: (rows: (T | null)[]) => Promise<(T | null)[]>) =>
     new DataLoader<string, T | null>(async (ids) => {
-      const rows = new Map((await load(ids)).map((r) => [r.id, r]));
-      const found = ids.map((id) => sameOrg(rows.get(id)));
+      const rows = new Map((await load(viewer, ids)).map((r) => [r.id, r]));
+      const found = ids.map((id) => rows.get(id) ?? null);
       return visible ? visible(found) : found;
     });
-  const groupBy = <T extends { orgId: string; endpointId: string }>(load: (ids: readonly string[]) => Promise<T[]>, key: (row: T) => string) =>
+  const groupBy = <T extends { endpointId: string }>(load: (viewer: Viewer | null, ids: readonly string[]) => Promise<T[]>, key: (row: T) => string) =>
     new DataLoader<string, T[]>(async (ids) => {
       const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
-      const rows = (await load(ids)).filter((row) => row.orgId === orgId);
+      const rows = await load(viewer, ids);
       const visible = await inScope(rows);
       rows.forEach((row, i) => {
         if (visible[i]) groups.get(key(row))?.push(row);
@@ -45,20 +42,17 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
   const loaders = lazily({
     /** Endpoints by id, deleted ones included (delivery history still points at them). */
     endpoint: () =>
-      byId<EndpointRow>(
-        (ids) => endpointsRepo.findByIds(ids),
-        async (rows) => rows.map((r) => (r && labelsInScope(scope, r.labels) ? r : null)),
-      ),
+      byId<EndpointRow>(reads.endpoints, async (rows) => rows.map((r) => (r && labelsInScope(scope, r.labels) ? r : null))),
     patterns: () =>
       new DataLoader<string, string[]>(async (ids) => {
-        const map = await endpointsRepo.patternsFor(ids);
+        const map = await reads.patterns(viewer, ids);
         return ids.map((id) => map.get(id) ?? []);
       }),
-    event: () => byId<EventRow>((ids) => events.findByIds(ids)),
-    delivery: () => byId<DeliveryRow>((ids) => deliveries.findByIds(ids), inScope),
-    attempt: () => byId<AttemptRow>((ids) => deliveries.attemptsByIds(ids), inScope),
-    attemptsOfDelivery: () => groupBy<AttemptRow>((ids) => deliveries.attemptsOf(ids), (a) => a.deliveryId),
-    deliveriesOfEvent: () => groupBy<DeliveryRow>((ids) => deliveries.byEvents(ids), (d) => d.eventId),
+    event: () => byId<EventRow>(reads.events),
+    delivery: () => byId<DeliveryRow>(reads.deliveries, inScope),
+    attempt: () => byId<AttemptRow>(reads.attempts, inScope),
+    attemptsOfDelivery: () => groupBy<AttemptRow>(reads.attemptsOfDeliveries, (a) => a.deliveryId),
+    deliveriesOfEvent: () => groupBy<DeliveryRow>(reads.deliveriesOfEvents, (d) => d.eventId),
     /** The request body of each event's deliveries (null when purged); callers check readPayload. */
     requestBody: () =>
       new DataLoader<string, string | null>(async (eventIds) => {

@@ -24,6 +24,8 @@ export interface OperationTrace {
   finished: boolean;
 }
 
+const MAX_LOGGED_FIELDS = 20;
+
 /** One structured line per GraphQL operation (HTTP request, or graphql-ws operation when it ends). */
 export function createRequestLog(deps: { log: Logger; onOperation?: (type: string, ok: boolean, durationMs: number) => void }) {
   const { log } = deps;
@@ -34,7 +36,16 @@ export function createRequestLog(deps: { log: Logger; onOperation?: (type: strin
     if (operation) {
       trace.operationName = operation.name?.value ?? trace.operationName;
       trace.operationType = operation.operation;
-      trace.rootFields = operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
+      // Distinct names, at most MAX_LOGGED_FIELDS: a line must not grow with the document (a
+      // million aliases made a 12 MB log line).
+      const names = new Set<string>();
+      for (const s of operation.selectionSet.selections) {
+        if (s.kind !== Kind.FIELD) continue;
+        names.add(s.name.value);
+        if (names.size > MAX_LOGGED_FIELDS) break;
+      }
+      trace.rootFields = [...names].slice(0, MAX_LOGGED_FIELDS);
+      if (names.size > MAX_LOGGED_FIELDS) trace.rootFields.push('...');
     }
     trace.orgId = viewer?.orgId ?? null;
     trace.apiKeyId = viewer?.apiKeyId ?? null;

@@ -1,4 +1,5 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import { badInput, type DomainError } from '../domain/errors.js';
 import { builder } from './builder.js';
 
 builder.scalarType('DateTime', {
@@ -32,10 +33,8 @@ function parseDate(value: unknown): Date {
   return date;
 }
 
-function invalidDate(got: string): GraphQLError {
-  return new GraphQLError(`DateTime must be an ISO-8601 string such as "2026-11-26T18:40:00Z" (got ${got}).`, {
-    extensions: { code: 'BAD_USER_INPUT' },
-  });
+function invalidDate(got: string): DomainError {
+  return badInput(`DateTime must be an ISO-8601 string such as "2026-11-26T18:40:00Z" (got ${got}).`);
 }
 
 function literalToJson(ast: ValueNode): unknown {
@@ -53,8 +52,6 @@ function literalToJson(ast: ValueNode): unknown {
     case Kind.OBJECT:
       return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJson(f.value)]));
     default:
-      throw new GraphQLError('JSON literals cannot contain variables; pass the whole value as a variable instead.', {
-        extensions: { code: 'BAD_USER_INPUT' },
-      });
+      throw badInput('JSON literals cannot contain variables; pass the whole value as a variable instead.');
   }
 }

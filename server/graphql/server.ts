@@ -1,22 +1,25 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createYoga } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
 import { DomainError } from '../domain/errors.js';
 import type { Services } from '../services/index.js';
 import type { Viewer } from '../services/auth.js';
-import { createContext, type GraphQLContext } from './context.js';
+import type { PlatformPrincipal } from '../services/platform.js';
+import { createContext } from './context.js';
 import { createLoaders } from './loaders.js';
-import { toClientError } from './errors.js';
+import { httpErrorResponse, toClientError } from './errors.js';
 import type { LivePubSub } from './liveTopics.js';
 import { createRequestLog, type OperationTrace } from './requestLog.js';
 import { createInputGuardPlugin } from './inputGuard.js';
-import { createBodyLimitPlugin } from './bodyLimit.js';
 import { createGraphiQL } from './graphiql.js';
 import { createIdempotencyPlugin } from './idempotency.js';
+import { createBodyLimitPlugin, requestBodyLimits, type RequestBodyLimits } from './bodyLimit.js';
+import { createQueryLimitPlugins, DEFAULT_QUERY_LIMITS, type QueryLimits } from './queryLimits.js';
+import { createBrowserGuard } from './browserGuard.js';
+import { clientAddress } from './clientAddress.js';
+import { attachWsTransport } from './wsTransport.js';
 
 export interface GraphQLServerDeps {
   schema: GraphQLSchema;
@@ -26,7 +29,23 @@ export interface GraphQLServerDeps {
   live?: LivePubSub | null;
   /** Called once per GraphQL operation (metrics). */
   onOperation?: (type: string, ok: boolean, durationMs: number) => void;
-  maxRequestBodyBytes?: number;
+  /** Request-body limits (default: from a 16 MiB publishEvents batch). */
+  bodyLimits?: RequestBodyLimits;
+  queryLimits?: QueryLimits;
+  /** Browser origins allowed besides the service's own (WEBHOOKS_CORS_ORIGINS). */
+  corsOrigins?: readonly string[];
+  publicUrl?: string | null;
+  /** X-Forwarded-For hops to believe for the client address (WEBHOOKS_TRUST_PROXY_HOPS). */
+  trustProxyHops?: number;
+  subscriptionsPerSocket?: number;
+  subscriptionsPerOrganization?: number;
+}
+
+/** What handle() learned about the caller before yoga reads the body. */
+interface Authentication {
+  viewer: Viewer | null;
+  platform: PlatformPrincipal | null;
+  authError: DomainError | null;
 }
 
 export interface GraphQLServer {
@@ -39,7 +58,10 @@ export interface GraphQLServer {
   stop(): Promise<void>;
 }
 
-const MAX_BODY_DEFAULT = 64 * 1024 * 1024;
+/** The answer to a request from an address past its failed-authentication limit, built once. */
+const RATE_LIMITED_BODY = Buffer.from(
+  httpErrorResponse(new DomainError('RATE_LIMITED', 'Too many failed authentications from this address; wait for the time in Retry-After.')).body,
+);
 
 /**
  * /graphql over HTTP (graphql-yoga) and WebSocket (graphql-ws through yoga's envelop, so both
@@ -48,35 +70,45 @@ const MAX_BODY_DEFAULT = 64 * 1024 * 1024;
  */
 export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const { services, log } = deps;
-  const maxBody = deps.maxRequestBodyBytes ?? MAX_BODY_DEFAULT;
+  const bodyLimits = deps.bodyLimits ?? requestBodyLimits();
   const live = deps.live ?? null;
   const requestLog = createRequestLog({ log, onOperation: deps.onOperation });
   const graphiql = createGraphiQL({ title: 'Org webhooks GraphQL', endpoint: '/graphql', subscriptionsProtocol: 'WS' });
+  const browserGuard = createBrowserGuard({ origins: deps.corsOrigins ?? [], publicUrl: deps.publicUrl ?? null });
+  const trustProxyHops = deps.trustProxyHops ?? 0;
 
-  async function contextFor(authorization: string | null | undefined, requestId: string, requestOrigin: string | null, traceparent: string | null): Promise<GraphQLContext> {
+  /** Authenticates from the header, before the body is read: anonymous callers get the small body limit. */
+  async function authenticateRequest(req: IncomingMessage): Promise<Authentication> {
+    const authorization = req.headers.authorization;
+    if (!authorization) return { viewer: null, platform: null, authError: null };
     // The platform operator's token first: it is not an API key, and it reads no organization.
     const platform = services.platform.identify(authorization);
-    if (platform) return createContext({ requestId, viewer: null, platform, authError: null, services, live, loaders: createLoaders(services, null), requestOrigin, traceparent });
-    let viewer: Viewer | null = null;
-    let authError: DomainError | null = null;
-    if (authorization) {
-      try {
-        viewer = await services.authenticate(authorization);
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        authError = err;
-      }
+    if (platform) return { viewer: null, platform, authError: null };
+    try {
+      return { viewer: await services.authenticate(authorization, { clientAddress: clientAddress(req, trustProxyHops) }), platform: null, authError: null };
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return { viewer: null, platform: null, authError: err };
     }
-    return createContext({ requestId, viewer, authError, services, live, loaders: createLoaders(services, viewer), requestOrigin, traceparent });
   }
 
-  // Both transports build their context here: HTTP from the Authorization header, graphql-ws
-  // from the viewer resolved once in connection_init.
-  const yoga = createYoga<{ requestId?: string; wsViewer?: Viewer; trace?: OperationTrace }>({
+  // Both transports build their context here: HTTP from what handle() authenticated, graphql-ws
+  // from the viewer resolved in connection_init (and again for each operation).
+  const yoga = createYoga<{ requestId?: string; wsViewer?: Viewer; trace?: OperationTrace; auth?: Authentication; bodyLimit?: number }>({
     schema: deps.schema,
-    // Idempotency after the input guard: a request refused for its input claims no key.
-    plugins: [requestLog.plugin, createInputGuardPlugin(), createIdempotencyPlugin(services.idempotency), createBodyLimitPlugin(maxBody)],
+    plugins: [
+      requestLog.plugin,
+      ...createQueryLimitPlugins(deps.queryLimits ?? DEFAULT_QUERY_LIMITS),
+      createInputGuardPlugin(),
+      // After the input guard and the limits: a request refused for its input claims no key.
+      createIdempotencyPlugin(services.idempotency),
+      createBodyLimitPlugin((serverContext) => (serverContext as { bodyLimit?: number }).bodyLimit ?? bodyLimits.anonymous),
+    ],
     maxRequestBodySize: false,
+    // CORS is answered by browserGuard before yoga (yoga's default reflects any origin).
+    cors: false,
+    // Form-encoded and multipart bodies are refused by browserGuard; GET serves queries only.
+    multipart: false,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // Served from the installed package, never a CDN (see graphiql.ts).
@@ -92,33 +124,61 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         const viewer = initial.wsViewer;
         return createContext({ requestId, viewer, authError: null, services, live, loaders: createLoaders(services, viewer) });
       }
-      return contextFor(initial.request.headers.get('authorization'), requestId, requestOrigin(initial.request), initial.request.headers.get('traceparent'));
+      const auth = initial.auth ?? { viewer: null, platform: null, authError: null };
+      return createContext({
+        requestId,
+        viewer: auth.viewer,
+        platform: auth.platform,
+        authError: auth.authError,
+        services,
+        live,
+        loaders: createLoaders(services, auth.viewer),
+        requestOrigin: requestOrigin(initial.request),
+        traceparent: initial.request.headers.get('traceparent'),
+      });
     },
   });
 
-  let wsServer: WebSocketServer | null = null;
-  let wsCleanup: { dispose: () => void | Promise<void> } | null = null;
-  // Open sockets by the API key they authenticated with: revoking a key (here or on another
-  // process) closes its sockets at once, ending their live streams.
-  const socketsByKey = new Map<string, Set<{ close(code: number, reason: string): void }>>();
-  const stopWatchingRevocations = services.authenticate.onRevoked((apiKeyId) => {
-    for (const socket of socketsByKey.get(apiKeyId) ?? []) socket.close(4401, 'This API key was revoked; ask an admin for a new one.');
-    socketsByKey.delete(apiKeyId);
-  });
+  let ws: { stop(): Promise<void> } | null = null;
 
   return {
     async handle(req, res) {
+      if (browserGuard(req, res)) return;
+      // An address past its failed-authentication limit is answered before anything else is
+      // done for it (no lookup, no log line, a prepared body): a flood of guesses costs little.
+      if (req.headers.authorization) {
+        const blockedFor = services.authenticate.blockedForSeconds(clientAddress(req, trustProxyHops));
+        if (blockedFor > 0) {
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(blockedFor), 'content-length': RATE_LIMITED_BODY.length });
+          res.end(RATE_LIMITED_BODY);
+          return;
+        }
+      }
+      const auth = await authenticateRequest(req);
+      if (auth.authError?.code === 'RATE_LIMITED') {
+        // Refused before anything else is read or looked up (the rate limiter's whole point).
+        const trace = requestLog.start(randomUUID(), 'http');
+        trace.errorCodes.add('RATE_LIMITED');
+        const answer = httpErrorResponse(auth.authError);
+        requestLog.finish(trace, { status: answer.status });
+        res.writeHead(answer.status, { 'content-type': 'application/json', 'retry-after': '60' });
+        res.end(answer.body);
+        return;
+      }
+      // A caller with a working key may send the largest legal request; anyone else a small one.
+      const maxBody = auth.viewer || auth.platform ? bodyLimits.authenticated : bodyLimits.anonymous;
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > maxBody) {
         const trace = requestLog.start(randomUUID(), 'http');
         trace.errorCodes.add('PAYLOAD_TOO_LARGE');
-        requestLog.finish(trace, { status: 413 });
-        res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            errors: [{ message: `Request body is ${length} bytes; the limit is ${maxBody}.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
-          }),
+        const answer = httpErrorResponse(
+          new DomainError('PAYLOAD_TOO_LARGE', `Request body is ${length} bytes; the limit is ${maxBody}${auth.viewer || auth.platform ? '' : ' without a valid API key'}.`),
         );
+        requestLog.finish(trace, { status: answer.status });
+        // The body is not read: Node would otherwise read (and drop) all of it to keep the
+        // connection, 16 MB for an anonymous alias bomb. The connection is closed instead.
+        res.writeHead(answer.status, { 'content-type': 'application/json', connection: 'close' });
+        res.end(answer.body, () => req.socket.destroy());
         return;
       }
       const requestId = randomUUID();
@@ -126,11 +186,13 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       const trace = requestLog.start(requestId, 'http');
       try {
         // requestListener (unlike handleNodeRequestAndResponse) also writes the response.
-        await (yoga.requestListener as unknown as (req: IncomingMessage, res: ServerResponse, ctx: { requestId: string; trace: OperationTrace }) => Promise<void>)(
-          req,
-          res,
-          { requestId, trace },
-        );
+        await (
+          yoga.requestListener as unknown as (
+            req: IncomingMessage,
+            res: ServerResponse,
+            ctx: { requestId: string; trace: OperationTrace; auth: Authentication; bodyLimit: number },
+          ) => Promise<void>
+        )(req, res, { requestId, trace, auth, bodyLimit: maxBody });
       } finally {
         requestLog.finish(trace, { status: res.statusCode });
       }
@@ -139,104 +201,21 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     serveGraphiQLAsset: (req, res, path) => graphiql.serveAsset(req, res, path),
 
     attach(server) {
-      wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
-      // The HTTP server reports listen errors (port in use); the WebSocket server re-emits them.
-      wsServer.on('error', () => {});
-      // Operations of one socket being traced, by graphql-ws operation id.
-      const tracesOf = (extra: { traces?: Map<string, OperationTrace> }) => (extra.traces ??= new Map());
-      wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; authorization?: string | null; traces?: Map<string, OperationTrace> }>(
-        {
-          execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-          subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-          // A missing or bad key closes the socket with 4401 and the reason, before any operation.
-          onConnect: async (ctx) => {
-            const params = ctx.connectionParams ?? {};
-            const authorization = params.authorization ?? params.Authorization;
-            try {
-              ctx.extra.authorization = typeof authorization === 'string' ? authorization : null;
-              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
-              const apiKeyId = ctx.extra.viewer.apiKeyId;
-              let sockets = socketsByKey.get(apiKeyId);
-              if (!sockets) socketsByKey.set(apiKeyId, (sockets = new Set()));
-              sockets.add(ctx.extra.socket);
-              return true;
-            } catch (err) {
-              if (err instanceof DomainError) {
-                log.info({ code: err.code }, 'graphql-ws connection refused');
-                ctx.extra.socket.close(4401, err.message.slice(0, 120));
-                return false;
-              }
-              // Not the caller's fault (database down): 4500, which clients retry, not 4401.
-              log.error({ err }, 'graphql-ws authentication failed');
-              ctx.extra.socket.close(4500, 'Internal error; try again.');
-              return false;
-            }
-          },
-          onSubscribe: async (ctx, id, payload) => {
-            // The key is checked again for every operation: one revoked while the socket was open
-            // starts nothing more (the console keeps its socket for hours).
-            try {
-              ctx.extra.viewer = await services.authenticate(ctx.extra.authorization);
-            } catch (err) {
-              const known = err instanceof DomainError;
-              if (!known) log.error({ err }, 'graphql-ws authentication failed');
-              ctx.extra.socket.close(known ? 4401 : 4500, known ? err.message.slice(0, 120) : 'Internal error; try again.');
-              return [new GraphQLError(known ? err.message : 'Internal error.', { extensions: { code: known ? err.code : 'INTERNAL_SERVER_ERROR' } })];
-            }
-            const trace = requestLog.start(randomUUID(), 'ws');
-            const enveloped = yoga.getEnveloped({ wsViewer: ctx.extra.viewer, params: payload, requestId: trace.requestId, trace });
-            const args = {
-              schema: enveloped.schema,
-              operationName: payload.operationName,
-              document: enveloped.parse(payload.query),
-              variableValues: payload.variables,
-              contextValue: await enveloped.contextFactory(),
-              rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-            };
-            const errors = enveloped.validate(args.schema, args.document);
-            if (errors.length) {
-              // graphql-ws answers these with an error message and no `complete`: the line is written now.
-              const clientErrors = errors.map((e: GraphQLError) => toClientError(e, undefined, () => {}));
-              requestLog.addErrors(trace, clientErrors);
-              requestLog.finish(trace);
-              return clientErrors;
-            }
-            tracesOf(ctx.extra).set(id, trace);
-            return args;
-          },
-          onNext: (ctx, id, _payload, _args, result) => {
-            const trace = tracesOf(ctx.extra).get(id);
-            if (!trace) return;
-            trace.messages++;
-            requestLog.addErrors(trace, result.errors);
-          },
-          onError: (ctx, id, _payload, errors) => {
-            requestLog.addErrors(tracesOf(ctx.extra).get(id), errors);
-          },
-          onComplete: (ctx, id) => {
-            const trace = tracesOf(ctx.extra).get(id);
-            tracesOf(ctx.extra).delete(id);
-            if (trace) requestLog.finish(trace);
-          },
-          onClose: (ctx) => {
-            const apiKeyId = ctx.extra.viewer?.apiKeyId;
-            const sockets = apiKeyId ? socketsByKey.get(apiKeyId) : undefined;
-            sockets?.delete(ctx.extra.socket);
-            if (apiKeyId && sockets?.size === 0) socketsByKey.delete(apiKeyId);
-            // Operations graphql-ws ended without `complete` (e.g. "Unable to identify operation").
-            for (const trace of tracesOf(ctx.extra).values()) requestLog.finish(trace);
-            tracesOf(ctx.extra).clear();
-          },
-        },
-        wsServer,
-      );
+      ws = attachWsTransport({
+        server,
+        yoga: yoga as never,
+        services,
+        log,
+        requestLog,
+        allowsUpgrade: browserGuard.allowsUpgrade,
+        trustProxyHops,
+        operationsPerSocket: deps.subscriptionsPerSocket ?? 50,
+        operationsPerOrganization: deps.subscriptionsPerOrganization ?? 100,
+      });
     },
 
     async stop() {
-      stopWatchingRevocations();
-      await wsCleanup?.dispose();
-      for (const client of wsServer?.clients ?? []) client.terminate();
-      wsServer?.close();
+      await ws?.stop();
     },
   };
 }
@@ -248,9 +227,4 @@ function requestOrigin(request: Request): string | null {
   } catch {
     return null;
   }
-}
-
-interface EnvelopedRoot {
-  execute: (args: unknown) => ReturnType<typeof import('graphql').execute>;
-  subscribe: (args: unknown) => ReturnType<typeof import('graphql').subscribe>;
 }

@@ -7,6 +7,7 @@ import type { ApiKeyRole } from '../domain/roles.js';
 import { findApiKeyByHash } from '../db/repos/apiKeys.js';
 import type { Organization } from '../db/schema.js';
 import { bearerToken, hashApiKey } from './apiKeyTokens.js';
+import { createFailureLimiter } from './failureLimiter.js';
 
 /** Who is calling: resolved once per request (or per WebSocket connection). */
 export interface Viewer {
@@ -47,7 +48,14 @@ interface Cached {
  * process drops the key at once and NOTIFYs `webhooks_api_key_revoked`, on which every process
  * drops it too. A notification lost while the listener was away is caught up on (see start).
  */
-export function createAuthenticator(deps: { sql: Sql; log: Logger; onTouchError?: (err: unknown) => void }) {
+export function createAuthenticator(deps: {
+  sql: Sql;
+  log: Logger;
+  onTouchError?: (err: unknown) => void;
+  /** Failed authentications per client address per minute before RATE_LIMITED (default 30). */
+  failuresPerMinute?: number;
+}) {
+  const failures = createFailureLimiter({ perWindow: deps.failuresPerMinute ?? 30, windowMs: 60_000 });
   // last_used_at is informative; writing it on every request would add a row update per call.
   const lastTouched = new Map<string, number>();
   const cache = new Map<string, Cached>();
@@ -64,7 +72,25 @@ export function createAuthenticator(deps: { sql: Sql; log: Logger; onTouchError?
     for (const [hash, entry] of cache) if (entry.viewer.orgId === orgId) cache.delete(hash);
   }
 
-  async function authenticate(authorization: string | null | undefined): Promise<Viewer> {
+  /**
+   * The Viewer of `authorization`. With a `clientAddress`, failures are counted per address and
+   * an address past the limit gets RATE_LIMITED for every key, known or not, without a lookup:
+   * guessing keys costs the service nothing, and the answer says nothing about the key.
+   */
+  async function authenticate(authorization: string | null | undefined, from?: { clientAddress: string | null }): Promise<Viewer> {
+    const address = from?.clientAddress ?? null;
+    if (address !== null && failures.isBlocked(address)) {
+      throw new DomainError('RATE_LIMITED', `Too many failed authentications from this address; try again in ${Math.ceil(failures.retryAfterMs(address) / 1000)} s.`);
+    }
+    try {
+      return await verify(authorization);
+    } catch (err) {
+      if (address !== null && err instanceof DomainError && err.code === 'UNAUTHENTICATED') failures.recordFailure(address);
+      throw err;
+    }
+  }
+
+  async function verify(authorization: string | null | undefined): Promise<Viewer> {
     const token = bearerToken(authorization);
     if (!token) {
       throw new DomainError('UNAUTHENTICATED', 'Missing API key: send the header "Authorization: Bearer whk_...".');
@@ -139,6 +165,10 @@ export function createAuthenticator(deps: { sql: Sql; log: Logger; onTouchError?
     /** Drops a key from this process's cache (the revoking process calls it before answering). */
     forgetKey,
     forgetOrganization,
+    /** Seconds until `clientAddress` may authenticate again (0: it may now); a counter check, nothing else. */
+    blockedForSeconds(clientAddress: string | null): number {
+      return clientAddress !== null && failures.isBlocked(clientAddress) ? Math.ceil(failures.retryAfterMs(clientAddress) / 1000) : 0;
+    },
     /**
      * Calls `listener` with the id of every key revoked from now on, by this process or another
      * (what holds a key open beyond one request, like a WebSocket, must let it go). Returns the

@@ -7,6 +7,7 @@ import type { CurrentEventType } from '../domain/configuration/eventTypeFields.j
 import type { CurrentState } from '../domain/configuration/plan.js';
 import { BUILT_IN_EVENT_TYPES } from '../domain/eventCatalog.js';
 import type { SecretBox } from '../crypto/secretBox.js';
+import { openHeaders, openUrl } from '../crypto/endpointSecrets.js';
 
 /**
  * An endpoint row as the configuration domain compares it: every setting in its input form,
@@ -20,7 +21,7 @@ export function currentEndpoint(row: EndpointRow, patterns: readonly string[], s
     uid: row.uid,
     patterns: [...patterns].sort(),
     settings: {
-      url: row.url,
+      url: openUrl(secretBox, row),
       description: row.description,
       labels: [...row.labels],
       timeoutMs: row.timeoutMs,
@@ -34,7 +35,7 @@ export function currentEndpoint(row: EndpointRow, patterns: readonly string[], s
       maxInFlight: row.maxInFlight,
       rateLimitPerSecond: row.rateLimitPerSecond,
       orderingMode: row.orderingMode,
-      headers: Object.entries(row.headers ?? {}).map(([name, value]) => ({ name, value })),
+      headers: Object.entries(openHeaders(secretBox, row)).map(([name, value]) => ({ name, value })),
       tls: hasTls
         ? {
             clientCertificatePem: row.tlsClientCertificatePem,
@@ -69,7 +70,7 @@ export async function readConfigurationState(db: Db, orgId: string, secretBox: S
   const eventTypesRepo = createEventTypesRepo(db);
   const typeRows = options.lockEventTypes ? await eventTypesRepo.lockOwn(orgId, db) : (await eventTypesRepo.listForOrg(orgId, db)).filter((t) => t.orgId !== null);
   const endpointRows = await endpointsRepo.liveForOrg(orgId, db);
-  const patterns = await endpointsRepo.patternsFor(endpointRows.map((e) => e.id), db);
+  const patterns = await endpointsRepo.patternsFor(endpointRows.map((e) => e.id), { tx: db });
   return {
     state: {
       endpoints: endpointRows.map((row) => currentEndpoint(row, patterns.get(row.id) ?? [], secretBox)),

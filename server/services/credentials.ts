@@ -1,4 +1,5 @@
 import type { Authenticate } from './auth.js';
+import { DomainError } from '../domain/errors.js';
 import { bearerToken } from './apiKeyTokens.js';
 import { PORTAL_SESSION_PREFIX, type PortalAuthenticator } from './portalAuth.js';
 
@@ -8,9 +9,13 @@ import { PORTAL_SESSION_PREFIX, type PortalAuthenticator } from './portalAuth.js
  * (which explains what a key looks like). `onRevoked` hears both kinds' endings.
  */
 export function combineCredentials(apiKeys: Authenticate, portal: PortalAuthenticator) {
-  const authenticate = (authorization: string | null | undefined) => {
+  const authenticate = async (authorization: string | null | undefined, from?: { clientAddress: string | null }) => {
     const token = bearerToken(authorization);
-    return token?.startsWith(PORTAL_SESSION_PREFIX) ? portal.authenticate(token) : apiKeys(authorization);
+    if (!token?.startsWith(PORTAL_SESSION_PREFIX)) return apiKeys(authorization, from);
+    // An address refused for failed API keys is refused for session tokens too.
+    const wait = apiKeys.blockedForSeconds(from?.clientAddress ?? null);
+    if (wait > 0) throw new DomainError('RATE_LIMITED', `Too many failed authentications from this address; try again in ${wait} s.`);
+    return portal.authenticate(token);
   };
   return Object.assign(authenticate, {
     async start(): Promise<() => Promise<void>> {
@@ -23,6 +28,7 @@ export function combineCredentials(apiKeys: Authenticate, portal: PortalAuthenti
     },
     forgetKey: apiKeys.forgetKey,
     forgetOrganization: apiKeys.forgetOrganization,
+    blockedForSeconds: apiKeys.blockedForSeconds,
     onRevoked(listener: (credentialId: string) => void): () => void {
       const a = apiKeys.onRevoked(listener);
       const b = portal.onRevoked(listener);

@@ -3,7 +3,9 @@ import { findApiKeyById } from '../db/repos/apiKeys.js';
 import { createDeliveriesRepo, type DeliveryFilter } from '../db/repos/deliveries.js';
 import { createEndpointsRepo } from '../db/repos/endpoints.js';
 import type { SecretBox } from '../crypto/secretBox.js';
-import { maskQueryString, type ExportFormat, type ExportRow } from '../domain/deliveryExport.js';
+import type { ExportFormat, ExportRow } from '../domain/deliveryExport.js';
+import { splitUrlSecret } from '../domain/endpointSecrets.js';
+import { openUrl } from '../crypto/endpointSecrets.js';
 import { badInput, DomainError } from '../domain/errors.js';
 import { roleCan } from '../domain/roles.js';
 import type { Viewer } from './auth.js';
@@ -110,7 +112,7 @@ export function createDeliveryExportService(deps: { database: Database; secretBo
         const page = await deliveries.list(viewer.orgId, filter, { first: EXPORT_PAGE, after });
         if (page.nodes.length === 0) return;
         const missing = [...new Set(page.nodes.map((d) => d.endpointId))].filter((id) => !urls.has(id));
-        for (const e of await endpoints.findByIds(missing)) urls.set(e.id, maskUrls ? maskQueryString(e.url) : e.url);
+        for (const e of await endpoints.findByIds(missing)) urls.set(e.id, maskUrls ? splitUrlSecret(e.url).display : openUrl(deps.secretBox, e));
         const attemptIds = page.nodes.map((d) => d.lastAttemptId).filter((id): id is string => id !== null);
         const attempts = new Map((await deliveries.attemptsByIds(attemptIds)).map((a) => [a.id, a]));
         yield page.nodes.map((d) => {

@@ -21,6 +21,7 @@ import { badInput, type InputProblem } from '../domain/errors.js';
 import { validatePatterns } from '../domain/eventPatterns.js';
 import { newId } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretBox.js';
+import { sealHeaders, sealUrl } from '../crypto/endpointSecrets.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import type { Viewer } from './auth.js';
@@ -86,10 +87,13 @@ export function createEndpointWrites(deps: { database: Database; config: Config;
   if (!built.ok) throw new ConfigError(`Invalid configuration: ${built.error}`);
   const urlRules = built.rules;
 
-  /** Stored columns for validated settings (the mTLS key is sealed here, never stored in clear). */
+  /**
+   * Stored columns for validated settings: the mTLS key, the URL's query string and the custom
+   * header values are sealed here, never stored in clear (the plain columns keep masked forms).
+   */
   function toColumns(s: EndpointSettingsPatch): EndpointValues {
     const v: EndpointValues = {};
-    if (s.url !== undefined) v.url = s.url;
+    if (s.url !== undefined) Object.assign(v, sealUrl(secretBox, s.url));
     if (s.description !== undefined) v.description = s.description;
     if (s.labels !== undefined) v.labels = s.labels;
     if (s.timeoutMs !== undefined) v.timeoutMs = s.timeoutMs;
@@ -108,7 +112,7 @@ export function createEndpointWrites(deps: { database: Database; config: Config;
     if (s.rateLimitPerSecond !== undefined) v.rateLimitPerSecond = s.rateLimitPerSecond;
     if (s.orderingMode !== undefined) v.orderingMode = s.orderingMode;
     // A JSON object keeps insertion order, and names were checked to be unique ignoring case.
-    if (s.headers !== undefined) v.headers = Object.fromEntries(s.headers.map((h) => [h.name, h.value]));
+    if (s.headers !== undefined) Object.assign(v, sealHeaders(secretBox, Object.fromEntries(s.headers.map((h) => [h.name, h.value]))));
     if (s.tls !== undefined) {
       v.tlsClientCertificatePem = s.tls?.clientCertificatePem ?? null;
       v.tlsClientKeySealed = s.tls?.clientKeyPem ? secretBox.seal(s.tls.clientKeyPem) : null;

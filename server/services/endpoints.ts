@@ -11,6 +11,9 @@ import type { Engine } from '../engine/index.js';
 import type { Viewer } from './auth.js';
 import type { Logger } from '../logger.js';
 import { createEndpointRefs } from './endpointRefs.js';
+import { roleCan } from '../domain/roles.js';
+import { MASK, splitUrlSecret } from '../domain/endpointSecrets.js';
+import { openHeaders, openUrl } from '../crypto/endpointSecrets.js';
 import { createEndpointWrites, type CreateEndpointInput, type UpdateEndpointInput } from './endpointWrites.js';
 import type { EndpointScope } from './endpointScope.js';
 
@@ -50,6 +53,20 @@ export function createEndpointService(deps: { database: Database; config: Config
     /** The organization's endpoints (those of the caller's labels), newest first. */
     list(viewer: Viewer, filter: EndpointFilter, page: PageArgs): Promise<Page<EndpointRow>> {
       return repo.list(viewer.orgId, { ...filter, anyLabels: scope.scopeOf(viewer) }, page);
+    },
+
+    /**
+     * The endpoint's URL and custom headers as `viewer` may see them: as sent for roles that read
+     * payloads (admin, operator), masked otherwise (viewers: query values and header values are
+     * where receivers' tokens live). Opened from their sealed columns, never from a log or cache.
+     */
+    shownSecrets(viewer: Viewer, endpoint: EndpointRow): { url: string; headers: { name: string; value: string }[] } {
+      const clear = roleCan(viewer.role, 'readPayload');
+      const headers = clear ? openHeaders(deps.secretBox, endpoint) : (endpoint.headers ?? {});
+      return {
+        url: clear ? openUrl(deps.secretBox, endpoint) : splitUrlSecret(endpoint.url).display,
+        headers: Object.entries(headers).map(([name, value]) => ({ name, value: clear ? value : MASK })),
+      };
     },
 
     /** A live endpoint by id or uid; NOT_FOUND for another organization's or a deleted one. */

@@ -20,6 +20,9 @@ import { createPortalSessionService } from './portalSessions.js';
 import { createEndpointScope } from './endpointScope.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createConfigurationService } from './configuration.js';
+import { createLiveRowsService, type LiveRowsObserver } from './liveRows.js';
+import { createReadService } from './reads.js';
+import { createDeliveryStatsService } from './deliveryStats.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -27,6 +30,8 @@ export interface ServiceDeps {
   secretBox: SecretBox;
   engine: Engine;
   log: Logger;
+  /** Counts the rows live messages load (metrics). */
+  liveObserver?: LiveRowsObserver;
 }
 
 /** Everything GraphQL resolvers and HTTP handlers call; built once per process. */
@@ -36,6 +41,7 @@ export function createServices(deps: ServiceDeps) {
     sql: database.sql,
     log,
     onTouchError: (err) => log.warn({ err }, 'could not record API key use'),
+    failuresPerMinute: deps.config.limits.authFailuresPerMinute,
   });
   const portalAuth = createPortalAuthenticator({ sql: database.sql, log });
   const authenticate = combineCredentials(apiKeyAuth, portalAuth);
@@ -67,6 +73,11 @@ export function createServices(deps: ServiceDeps) {
     scope,
     portalSessions: createPortalSessionService({ database, portalAuth, publicUrl: deps.config.publicUrl }),
     endpointContent: createEndpointContentService({ engine }),
+    deliveryStats: createDeliveryStatsService({ database }),
+    /** Org-scoped batch reads behind the GraphQL loaders. */
+    reads: createReadService({ database }),
+    /** Rows behind live messages, and the endpoint rows recently read for them. */
+    liveRows: createLiveRowsService({ database, observer: deps.liveObserver }),
   };
 }
 export type Services = ReturnType<typeof createServices>;

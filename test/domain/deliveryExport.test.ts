@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, csvHeader, csvLine, EXPORT_COLUMNS, exportFrame, jsonElement, maskQueryString, type ExportRow } from '../../server/domain/deliveryExport.js';
+import { csvField, csvHeader, csvLine, EXPORT_COLUMNS, exportFrame, jsonElement, type ExportRow } from '../../server/domain/deliveryExport.js';
 
 const row: ExportRow = {
   deliveryId: 'dlv_1',
@@ -49,10 +49,5 @@ describe('delivery export encoding', () => {
     expect(Object.keys(parsed[0])).toEqual([...EXPORT_COLUMNS]);
     expect(parsed[0].createdAt).toBe('2026-12-01T10:00:00.000Z');
     expect(JSON.parse(jsonElement(row)).lastErrorMessage).toBe(row.lastErrorMessage);
-  });
-
-  it('masks URL query strings', () => {
-    expect(maskQueryString('https://x.test/a?token=1&b=2')).toBe('https://x.test/a?••••');
-    expect(maskQueryString('https://x.test/a')).toBe('https://x.test/a');
   });
 });

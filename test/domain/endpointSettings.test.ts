@@ -249,7 +249,11 @@ describe('headers', () => {
     ]);
   });
 
-  it.each(['Host', 'content-length', 'Content-Type', 'transfer-encoding', 'Connection', 'User-Agent', 'webhook-id', 'Webhook-Signature', 'WEBHOOK-custom'])(
+  it.each([
+    'Host', 'content-length', 'Content-Type', 'transfer-encoding', 'Connection', 'User-Agent', 'webhook-id', 'Webhook-Signature', 'WEBHOOK-custom',
+    // What undici refuses to send (every delivery failed CONNECTION with them): issue 16, row 11.
+    'Expect', 'upgrade', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Trailer',
+  ])(
     'refuses the reserved name %s',
     (name) => {
       const problems = problemsOf(create({ headers: [{ name: 'X-Ok', value: '1' }, { name, value: 'v' }] }));
@@ -264,6 +268,19 @@ describe('headers', () => {
   it('refuses CR, LF and NUL in values', () => {
     for (const value of ['a\r\nX-Injected: 1', 'a\nb', 'a\rb', 'a\0b']) {
       expect(fields(create({ headers: [{ name: 'X-A', value }] }))).toEqual(['headers[0].value']);
+    }
+  });
+
+  it('refuses every value undici would refuse (control characters, DEL, anything above U+00FF), naming the header and never echoing the value', () => {
+    const refused = ['\u0001', '\u0007', '\u001f', '\u007f', 'sk_\u0100', 'Bearer €', 'emoji 😀', 'zero\u200bwidth'];
+    for (const value of refused) {
+      const problems = problemsOf(create({ headers: [{ name: 'X-Secret', value: `tok${value}en` }] }));
+      expect(problems, JSON.stringify(value)).toEqual([{ field: 'headers[0].value', message: expect.stringContaining('header "X-Secret"') }]);
+      expect(problems[0]!.message).not.toContain('tok');
+    }
+    // What undici sends: tab, visible ASCII, space and Latin-1.
+    for (const value of ['Bearer abc.def', 'a\tb', 'caf\u00e9', '\u00ff', '']) {
+      expect(create({ headers: [{ name: 'X-A', value }] }).ok, JSON.stringify(value)).toBe(true);
     }
   });
 

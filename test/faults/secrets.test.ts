@@ -31,7 +31,12 @@ let mtlsReceiver: Receiver;
 let certs: TestCertificates;
 let stopped = false;
 const responses: GraphQLResponse[] = [];
-const secrets = { hmac: [] as string[], apiKeys: [] as string[], headerValue: `hv-${randomBytes(12).toString('hex')}` };
+const secrets = {
+  hmac: [] as string[],
+  apiKeys: [] as string[],
+  headerValue: `hv-${randomBytes(12).toString('hex')}`,
+  urlToken: `ut-${randomBytes(12).toString('hex')}`,
+};
 const payloadMarker = `payload-${randomBytes(12).toString('hex')}`;
 const ids = { hmac: '', ed25519: '', mtls: '' };
 const figures = { secretsChecked: 0, columnsScanned: 0, logLines: 0, errorMessages: 0, reencrypted: 0 };
@@ -53,7 +58,7 @@ beforeAll(async () => {
 
   // Secrets are created...
   const hmac = await createEndpoint(admin, {
-    url: `${receiver.url}/hmac`,
+    url: `${receiver.url}/hmac?token=${secrets.urlToken}`,
     patterns: ['pipeline.run.succeeded'],
     headers: [{ name: 'X-Api-Token', value: secrets.headerValue }],
   });
@@ -120,6 +125,8 @@ async function secretValues(): Promise<[string, string][]> {
     values.push(['Ed25519 seed (base64)', seed.toString('base64')], ['Ed25519 seed (hex)', seed.toString('hex')], ['Ed25519 seed (base64url)', seed.toString('base64url')]);
   }
   values.push(['master key', K1]);
+  // Sealed at rest since issue 16 (they were stored in clear): receivers put tokens there.
+  values.push(['custom header value', secrets.headerValue], ['URL query token', secrets.urlToken]);
   figures.secretsChecked = values.length;
   return values;
 }
@@ -145,7 +152,9 @@ describe('no plaintext secret at rest, in the log or in an error message', () =>
     for (const { h } of recorded) expect(h).not.toContain(secrets.headerValue);
     // Sealed values are all under the current master key.
     const sealed = await service.database.sql<{ v: string }[]>`
-      SELECT secret_sealed AS v FROM signing_keys UNION ALL SELECT tls_client_key_sealed FROM endpoints WHERE tls_client_key_sealed IS NOT NULL`;
+      SELECT secret_sealed AS v FROM signing_keys UNION ALL SELECT tls_client_key_sealed FROM endpoints WHERE tls_client_key_sealed IS NOT NULL
+      UNION ALL SELECT url_query_sealed FROM endpoints WHERE url_query_sealed IS NOT NULL UNION ALL SELECT headers_sealed FROM endpoints WHERE headers_sealed IS NOT NULL`;
+    expect(sealed.length).toBeGreaterThan(4);
     for (const { v } of sealed) expect(sealedKeyId(v)).toBe(masterKeyId(Buffer.from(K1, 'base64')));
   });
 
@@ -255,7 +264,7 @@ describe('master key rotation', () => {
         const rows = await only.database.sql<{ status: string; endpoint_id: string }[]>`SELECT status, endpoint_id FROM deliveries WHERE event_id = ${published.event.id}`;
         return rows.filter((r) => [ids.hmac, ids.ed25519, ids.mtls].includes(r.endpoint_id)).every((r) => r.status === 'SUCCEEDED') ? rows : null;
       }, 15_000);
-      const hmacRequest = receiver.requests.find((r) => r.path === '/hmac' && r.headers['webhook-id'] === published.event.id)!;
+      const hmacRequest = receiver.requests.find((r) => r.path.startsWith('/hmac') && r.headers['webhook-id'] === published.event.id)!;
       // Both the original (in its grace period) and the newest secret verify the request.
       for (const secret of [secrets.hmac[2]!, latestSecret]) expect(verifyWebhook(hmacRequest.rawBody, hmacRequest.headers, { secret }).id).toBe(published.event.id);
       const jwks = await (await fetch(`${only.url}/orgs/${service.orgId}/jwks.json`)).json();

@@ -97,7 +97,7 @@ describe('delivery exports', () => {
     const viewerLink = (await service.client(viewer.key).data(LINK, { filter: { endpointId }, format: 'CSV' })).createDeliveryExport.url;
     const csv = await (await get(viewerLink)).text();
     expect(csv).not.toContain('s3cret');
-    expect(csv).toContain(`${receiver.url}/hook?••••`);
+    expect(csv).toContain(`${receiver.url}/hook?token=••••`);
   });
 
   it('refuses forged, expired and revoked links, publishers, and bad filters, with the right status', async () => {

@@ -221,7 +221,7 @@ describe('createEndpoint', () => {
     ['a rate limit of 0', { rateLimitPerSecond: 0 }, 'rateLimitPerSecond', /between 1 and 100000/],
     ['a duplicate label', { labels: ['a', 'a'] }, 'labels[1]', /repeats labels\[0\]/],
     ['a reserved header', { headers: [{ name: 'X-Ok', value: '1' }, { name: 'Webhook-Signature', value: 'x' }] }, 'headers[1].name', /cannot be overridden/],
-    ['a header value with CRLF', { headers: [{ name: 'X-A', value: 'a\r\nX-Evil: 1' }] }, 'headers[0].value', /line breaks/],
+    ['a header value with CRLF', { headers: [{ name: 'X-A', value: 'a\r\nX-Evil: 1' }] }, 'headers[0].value', /control character/],
     ['a misspelled pattern', { patterns: ['pipeline.run.faild'] }, 'patterns', /Unknown event type "pipeline\.run\.faild"\. Did you mean "pipeline\.run\.failed"\?/],
     ['a pattern matching nothing', { patterns: ['pipelin.*'] }, 'patterns', /No event type matches "pipelin\.\*"\. Did you mean "pipeline\.\*"/],
     ['a duplicate pattern', { patterns: ['security.*', 'security.*'] }, 'patterns', /Duplicate pattern "security\.\*"/],

@@ -16,6 +16,7 @@ import { graphqlClient, type GraphQLClient } from '../helpers/graphql.js';
 import { scrape } from '../helpers/prometheus.js';
 import { ATTEMPTS_SUBSCRIPTION as CONSOLE_ATTEMPTS } from '../../client/features/live/queries.js';
 import { createLiveTopics, ENDPOINT_ROW_MAX_AGE_MS, ENDPOINT_ROW_REFRESH_AFTER_MS } from '../../server/graphql/liveTopics.js';
+import { createLiveRowsService } from '../../server/services/liveRows.js';
 
 const ATTEMPTS = `subscription($endpointId: ID, $statuses: [DeliveryStatus!]) {
   deliveryAttempts(endpointId: $endpointId, statuses: $statuses) {
@@ -282,14 +283,19 @@ describe('deliveryAttempts', () => {
       // The console's table needs the endpoint's URL (one endpoints query per batch); the
       // details need the stored attempt and delivery (one query per batch for both).
       const consoleStream = liveSubscribe(c, CONSOLE_ATTEMPTS, { endpointId: endpoint.id });
-      const details = liveSubscribe(c, `subscription($id: ID) { deliveryAttempts(endpointId: $id) {
+      // The receiver's answer is for roles that read payloads (an admin here); a viewer gets nulls.
+      const DETAILS = `subscription($id: ID) { deliveryAttempts(endpointId: $id) {
         id requestHeaders responseHeaders responseBody delivery { attemptCount isTest createdAt completedAt }
-      } }`, { id: endpoint.id });
-      await subscribed('attempts', 3);
+      } }`;
+      const details = liveSubscribe(client(api.adminKey), DETAILS, { id: endpoint.id });
+      const viewerDetails = liveSubscribe(c, DETAILS, { id: endpoint.id });
+      await subscribed('attempts', 4);
       const event = await publish(admin, { type: 'security.api_key.created', data: { n: 3 } });
       const [, , live] = await summaryOnly.waitFor(3, 20_000);
       const [shown] = await consoleStream.waitFor(1, 20_000);
       const [detail] = await details.waitFor(1, 20_000);
+      const [viewerDetail] = await viewerDetails.waitFor(1, 20_000);
+      expect(viewerDetail).toMatchObject({ id: detail.id, responseHeaders: null, responseBody: null });
       const after = await loads();
       expect(after.attempts - before.attempts).toBe(1);
       expect(after.endpoints - before.endpoints).toBe(1);
@@ -318,7 +324,7 @@ describe('deliveryAttempts', () => {
         delivery: { attemptCount: 1, isTest: false, createdAt: stored.createdAt, completedAt: stored.completedAt },
       });
       expect(detail.responseHeaders['x-upstream']).toBe('down');
-      for (const sub of [summaryOnly, consoleStream, details]) sub.unsubscribe();
+      for (const sub of [summaryOnly, consoleStream, details, viewerDetails]) sub.unsubscribe();
       await subscribed('attempts', 0);
     } finally {
       await failing.close();
@@ -328,7 +334,7 @@ describe('deliveryAttempts', () => {
   it('keeps endpoint rows of attempt messages about a second old without making a message wait, and reads them anew for health changes', async () => {
     const endpoint = await createEndpoint(admin, { url: `${receiver.url}/recent`, patterns: ['pipeline.run.cancelled'] });
     const loaded: string[] = [];
-    const topics = createLiveTopics(api.engine.database, { rowsLoaded: (rows) => loaded.push(rows) });
+    const topics = createLiveTopics(createLiveRowsService({ database: api.engine.database, observer: { rowsLoaded: (rows) => loaded.push(rows) } }));
     const summary = {
       id: 'att_none', orgId: api.orgId, deliveryId: 'dlv_none', endpointId: endpoint.id, eventId: 'evt_none', eventType: 'pipeline.run.cancelled',
       attemptNumber: 1, trigger: 'SCHEDULED' as const, startedAt: new Date().toISOString(), durationMs: 1, succeeded: true,

@@ -119,4 +119,14 @@ describe('request log', () => {
       expect(everything).not.toContain(secret);
     }
   });
+
+  it('keeps a line the same size whatever the document: distinct root fields, at most 20, and refusals of the limits logged by code', async () => {
+    const many = await post({ query: `query Many { ${Array.from({ length: 25 }, (_, i) => `a${i}: viewer { role } b${i}: __typename`).join(' ')} }` });
+    expect(many.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    const within = await post({ query: `query Within { ${Array.from({ length: 25 }, (_, i) => `a${i}: viewer { role }`).join(' ')} endpoints { edges { node { id } } } }` });
+    expect(within.body.errors).toBeUndefined();
+    const line = requestLines().find((l) => l.requestId === within.requestId)!;
+    expect(line.fields).toEqual(['viewer', 'endpoints']);
+    for (const l of lines) expect(l.length).toBeLessThan(4000);
+  });
 });

@@ -87,13 +87,20 @@ export function createEndpointsRepo(db: DbOrTx) {
         .where(and(live(orgId), eq(endpoints.signingAlgorithm, algorithm)));
       return row?.n ?? 0;
     },
-    async patternsFor(endpointIds: readonly string[], tx: DbOrTx = db): Promise<Map<string, string[]>> {
+    /** EventSubscription patterns by endpoint; with `orgId`, only of that organization's endpoints. */
+    async patternsFor(endpointIds: readonly string[], options: { orgId?: string; tx?: DbOrTx } = {}): Promise<Map<string, string[]>> {
+      const { orgId, tx = db } = options;
       const result = new Map<string, string[]>(endpointIds.map((id) => [id, []]));
       if (endpointIds.length === 0) return result;
+      const byEndpoint = inArray(eventSubscriptions.endpointId, [...endpointIds]);
       const rows = await tx
         .select({ endpointId: eventSubscriptions.endpointId, pattern: eventSubscriptions.pattern })
         .from(eventSubscriptions)
-        .where(inArray(eventSubscriptions.endpointId, [...endpointIds]))
+        .where(
+          orgId === undefined
+            ? byEndpoint
+            : and(byEndpoint, inArray(eventSubscriptions.endpointId, tx.select({ id: endpoints.id }).from(endpoints).where(and(eq(endpoints.orgId, orgId), inArray(endpoints.id, [...endpointIds]))))),
+        )
         .orderBy(eventSubscriptions.pattern);
       for (const r of rows) result.get(r.endpointId)?.push(r.pattern);
       return result;

@@ -1,4 +1,4 @@
-import { and, eq, exists, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, exists, getTableColumns, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { deliveries, events, type EventRow } from '../schema.js';
 import { idLowerBound } from '../../domain/ids.js';
@@ -15,16 +15,19 @@ export interface EventFilter {
   deliveredTo?: string[] | null;
 }
 
+/** Every column, or every column but the payload (read as null): callers who may not see payloads do not load them. */
+const columns = (withPayload: boolean) => (withPayload ? getTableColumns(events) : { ...getTableColumns(events), data: sql<null>`NULL::jsonb`.as('data') });
+
 /** Published events (reads; publishing writes through the engine). */
 export function createEventsRepo(db: DbOrTx) {
   return {
-    async findForOrg(orgId: string, id: string): Promise<EventRow | null> {
-      const [row] = await db.select().from(events).where(and(eq(events.orgId, orgId), eq(events.id, id)));
-      return row ?? null;
+    async findForOrg(orgId: string, id: string, options: { withPayload?: boolean } = {}): Promise<EventRow | null> {
+      const [row] = await db.select(columns(options.withPayload ?? true)).from(events).where(and(eq(events.orgId, orgId), eq(events.id, id)));
+      return (row as EventRow | undefined) ?? null;
     },
-    async findByIds(ids: readonly string[]): Promise<EventRow[]> {
+    async findByIds(ids: readonly string[], options: { withPayload?: boolean } = {}): Promise<EventRow[]> {
       if (ids.length === 0) return [];
-      return db.select().from(events).where(inArray(events.id, [...ids]));
+      return (await db.select(columns(options.withPayload ?? true)).from(events).where(inArray(events.id, [...ids]))) as EventRow[];
     },
     /**
      * The payload of each event as Postgres renders its jsonb (`data::text`): the exact text the
@@ -38,7 +41,7 @@ export function createEventsRepo(db: DbOrTx) {
         .where(and(eq(events.orgId, orgId), inArray(events.id, [...ids])));
     },
     /** Newest first; the time window is an id range (ids are time-ordered). */
-    async list(orgId: string, filter: EventFilter, args: PageArgs): Promise<Page<EventRow>> {
+    async list(orgId: string, filter: EventFilter, args: PageArgs, options: { withPayload?: boolean } = {}): Promise<Page<EventRow>> {
       const q = keyset(events.id, args, [
         eq(events.orgId, orgId),
         filter.type ? eq(events.type, filter.type) : undefined,
@@ -55,7 +58,8 @@ export function createEventsRepo(db: DbOrTx) {
             )
           : undefined,
       ]);
-      return toPage(await db.select().from(events).where(q.where).orderBy(q.orderBy).limit(q.limit), args);
+      const rows = await db.select(columns(options.withPayload ?? true)).from(events).where(q.where).orderBy(q.orderBy).limit(q.limit);
+      return toPage(rows as EventRow[], args);
     },
   };
 }

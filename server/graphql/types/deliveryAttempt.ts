@@ -7,6 +7,7 @@ import { AttemptTriggerEnum, ErrorClassEnum } from './enums.js';
 import { DeliveryRef } from './delivery.js';
 import { EndpointRef } from './endpoint.js';
 import { ENDPOINT_REF } from './endpoint.js';
+import { PAYLOAD_FIELD_COST } from '../costs.js';
 
 const from = rowResolvers<AttemptRow>();
 
@@ -32,11 +33,29 @@ DeliveryAttemptRef.implement({
     requestHeaders: t.field({
       type: 'JSON',
       description: 'Headers sent (custom header values masked).',
+      complexity: PAYLOAD_FIELD_COST.headers,
       resolve: from('requestHeaders'),
     }),
     responseStatus: t.int({ nullable: true, resolve: from('responseStatus') }),
-    responseHeaders: t.field({ type: 'JSON', nullable: true, resolve: from('responseHeaders') }),
-    responseBody: t.string({ nullable: true, description: 'The first 4 KiB of the response body.', resolve: from('responseBody') }),
+    // A receiver's answer can echo the payload, set cookies or carry tokens: viewers get null
+    // (queries and live streams alike), and nothing is loaded for them.
+    responseHeaders: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'Headers the endpoint answered with; null for viewers.',
+      authScopes: { can: 'readPayload' },
+      unauthorizedResolver: () => null,
+      complexity: PAYLOAD_FIELD_COST.headers,
+      resolve: from('responseHeaders'),
+    }),
+    responseBody: t.string({
+      nullable: true,
+      description: 'The first 4 KiB of the response body; null for viewers.',
+      authScopes: { can: 'readPayload' },
+      unauthorizedResolver: () => null,
+      complexity: PAYLOAD_FIELD_COST.responseBody,
+      resolve: from('responseBody'),
+    }),
     errorClass: t.field({ type: ErrorClassEnum, nullable: true, resolve: from('errorClass') }),
     errorMessage: t.string({ nullable: true, resolve: from('errorMessage') }),
     requestBody: t.string({

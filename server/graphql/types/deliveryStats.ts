@@ -1,28 +1,16 @@
 import { builder } from '../builder.js';
-import { DomainError } from '../../domain/errors.js';
-import type { ErrorClass } from '../../domain/attemptOutcome.js';
-import { planStatsWindow } from '../../domain/statsWindow.js';
-import { createStatsRepo, type StatsQuery } from '../../db/repos/stats.js';
-import { endpointArg } from '../liveArgs.js';
+import type { ErrorClassCount, StatsBucket } from '../../services/deliveryStats.js';
 import { ErrorClassEnum } from './enums.js';
 import { ENDPOINT_REF } from './endpoint.js';
 
-interface ErrorClassCount {
-  errorClass: ErrorClass;
-  count: number;
-}
-
-interface StatsBucket {
-  start: Date;
-  end: Date;
-  succeeded: number;
-  failed: number;
-  total: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  /** Shared by every bucket of one answer: one extra query, run only when a bucket asks for it. */
-  failuresByErrorClass: () => Promise<Map<number, ErrorClassCount[]>>;
+/** Buckets an answer will hold, for its cost (the window is checked, and refused if too large, when it runs). */
+function bucketCountEstimate(args: { since?: unknown; until?: unknown; bucketSeconds?: unknown }): number {
+  const since = args.since instanceof Date ? args.since.getTime() : NaN;
+  const until = args.until instanceof Date ? args.until.getTime() : Date.now();
+  const bucketMs = typeof args.bucketSeconds === 'number' && args.bucketSeconds > 0 ? args.bucketSeconds * 1000 : NaN;
+  const count = Math.ceil((until - since) / bucketMs);
+  // A window of over 2,000 buckets (or none) is refused with its own message when it runs.
+  return Number.isFinite(count) && count >= 1 && count <= 2000 ? count : 1;
 }
 
 const ErrorClassCountRef = builder.objectRef<ErrorClassCount>('ErrorClassCount').implement({
@@ -46,7 +34,7 @@ const DeliveryStatsBucketRef = builder.objectRef<StatsBucket>('DeliveryStatsBuck
     failuresByErrorClass: t.field({
       type: [ErrorClassCountRef],
       description: 'Failed attempts by error class, in ErrorClass order. Reads every failed attempt of the window (the counts above do not): ask only when needed.',
-      resolve: async (b) => (await b.failuresByErrorClass()).get(b.start.getTime()) ?? [],
+      resolve: (b) => b.failuresByErrorClass(),
     }),
   }),
 });
@@ -64,41 +52,13 @@ builder.queryField('deliveryStats', (t) =>
       until: t.arg({ type: 'DateTime', description: 'Exclusive end of the window; default now.' }),
       bucketSeconds: t.arg.int({ required: true }),
     },
-    resolve: async (_root, args, ctx) => {
-      ctx.requireViewer();
-      const window = planStatsWindow({ since: args.since, until: args.until, bucketSeconds: args.bucketSeconds, nowMs: Date.now() });
-      if (window instanceof DomainError) throw window;
-      const endpointId = (await endpointArg(ctx, args.endpointId))!;
-      const repo = createStatsRepo(ctx.services.engine.database.sql);
-      const query: StatsQuery = { endpointId, since: new Date(window.sinceMs), until: new Date(window.untilMs), bucketSeconds: window.bucketSeconds };
-      const rows = new Map((await repo.buckets(query)).map((r) => [r.start.getTime(), r]));
-      let failures: Promise<Map<number, ErrorClassCount[]>> | null = null;
-      const failuresByErrorClass = () =>
-        (failures ??= repo.failuresByErrorClass(query).then((list) => {
-          const byStart = new Map<number, ErrorClassCount[]>();
-          for (const f of list) {
-            const key = f.start.getTime();
-            if (!byStart.has(key)) byStart.set(key, []);
-            byStart.get(key)!.push({ errorClass: f.errorClass as ErrorClass, count: f.count });
-          }
-          return byStart;
-        }));
-      const stepMs = window.bucketSeconds * 1000;
-      return Array.from({ length: window.bucketCount }, (_, i): StatsBucket => {
-        const startMs = window.sinceMs + i * stepMs;
-        const row = rows.get(startMs);
-        return {
-          start: new Date(startMs),
-          end: new Date(Math.min(startMs + stepMs, window.untilMs)),
-          succeeded: row?.succeeded ?? 0,
-          failed: row?.failed ?? 0,
-          total: row?.total ?? 0,
-          p50: row?.percentiles[0] ?? null,
-          p95: row?.percentiles[1] ?? null,
-          p99: row?.percentiles[2] ?? null,
-          failuresByErrorClass,
-        };
-      });
-    },
+    // Cost: one entry per bucket (up to 2,000), not the default list multiplier.
+    complexity: (args) => ({ field: 1, multiplier: bucketCountEstimate(args) }),
+    resolve: (_root, args, ctx) =>
+      ctx.services.deliveryStats.buckets(
+        ctx.requireViewer(),
+        { endpointId: String(args.endpointId), since: args.since, until: args.until, bucketSeconds: args.bucketSeconds },
+        Date.now(),
+      ),
   }),
 );

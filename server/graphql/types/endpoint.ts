@@ -1,11 +1,9 @@
 import { builder } from '../builder.js';
 import type { EndpointRow } from '../../db/schema.js';
 import { describeCertificates, type CertificateInfo } from '../../domain/endpointSettings.js';
-import { roleCan } from '../../domain/roles.js';
+import { MASK } from '../../domain/endpointSecrets.js';
 import { pageArgs, toConnection } from '../connection.js';
 import { CircuitStateEnum, OrderingModeEnum, SigningAlgorithmEnum } from './enums.js';
-
-const MASKED = '••••';
 
 /** Every endpoint argument takes the id or the client uid (a uid never looks like an id). */
 export const ENDPOINT_REF = 'The endpoint\'s id or its client uid.';
@@ -37,10 +35,7 @@ const EndpointHeaderRef = builder.objectRef<{ name: string; value: string }>('En
   fields: (t) => ({
     name: t.exposeString('name'),
     value: t.string({
-      description: `The header value; shown as "${MASKED}" to roles that may not see secrets (viewer).`,
-      // A boolean scope (not the throwing `can` loader) so a viewer gets the mask instead of an error.
-      authScopes: (_parent, _args, ctx) => roleCan(ctx.requireViewer().role, 'readPayload'),
-      unauthorizedResolver: () => MASKED,
+      description: `The header value; shown as "${MASK}" to roles that may not see secrets (viewer). Stored encrypted.`,
       resolve: (header) => header.value,
     }),
   }),
@@ -100,7 +95,10 @@ EndpointRef.implement({
       nullable: true,
       description: 'Client id chosen by the integrator, unique among the organization\'s endpoints; accepted wherever an endpoint id is.',
     }),
-    url: t.exposeString('url'),
+    url: t.string({
+      description: `The URL requests go to; for viewers its query values are shown as "${MASK}" (receivers put tokens there). The query string is stored encrypted.`,
+      resolve: (e, _args, ctx) => ctx.services.endpoints.shownSecrets(ctx.requireViewer(), e).url,
+    }),
     description: t.exposeString('description'),
     labels: t.exposeStringList('labels'),
     active: t.exposeBoolean('active', { description: 'False when paused by hand or disabled (410 Gone, circuit open for 5 days).' }),
@@ -121,7 +119,7 @@ EndpointRef.implement({
     orderingMode: t.expose('orderingMode', { type: OrderingModeEnum }),
     headers: t.field({
       type: [EndpointHeaderRef],
-      resolve: (e) => Object.entries(e.headers ?? {}).map(([name, value]) => ({ name, value })),
+      resolve: (e, _args, ctx) => ctx.services.endpoints.shownSecrets(ctx.requireViewer(), e).headers,
     }),
     eventSubscriptions: t.field({
       type: [EventSubscriptionRef],

@@ -3,6 +3,7 @@ import type { EventRow } from '../../db/schema.js';
 import type { PublishOutcome } from '../../engine/publish.js';
 import { pageArgs, toConnection } from '../connection.js';
 import { DeliveryRef } from './delivery.js';
+import { PAYLOAD_FIELD_COST } from '../costs.js';
 
 export const EventRef = builder.objectRef<EventRow>('Event');
 EventRef.implement({
@@ -16,6 +17,7 @@ EventRef.implement({
       description: 'The payload; null for viewers (they never see payloads) and after the retention period.',
       authScopes: { can: 'readPayload' },
       unauthorizedResolver: () => null,
+      complexity: PAYLOAD_FIELD_COST.eventData,
       resolve: (e) => e.data,
     }),
     eventId: t.exposeString('idempotencyKey', { nullable: true, description: 'The idempotency key given at publish time.' }),
@@ -98,6 +100,8 @@ builder.mutationFields((t) => ({
     authScopes: { $all: { can: 'publish', apiKey: true } },
     description: 'Publishes up to 1,000 events in one transaction; results come back in input order.',
     args: { inputs: t.arg({ type: [PublishEventInput], required: true }) },
+    // The answer holds one entry per input.
+    complexity: (args) => ({ field: 1, multiplier: Math.max(1, Array.isArray(args.inputs) ? args.inputs.length : 1) }),
     resolve: (_root, args, ctx) => ctx.services.deliveries.publish(ctx.requireViewer(), args.inputs, true, ctx.traceparent),
   }),
 }));
