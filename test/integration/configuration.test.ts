@@ -357,7 +357,8 @@ describe('exportConfiguration', () => {
     // The query string reference keeps the query while the base changes.
     const moved = await apply(admin, { ...exported, endpoints: { ...exported.endpoints, everything: { ...exported.endpoints.everything, url: { base: 'https://hooks.example.com/v2', query: { unchanged: true } } } } });
     expect(moved.changes.find((c: any) => c.key === 'everything').changedFields).toEqual(['url']);
-    const url = (await service.database.sql`SELECT url FROM endpoints WHERE uid = 'everything'`)[0]!.url;
-    expect(url).toBe('https://hooks.example.com/v2?token=query-secret-123&x=1');
+    // Read as the admin sees it: the query is stored sealed (url_query_sealed), opened on read.
+    const { endpoint } = await admin.data<{ endpoint: { url: string } }>('query($id: ID!) { endpoint(id: $id) { url } }', { id: 'everything' });
+    expect(endpoint.url).toBe('https://hooks.example.com/v2?token=query-secret-123&x=1');
   });
 });
