@@ -95,12 +95,17 @@ export async function startService(config: Config, log: Logger): Promise<Running
     database,
     boss,
     retentionDays: config.retentionDays,
+    historyRetentionDays: config.historyRetentionDays,
     secretBox,
     log,
     allowedCidrs: cidrs.cidrs,
     observer: metrics.engineObserver,
   });
   await engine.jobQueue.ensureIndexes();
+  // Today's and the next days' history partitions, before anything is written (the DEFAULT
+  // partition would take the rows otherwise, e.g. after days of downtime). Every role: the api
+  // writes events and deliveries too. Idempotent, and safe with processes starting together.
+  await engine.history.ensurePartitions();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
 
   const services = createServices({ config, database, secretBox, engine, log });

@@ -8,6 +8,12 @@ import type { HttpSender } from './httpSender.js';
 export const USER_AGENT = 'org-webhooks/0.1 (+https://www.standardwebhooks.com)';
 const MASKED = '••••';
 
+/**
+ * The payload text of an event whose payload retention purged it (events.data is NULL; published
+ * payloads are always JSON objects, so `null` never comes from a publisher).
+ */
+export const PURGED_PAYLOAD_JSON = 'null';
+
 /** A delivery as loaded for an attempt. */
 export interface LoadedDelivery {
   id: string;
@@ -42,6 +48,7 @@ export async function executeAttempt(
   trigger: AttemptRecord['trigger'],
   options: { singleAttempt?: boolean } = {},
 ): Promise<AttemptExecution> {
+  if (delivery.dataJson === PURGED_PAYLOAD_JSON) return payloadPurged(runtime, delivery, trigger);
   const body = envelopeBody({
     id: delivery.eventId,
     type: delivery.eventType,
@@ -105,6 +112,43 @@ export async function executeAttempt(
       responseHeaders: result.ok ? result.headers : null,
       responseBody: result.ok ? result.body : null,
       errorClass: outcome.errorClass,
+      errorMessage: outcome.errorMessage,
+    },
+  };
+}
+
+/**
+ * A delivery whose event lost its payload to retention (a retry or replay that raced the purge):
+ * nothing is sent; a failed attempt says why and the delivery is DEAD (retrying cannot help).
+ */
+function payloadPurged(runtime: EndpointRuntime, delivery: LoadedDelivery, trigger: AttemptRecord['trigger']): AttemptExecution {
+  const outcome: AttemptOutcome = {
+    succeeded: false,
+    errorClass: null,
+    errorMessage: `Not sent: the payload of event ${delivery.eventId} was purged after the payload retention period (WEBHOOKS_RETENTION_DAYS); it can no longer be delivered.`,
+    retryAfterSeconds: null,
+    disableEndpoint: false,
+  };
+  const startedAt = new Date();
+  return {
+    outcome,
+    step: { status: 'DEAD', nextAttemptAtMs: null },
+    attempt: {
+      id: newId('attempt', startedAt.getTime()),
+      orgId: delivery.orgId,
+      deliveryId: delivery.id,
+      endpointId: runtime.id,
+      eventType: delivery.eventType,
+      attemptNumber: delivery.attemptCount + 1,
+      trigger,
+      startedAt,
+      durationMs: 0,
+      succeeded: false,
+      requestHeaders: {},
+      responseStatus: null,
+      responseHeaders: null,
+      responseBody: null,
+      errorClass: null,
       errorMessage: outcome.errorMessage,
     },
   };

@@ -30,8 +30,9 @@ interface LoadRow {
 
 // Deliveries of the round, then each event once (an event fanned out to many endpoints is in a
 // round many times: its payload is read and sent over once). A hash, not a sort: the worker
-// pool runs with enable_sort off.
-const LOAD_SQL = `
+// pool runs with enable_sort off. Both tables are read by ids given as parameters ($2: the
+// jobs' event ids), so Postgres plans only the day partitions holding them.
+export const LOAD_SQL = `
   WITH loaded AS (
     SELECT d.id AS delivery_id, d.org_id, d.event_id, d.event_type, d.attempt_count, d.ordering_key, d.seq, d.status
     FROM deliveries d WHERE d.id = ANY($1::text[])
@@ -41,7 +42,7 @@ const LOAD_SQL = `
   FROM loaded
   UNION ALL
   SELECT NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, e.created_at, e.data::text
-  FROM events e WHERE e.id IN (SELECT event_id FROM loaded)`;
+  FROM events e WHERE e.id = ANY($2::text[]) AND e.id IN (SELECT event_id FROM loaded)`;
 
 /**
  * One fetch round of the worker: per endpoint one statement on its queue's own partition that
@@ -90,7 +91,7 @@ export function createRoundFetcher(deps: { sql: Sql; jobQueue: JobQueue }) {
   async function load(jobs: FetchedJob[]): Promise<Map<string, LoadedDelivery>> {
     const result = new Map<string, LoadedDelivery>();
     if (jobs.length === 0) return result;
-    const rows = await sql.unsafe<LoadRow[]>(LOAD_SQL, [jobs.map((j) => j.deliveryId)] as never[], { prepare: true });
+    const rows = await sql.unsafe<LoadRow[]>(LOAD_SQL, [jobs.map((j) => j.deliveryId), [...new Set(jobs.map((j) => j.eventId))]] as never[], { prepare: true });
     const events = new Map<string, { createdAt: Date; dataJson: string }>();
     for (const r of rows) if (r.delivery_id === null) events.set(r.event_id, { createdAt: r.created_at, dataJson: r.data_json ?? 'null' });
     for (const r of rows) {

@@ -14,6 +14,8 @@ import { createRecovery } from './recovery.js';
 import { createTestSender } from './testSender.js';
 import { USER_AGENT } from './dispatcher.js';
 import { purgePayloads } from './retention.js';
+import { createHistoryMaintenance } from './history.js';
+import { createPendingHorizon } from './pendingHorizon.js';
 import { MAINTENANCE_QUEUES } from './jobs.js';
 import type PgBoss from 'pg-boss';
 
@@ -21,6 +23,7 @@ export interface EngineDeps {
   database: Database;
   boss: PgBoss;
   retentionDays: number;
+  historyRetentionDays: number;
   secretBox: SecretBox;
   log: Logger;
   allowedCidrs: Cidr[];
@@ -39,7 +42,9 @@ export function createEngine(deps: EngineDeps) {
   const publisher = createPublisher({ database, jobQueue, wake: wakeSender });
   const sender = createHttpSender({ allowedCidrs: deps.allowedCidrs, userAgent: USER_AGENT });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox });
-  const recovery = createRecovery({ sql: database.sql, jobQueue });
+  const pendingHorizon = createPendingHorizon(database.sql);
+  const history = createHistoryMaintenance({ sql: database.sql, probeSql: () => database.workerSql, log, historyRetentionDays: deps.historyRetentionDays });
+  const recovery = createRecovery({ sql: database.sql, jobQueue, onRevive: (tx, createdFromMs) => pendingHorizon.lower(tx, createdFromMs) });
   const publishSystemEvent = (orgId: string, type: string, data: Record<string, unknown>) => publisher.publish(orgId, [{ type, data }]);
   let worker: Worker | null = null;
 
@@ -56,7 +61,10 @@ export function createEngine(deps: EngineDeps) {
     /** Wakes the workers owning these endpoints: new due jobs are waiting. */
     wake: (sql: Sql | TransactionSql, endpointIds: Iterable<string>) => notifyIds(sql, CHANNELS.wake, endpointIds),
 
-    purgePayloads: () => purgePayloads(database.sql, deps.retentionDays),
+    purgePayloads: (nowMs?: number) => purgePayloads(database.sql, deps.retentionDays, nowMs),
+    /** History partitions and retention (engine/history.ts), and where pending deliveries start. */
+    history,
+    pendingHorizon,
 
     /** Starts delivering (the worker role) and the scheduled maintenance. */
     async startWorker(): Promise<Worker> {
@@ -70,9 +78,18 @@ export function createEngine(deps: EngineDeps) {
         // Queues of endpoints whose deletion could not drop them at the time.
         for (const endpointId of await jobQueue.orphanedQueues()) await jobQueue.dropEndpointQueue(endpointId);
       });
+      const historyQueue = MAINTENANCE_QUEUES.history;
+      await deps.boss.createQueue(historyQueue.name, { name: historyQueue.name, policy: 'singleton', retryLimit: 3 });
+      await deps.boss.schedule(historyQueue.name, historyQueue.cron);
+      await deps.boss.work(historyQueue.name, async () => {
+        const summary = await history.run();
+        if (summary.created.length || summary.dropped.length || summary.cleaned || summary.postponed.length) {
+          log.info({ ...summary }, 'history maintenance: partitions created and dropped');
+        }
+      });
       // The worker's queue statements and recording run on the worker pool (see Database.workerSql).
       const workerQueue = createJobQueue(database.workerSql);
-      const recorder = createRecorder({ sql: database.workerSql, jobQueue: workerQueue, log });
+      const recorder = createRecorder({ sql: database.workerSql, jobQueue: workerQueue, log, pendingHorizon });
       worker = createWorker({
         sql: database.workerSql,
         url: database.url,
@@ -82,6 +99,7 @@ export function createEngine(deps: EngineDeps) {
         loadRuntimes,
         log,
         publishSystemEvent,
+        pendingHorizon,
         observer: deps.observer,
         options: deps.workerOptions,
       });

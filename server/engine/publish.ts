@@ -48,6 +48,8 @@ interface OrgCatalog {
 interface PreparedEvent {
   index: number;
   id: string;
+  /** The time in `id`: its deliveries' ids carry it too, so they share its day partition. */
+  idMs: number;
   type: string;
   dataJson: string;
   data: Record<string, unknown>;
@@ -68,12 +70,21 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
       -- The lookup this publish was planned with is still what the organization has (its
       -- endpoints, their subscriptions, the event types): otherwise nothing is written.
       SELECT 1 FROM organizations WHERE id = $1 AND catalog_version = $6::bigint
+    ), keyed AS (
+      -- eventId idempotency: the first event to claim a key in the organization gets it; the
+      -- others are duplicates (a concurrent claim waits for the first one's commit). In key order,
+      -- so two batches claiming the same keys cannot deadlock.
+      INSERT INTO event_idempotency_keys (org_id, idempotency_key, event_id)
+      SELECT $1, k.k, k.i FROM jsonb_to_recordset($7::text::jsonb) AS k(i text, k text)
+      WHERE EXISTS (SELECT 1 FROM catalog_unchanged)
+      ORDER BY k.k
+      ON CONFLICT (org_id, idempotency_key) DO NOTHING
+      RETURNING event_id
     ), written AS (
       INSERT INTO events (id, org_id, type, data, idempotency_key, ordering_key, created_at)
       SELECT x.id, $1, x.type, x.data, x.ikey, x.okey, $2::timestamptz
       FROM jsonb_to_recordset($3::text::jsonb) AS x(id text, type text, data jsonb, ikey text, okey text)
-      WHERE EXISTS (SELECT 1 FROM catalog_unchanged)
-      ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      WHERE EXISTS (SELECT 1 FROM catalog_unchanged) AND (x.ikey IS NULL OR x.id IN (SELECT event_id FROM keyed))
       RETURNING id, type, ordering_key
     ), planned AS (
       SELECT c.i AS id, c.e AS event_id, c.p AS endpoint_id, c.j AS job_id, w.type, w.ordering_key, q.name AS queue, c.n
@@ -164,7 +175,8 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
       if (orderingKey !== null && (orderingKey.length < 1 || orderingKey.length > MAX_KEY_LENGTH)) {
         problems.push({ field: `${at}orderingKey`, message: `${at}orderingKey must be 1 to ${MAX_KEY_LENGTH} characters.` });
       }
-      prepared.push({ index, id: newId('event'), type: input.type, dataJson, data: data as Record<string, unknown>, eventId, orderingKey });
+      const idMs = Date.now();
+      prepared.push({ index, id: newId('event', idMs), idMs, type: input.type, dataJson, data: data as Record<string, unknown>, eventId, orderingKey });
     });
     assertNoProblems(problems);
     return prepared;
@@ -282,7 +294,7 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
         const deliveries: { id: string; event: PreparedEvent; endpointId: string }[] = [];
         for (const event of events) {
           for (const endpoint of endpoints) {
-            if (endpoint.matches(event.type)) deliveries.push({ id: newId('delivery'), event, endpointId: endpoint.id });
+            if (endpoint.matches(event.type)) deliveries.push({ id: newId('delivery', event.idMs), event, endpointId: endpoint.id });
           }
         }
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
@@ -290,9 +302,10 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
         // meanwhile: the delivery is written CANCELLED) and, in a caller's transaction, the
         // wake-up of the workers (at its commit). Otherwise the wake-up follows our commit.
         const wakeInStatement = inTx ? idPayloads(new Set(deliveries.map((d) => d.endpointId))) : [];
+        const keysJson = JSON.stringify(events.filter((e) => e.eventId !== null).map((e) => ({ i: e.id, k: e.eventId })));
         const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake' | 'stale'; id: string | null }[]>(
           publishSql,
-          [orgId, createdAt.toISOString(), eventsJson(events), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version],
+          [orgId, createdAt.toISOString(), eventsJson(events), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version, keysJson],
           { prepare: true },
         );
         if (rows.some((r) => r.kind === 'stale')) return null;
@@ -315,10 +328,14 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
         const existing = new Map<string, EventRow>();
         const duplicates = events.filter((e) => e.eventId !== null && !inserted.has(e.id));
         if (duplicates.length > 0) {
+          // The keys, then their events by id: a statement naming the event ids reads only their
+          // partitions (a join from the keys would plan every partition of events).
+          const keys = await sql<{ event_id: string }[]>`
+            SELECT event_id FROM event_idempotency_keys WHERE org_id = ${orgId} AND idempotency_key = ANY(${duplicates.map((e) => e.eventId!)}::text[])`;
           const rows = await sql<EventRow[]>`
             SELECT id, org_id AS "orgId", type, data, idempotency_key AS "idempotencyKey", ordering_key AS "orderingKey",
                    created_at AS "createdAt", payload_purged_at AS "payloadPurgedAt"
-            FROM events WHERE org_id = ${orgId} AND idempotency_key = ANY(${duplicates.map((e) => e.eventId!)}::text[])`;
+            FROM events WHERE org_id = ${orgId} AND id = ANY(${keys.map((k) => k.event_id)}::text[])`;
           for (const row of rows) existing.set(row.idempotencyKey!, row);
         }
 

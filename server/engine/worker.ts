@@ -4,6 +4,7 @@ import { createListener } from '../db/listener.js';
 import { CHANNELS, parseJsonPayload, summarizeAttempt, type EndpointChanged, type EndpointHealthChange } from '../db/notifications.js';
 import { breakerGate, recordFailure, recordSuccess, type BreakerState } from '../domain/circuitBreaker.js';
 import type { AttemptRecord } from '../db/repos/attempts.js';
+import { strictBlockedQuery } from '../db/repos/strictOrdering.js';
 import type { FetchedJob, JobQueue } from './jobQueue.js';
 import type { EndpointRuntime, RuntimeLoader } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
@@ -11,6 +12,7 @@ import { executeAttempt, type LoadedDelivery } from './dispatcher.js';
 import type { Recorder, RecordEntry } from './recorder.js';
 import { createOwnership, slotOf } from './ownership.js';
 import { createRoundFetcher, type RoundJob } from './fetchRound.js';
+import type { PendingHorizon } from './pendingHorizon.js';
 
 /** Hooks for metrics; the engine works without them. */
 export interface EngineObserver {
@@ -37,6 +39,8 @@ export interface WorkerDeps {
   log: Logger;
   /** Publishes `webhook.endpoint.disabled` into the endpoint's organization. */
   publishSystemEvent(orgId: string, type: string, data: Record<string, unknown>): Promise<unknown>;
+  /** Where pending deliveries start (history partitions): STRICT checks read from there on. */
+  pendingHorizon: PendingHorizon;
   observer?: EngineObserver;
   options?: {
     /** Most jobs one fetch takes from one endpoint. */
@@ -504,12 +508,11 @@ export function createWorker(deps: WorkerDeps) {
     }
     if (candidates.length === 0) return new Set();
     const endpointOf = new Map(jobs.map((j) => [j.deliveryId, j.endpointId]));
-    const rows = await sql<{ id: string }[]>`
-      SELECT x.id FROM unnest(${candidates.map((c) => c.id)}::text[], ${candidates.map((c) => endpointOf.get(c.id)!)}::text[],
-                               ${candidates.map((c) => c.orderingKey!)}::text[], ${candidates.map((c) => c.seq)}::bigint[]) AS x(id, ep, k, seq)
-      WHERE EXISTS (
-        SELECT 1 FROM deliveries p
-        WHERE p.endpoint_id = x.ep AND p.ordering_key = x.k AND p.status = 'PENDING' AND p.seq < x.seq)`;
+    const rows = await strictBlockedQuery(
+      sql,
+      candidates.map((c) => ({ id: c.id, endpointId: endpointOf.get(c.id)!, orderingKey: c.orderingKey!, seq: c.seq })),
+      await deps.pendingHorizon.deliveryBound(),
+    );
     return new Set(rows.map((r) => r.id));
   }
 

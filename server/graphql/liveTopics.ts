@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { CHANNELS, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
@@ -127,16 +127,27 @@ export const ENDPOINT_ROW_REFRESH_AFTER_MS = 1000;
 export const ENDPOINT_ROW_MAX_AGE_MS = 2000;
 const MAX_RECENT_ENDPOINTS = 10_000;
 
+/**
+ * Attempts (placeholder `ids`) with their deliveries (placeholder `deliveryIds`, from the same
+ * notifications): naming both tables' ids lets Postgres plan only the day partitions holding
+ * them (a join condition alone would plan every partition of deliveries).
+ */
+export function liveAttemptsQuery(database: Database) {
+  return database.db
+    .select({ attempt: deliveryAttempts, delivery: deliveries })
+    .from(deliveryAttempts)
+    .leftJoin(
+      deliveries,
+      and(eq(deliveries.id, deliveryAttempts.deliveryId), sql`${deliveries.id} = ANY(${sql.placeholder('deliveryIds')}::text[])`),
+    )
+    .where(sql`${deliveryAttempts.id} = ANY(${sql.placeholder('ids')}::text[])`);
+}
+
 /** The service's two live topics, over one database's pools. */
 export function createLiveTopics(database: Database, observer?: PubSubObserver) {
   // Drizzle prepared queries: built once, not per batch (building them cost ~0.7 ms of CPU per
   // batch, more than running them).
-  const attemptsByIds = database.db
-    .select({ attempt: deliveryAttempts, delivery: deliveries })
-    .from(deliveryAttempts)
-    .leftJoin(deliveries, eq(deliveries.id, deliveryAttempts.deliveryId))
-    .where(sql`${deliveryAttempts.id} = ANY(${sql.placeholder('ids')}::text[])`)
-    .prepare('live_attempts_by_ids');
+  const attemptsByIds = liveAttemptsQuery(database).prepare('live_attempts_by_ids');
   const endpointsByIds = database.db
     .select()
     .from(endpoints)
@@ -204,7 +215,8 @@ export function createLiveTopics(database: Database, observer?: PubSubObserver) 
       const rows: BatchRows = {
         attempts: once(async () => {
           observer?.rowsLoaded?.('attempts');
-          return new Map((await attemptsByIds.execute({ ids: summaries.map((s) => s.id) })).map((r) => [r.attempt.id, r]));
+          const loaded = await attemptsByIds.execute({ ids: summaries.map((s) => s.id), deliveryIds: [...new Set(summaries.map((s) => s.deliveryId))] });
+          return new Map(loaded.map((r) => [r.attempt.id, r]));
         }),
         endpoints: endpointsForAttempts(summaries.map((s) => s.endpointId)),
       };

@@ -3,6 +3,7 @@ import type { Services } from '../services/index.js';
 import type { Viewer } from '../services/auth.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../db/schema.js';
 import { createEndpointsRepo } from '../db/repos/endpoints.js';
+import type { AttemptsOwner } from '../db/repos/deliveries.js';
 
 /**
  * Per-request batch loaders. Loads are scoped to the caller's organization: a row of another
@@ -38,7 +39,16 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
     event: () => byId<EventRow>((ids) => events.findByIds(ids)),
     delivery: () => byId<DeliveryRow>((ids) => deliveries.findByIds(ids)),
     attempt: () => byId<AttemptRow>((ids) => deliveries.attemptsByIds(ids)),
-    attemptsOfDelivery: () => groupBy<AttemptRow>((ids) => deliveries.attemptsOf(ids), (a) => a.deliveryId),
+    /** Keyed by delivery, with the times that bound where its attempts are (history partitions). */
+    attemptsOfDelivery: () =>
+      new DataLoader<AttemptsOwner, AttemptRow[], string>(
+        async (owners) => {
+          const groups = new Map<string, AttemptRow[]>(owners.map((o) => [o.id, []]));
+          for (const row of await deliveries.attemptsOf(owners)) if (row.orgId === orgId) groups.get(row.deliveryId)?.push(row);
+          return owners.map((o) => groups.get(o.id) ?? []);
+        },
+        { cacheKeyFn: (o) => o.id },
+      ),
     deliveriesOfEvent: () => groupBy<DeliveryRow>((ids) => deliveries.byEvents(ids), (d) => d.eventId),
   });
 }

@@ -198,7 +198,10 @@ export function createEndpointService(deps: { database: Database; config: Config
       const deletedId = await inTransaction(database, async ({ sql, db }) => {
         const endpoint = await lockEndpoint(viewer, id, db);
         await repo.update(endpoint.id, { deletedAt: new Date() }, db);
-        await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now() WHERE endpoint_id = ${endpoint.id} AND status = 'PENDING'`;
+        // Pending deliveries are in the partitions from the pending horizon on (and DEFAULT).
+        const pendingFrom = await engine.pendingHorizon.freshDeliveryBound(sql);
+        await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now()
+                  WHERE endpoint_id = ${endpoint.id} AND status = 'PENDING' AND id >= ${pendingFrom}`;
         await engine.notifyEndpointChanged(sql, { orgId: viewer.orgId, endpointId: endpoint.id, deleted: true });
         return endpoint.id;
       });

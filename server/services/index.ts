@@ -36,7 +36,12 @@ export function createServices(deps: ServiceDeps) {
     eventTypes: createEventTypeService({ database }),
     endpoints: createEndpointService({ database, config: deps.config, secretBox: deps.secretBox, engine, log }),
     signingKeys: createSigningKeyService({ database, secretBox: deps.secretBox, engine }),
-    deliveries: createDeliveryService({ database, engine }),
+    deliveries: createDeliveryService({
+      database,
+      engine,
+      retentionDays: deps.config.retentionDays,
+      historyRetentionDays: deps.config.historyRetentionDays,
+    }),
   };
 }
 export type Services = ReturnType<typeof createServices>;
