@@ -40,11 +40,11 @@ export function createStatsRepo(sql: Sql) {
     const stepMs = q.bucketSeconds * 1000;
     const sinceMs = q.since.getTime();
     const untilMs = q.until.getTime();
-    const starts: Date[] = [];
+    const starts: string[] = [];
     const los: string[] = [];
     const his: string[] = [];
     for (let t = sinceMs; t < untilMs; t += stepMs) {
-      starts.push(new Date(t));
+      starts.push(new Date(t).toISOString());
       los.push(idLowerBound('attempt', t));
       his.push(idLowerBound('attempt', Math.min(t + stepMs, untilMs)));
     }
