@@ -122,6 +122,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
   metrics.setSources({
     queueDepth: () => engine.jobQueue.depth(),
     endpointStates: () => stats.endpointStates(),
+    history: () => engine.history.partitions.sizes(),
     worker: worker
       ? () => {
           const w = engine.worker();
