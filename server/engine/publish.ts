@@ -332,10 +332,14 @@ export function createPublisher(deps: { database: Database; jobQueue: JobQueue; 
           // partitions (a join from the keys would plan every partition of events).
           const keys = await sql<{ event_id: string }[]>`
             SELECT event_id FROM event_idempotency_keys WHERE org_id = ${orgId} AND idempotency_key = ANY(${duplicates.map((e) => e.eventId!)}::text[])`;
-          const rows = await sql<EventRow[]>`
-            SELECT id, org_id AS "orgId", type, data, idempotency_key AS "idempotencyKey", ordering_key AS "orderingKey",
-                   created_at AS "createdAt", payload_purged_at AS "payloadPurgedAt"
-            FROM events WHERE org_id = ${orgId} AND id = ANY(${keys.map((k) => k.event_id)}::text[])`;
+          // Not prepared: always planned for these ids (only their partitions), never generic.
+          const rows = await sql.unsafe<EventRow[]>(
+            `SELECT id, org_id AS "orgId", type, data, idempotency_key AS "idempotencyKey", ordering_key AS "orderingKey",
+                    created_at AS "createdAt", payload_purged_at AS "payloadPurgedAt"
+             FROM events WHERE org_id = $1 AND id = ANY($2::text[])`,
+            [orgId, keys.map((k) => k.event_id)] as never[],
+            { prepare: false },
+          );
           for (const row of rows) existing.set(row.idempotencyKey!, row);
         }
 

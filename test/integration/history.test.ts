@@ -40,7 +40,7 @@ async function writeHistory(endpointId: string, ms: number, options: { status: s
   const attemptId = newId('attempt', ms + 1000);
   const at = new Date(ms);
   await sql`INSERT INTO events (id, org_id, type, data, idempotency_key, created_at, payload_purged_at)
-            VALUES (${eventId}, ${service.orgId}, 'pipeline.run.failed', ${options.data === null ? null : sql.json(options.data ?? { at: ms })},
+            VALUES (${eventId}, ${service.orgId}, 'pipeline.run.failed', ${options.data === null ? null : sql.json((options.data ?? { at: ms }) as never)},
                     ${options.key ?? null}, ${at}, ${options.data === null ? at : null})`;
   if (options.key) await sql`INSERT INTO event_idempotency_keys (org_id, idempotency_key, event_id) VALUES (${service.orgId}, ${options.key}, ${eventId})`;
   await sql`INSERT INTO deliveries (id, org_id, event_id, endpoint_id, event_type, status, attempt_count, created_at, completed_at, last_attempt_at, last_attempt_id)
@@ -98,7 +98,7 @@ describe('history retention', () => {
     const done = await writeHistory(endpoint.id, old, { status: 'SUCCEEDED', key: 'key-done' });
     const pending = await writeHistory(endpoint.id, old + 60_000, { status: 'PENDING', key: 'key-pending', data: { carried: true } });
     const dead = await writeHistory(endpoint.id, old + 120_000, { status: 'DEAD', data: null });
-    const [{ seq }] = await service.database.sql<{ seq: string }[]>`SELECT seq FROM deliveries WHERE id = ${pending.deliveryId}`;
+    const seq = (await service.database.sql<{ seq: string }[]>`SELECT seq FROM deliveries WHERE id = ${pending.deliveryId}`)[0]!.seq;
     for (const table of TABLES) expect(await partitionOf(table, table === 'events' ? done.eventId : table === 'deliveries' ? done.deliveryId : done.attemptId)).toBe(partitionName(table, utcDayStart(old)));
 
     const summary = await service.engine.history.dropExpired();
