@@ -68,7 +68,7 @@ BEGIN
     EXECUTE format('DROP TABLE %I', legacy);
     RETURN;
   END IF;
-  EXECUTE format('WITH moved AS (DELETE FROM %I WHERE id >= %L RETURNING *) INSERT INTO %I SELECT * FROM moved', legacy, bound, tbl || '_default');
+  EXECUTE format('WITH moved AS (DELETE FROM %I WHERE id >= %L RETURNING *) INSERT INTO %I OVERRIDING SYSTEM VALUE SELECT * FROM moved', legacy, bound, tbl || '_default');
   EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', tbl, legacy, bound);
 END $$;
 --> statement-breakpoint

@@ -103,7 +103,7 @@ export function createHistoryPartitionsRepo(sql: Sql) {
           const conditions = [bounds.from === null ? null : `id >= ${from}`, bounds.to === null ? null : `id < ${to}`].filter(Boolean).join(' AND ');
           const result = await tx.unsafe(
             `WITH moved AS (DELETE FROM ${quote(defaultPartitionName(table))} WHERE ${conditions || 'true'} RETURNING *)
-             INSERT INTO ${quote(range.name)} SELECT * FROM moved`,
+             INSERT INTO ${quote(range.name)} OVERRIDING SYSTEM VALUE SELECT * FROM moved`,
           );
           moved = result.count;
         }
@@ -133,10 +133,10 @@ export function createHistoryPartitionsRepo(sql: Sql) {
           carried = (await tx.unsafe(`INSERT INTO deliveries OVERRIDING SYSTEM VALUE SELECT * FROM ${name} WHERE status = 'PENDING'`)).count;
         } else if (table === 'delivery_attempts') {
           const ids = (await tx<{ id: string }[]>`SELECT id FROM deliveries_default`).map((r) => r.id);
-          if (ids.length) carried = (await tx.unsafe(`INSERT INTO delivery_attempts SELECT * FROM ${name} WHERE delivery_id = ANY($1::text[])`, [ids] as never[])).count;
+          if (ids.length) carried = (await tx.unsafe(`INSERT INTO delivery_attempts OVERRIDING SYSTEM VALUE SELECT * FROM ${name} WHERE delivery_id = ANY($1::text[])`, [ids] as never[])).count;
         } else {
           const ids = (await tx<{ event_id: string }[]>`SELECT DISTINCT event_id FROM deliveries_default`).map((r) => r.event_id);
-          if (ids.length) carried = (await tx.unsafe(`INSERT INTO events SELECT * FROM ${name} WHERE id = ANY($1::text[])`, [ids] as never[])).count;
+          if (ids.length) carried = (await tx.unsafe(`INSERT INTO events OVERRIDING SYSTEM VALUE SELECT * FROM ${name} WHERE id = ANY($1::text[])`, [ids] as never[])).count;
         }
         await tx.unsafe(`DROP TABLE ${name}`);
         return { carried, dropped: true };
