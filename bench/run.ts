@@ -23,8 +23,9 @@ import { runLatency, type LatencyResult } from './scenarios/latency.js';
 import { runRetry, type RetryResult } from './scenarios/retry.js';
 import { runIngest, type IngestResult } from './scenarios/ingest.js';
 import { runBacklog, type BacklogResult } from './scenarios/backlog.js';
+import { reportHistory, runHistory, type HistoryResult } from './scenarios/history.js';
 
-const SCENARIOS = ['ceiling', 'throughput', 'isolation', 'latency', 'retry', 'ingest', 'backlog'] as const;
+const SCENARIOS = ['ceiling', 'throughput', 'isolation', 'latency', 'retry', 'ingest', 'backlog', 'history'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -108,6 +109,10 @@ async function main(): Promise<void> {
     workerRssMb: null,
     backlogRatio: null,
     ingestPerSecond: null,
+    historyQueryP99Ms: null,
+    historyStatsP99Ms: null,
+    historyPurgeDayMs: null,
+    historyThroughputRatio: null,
   };
   const problems: string[] = [];
   let serviceRef: Service | null = null;
@@ -188,7 +193,7 @@ async function main(): Promise<void> {
     // ---- throughput and ceiling, pairwise so each pair sees the same database and machine state
     const rows: ThroughputRow[] = [];
     let tpMany: ThroughputRow | null = null;
-    if (args.only.has('ceiling') || args.only.has('throughput') || args.only.has('isolation') || args.only.has('backlog')) {
+    if (args.only.has('ceiling') || args.only.has('throughput') || args.only.has('isolation') || args.only.has('backlog') || args.only.has('history')) {
       for (const [set, type, tag] of [
         [setA, 'bench.a', 'a'],
         [setB, 'bench.b', 'b'],
@@ -221,6 +226,9 @@ async function main(): Promise<void> {
     if (args.only.has('ingest')) ingest = await run('ingest', () => runIngest(ctx, 'bench.ingest'));
     let backlog: BacklogResult | null = null;
     if (args.only.has('backlog') && tpMany) backlog = await run('backlog', () => runBacklog(ctx, setB, 'bench.b'));
+    // Last: it fills the database with history.
+    let history: HistoryResult | null = null;
+    if (args.only.has('history') && tpMany) history = await run('history', () => runHistory(ctx, setB, 'bench.b', tpMany!.m));
 
     // ---- tables
     process.stdout.write(`# org-webhooks benchmark (${mode.name}, service topology: ${args.topology === 'combined' ? 'api+worker in one process' : 'api and worker processes'})\n`);
@@ -359,6 +367,7 @@ async function main(): Promise<void> {
         [`backlog written at ${Math.round(backlog.generatePerSecond).toLocaleString('en-US')} deliveries/s (engine publish path, ${backlog.generateSeconds.toFixed(1)} s) while the worker delivered.`],
       );
     }
+    if (history && tpMany) Object.assign(figures, reportHistory(history, tpMany.m));
   } catch (err) {
     problems.push((err as Error).message);
     log(`FAILED: ${(err as Error).stack}`);

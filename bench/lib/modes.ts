@@ -21,6 +21,8 @@ export interface Mode {
   retry: { endpoints: number; ratePerSecond: number; publishMs: number; backoffSeconds: number };
   ingest: { batchEvents: number; concurrency: number; warmupMs: number; windowMs: number };
   backlog: { deliveries: number; warmupMs: number; windowMs: number };
+  /** Synthetic history (scenarios/history.ts): its size, query rounds, and the throughput run on top of it. */
+  history: { attempts: number; days: number; endpoints: number; rounds: number; warmupMs: number; windowMs: number };
 }
 
 export const MODES: Record<ModeName, Mode> = {
@@ -36,6 +38,7 @@ export const MODES: Record<ModeName, Mode> = {
     retry: { endpoints: 10, ratePerSecond: 500, publishMs: 20_000, backoffSeconds: 2 },
     ingest: { batchEvents: 1000, concurrency: 2, warmupMs: 2_000, windowMs: 20_000 },
     backlog: { deliveries: 1_000_000, warmupMs: 5_000, windowMs: 30_000 },
+    history: { attempts: 50_000_000, days: 7, endpoints: 1000, rounds: 20, warmupMs: 5_000, windowMs: 30_000 },
   },
   quick: {
     name: 'quick',
@@ -49,6 +52,7 @@ export const MODES: Record<ModeName, Mode> = {
     retry: { endpoints: 10, ratePerSecond: 500, publishMs: 1_000, backoffSeconds: 1 },
     ingest: { batchEvents: 1000, concurrency: 2, warmupMs: 300, windowMs: 1_500 },
     backlog: { deliveries: 20_000, warmupMs: 400, windowMs: 2_000 },
+    history: { attempts: 150_000, days: 3, endpoints: 1000, rounds: 3, warmupMs: 400, windowMs: 2_000 },
   },
   smoke: {
     name: 'smoke',
@@ -62,5 +66,6 @@ export const MODES: Record<ModeName, Mode> = {
     retry: { endpoints: 2, ratePerSecond: 50, publishMs: 500, backoffSeconds: 1 },
     ingest: { batchEvents: 100, concurrency: 1, warmupMs: 100, windowMs: 500 },
     backlog: { deliveries: 2_000, warmupMs: 200, windowMs: 600 },
+    history: { attempts: 10_000, days: 2, endpoints: 50, rounds: 1, warmupMs: 200, windowMs: 600 },
   },
 };
