@@ -10,6 +10,7 @@ import { startTestService, type TestService } from '../helpers/service.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createEndpoint, publish, waitForDeliveries, waitUntil } from '../helpers/flows.js';
 import { newId } from '../../server/crypto/random.js';
+import { idLowerBound } from '../../server/domain/ids.js';
 import { DAY_MS, partitionName, utcDayStart, type HistoryTable } from '../../server/domain/historyPartitions.js';
 import { createHistoryMaintenance } from '../../server/engine/history.js';
 import { createLogger } from '../../server/logger.js';
@@ -56,6 +57,15 @@ async function writeHistory(endpointId: string, ms: number, options: { status: s
 }
 
 describe('history partitions', () => {
+  it('computes id bounds in SQL (migration, bench) exactly as the domain does', async () => {
+    for (const ms of [0, 1, 31, 32, Date.UTC(2026, 11, 3), Date.now(), 2 ** 47 + 12345, 2 ** 48 - 1]) {
+      for (const [prefix, kind] of [['evt', 'event'], ['dlv', 'delivery'], ['att', 'attempt'], ['ep', 'endpoint']] as const) {
+        const [row] = await service.database.sql`SELECT webhooks_id_bound(${prefix}, ${ms}::bigint) AS bound`;
+        expect(row!.bound).toBe(idLowerBound(kind, ms));
+      }
+    }
+  });
+
   it('has today and the next three days at start, for every table, and a DEFAULT partition', async () => {
     const today = utcDayStart(Date.now());
     for (const table of TABLES) {
