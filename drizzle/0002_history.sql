@@ -17,6 +17,7 @@ DROP INDEX "events_org_idempotency_idx";--> statement-breakpoint
 DROP INDEX "attempts_endpoint_stats_idx";--> statement-breakpoint
 DROP INDEX "events_retention_idx";--> statement-breakpoint
 CREATE INDEX "event_idempotency_keys_event_idx" ON "event_idempotency_keys" USING btree ("event_id");--> statement-breakpoint
+CREATE INDEX "deliveries_endpoint_dead_idx" ON "deliveries" USING btree ("endpoint_id","id") WHERE status = 'DEAD';--> statement-breakpoint
 CREATE INDEX "deliveries_pending_idx" ON "deliveries" USING btree ("endpoint_id","ordering_key","seq") WHERE status = 'PENDING';--> statement-breakpoint
 CREATE INDEX "events_org_ordering_key_idx" ON "events" USING btree ("org_id","ordering_key","id") WHERE ordering_key IS NOT NULL;--> statement-breakpoint
 CREATE INDEX "attempts_endpoint_stats_idx" ON "delivery_attempts" USING btree ("endpoint_id","id","succeeded","duration_ms");--> statement-breakpoint

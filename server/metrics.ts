@@ -23,6 +23,7 @@ export interface HistorySize {
   bytes: number;
   partitions: number;
   oldestMs: number | null;
+  newestEndMs: number | null;
 }
 
 // Publish → 2xx spans a 1 ms loopback hop to hours of retries; attempts end by 30 s (max timeout).
@@ -197,6 +198,9 @@ export function createMetrics() {
   historyGauge('webhooks_history_rows', "Rows of each history table (Postgres's estimate, as of its last vacuum or analyze).", (h) => h.rows);
   historyGauge('webhooks_history_bytes', 'Disk used by each history table: heap, TOAST and indexes of every partition.', (h) => h.bytes);
   historyGauge('webhooks_history_partitions', 'Partitions of each history table (days, the DEFAULT partition, a legacy one after migration).', (h) => h.partitions);
+  historyGauge('webhooks_history_ready_ahead_seconds', 'Time until the end of the newest day partition of each history table (maintenance keeps 3 days and more ready).', (h) =>
+    h.newestEndMs === null ? null : (h.newestEndMs - Date.now()) / 1000,
+  );
   historyGauge('webhooks_history_oldest_age_seconds', 'Age of the oldest partition of each history table (retention drops it past WEBHOOKS_HISTORY_RETENTION_DAYS).', (h) =>
     h.oldestMs === null ? null : Math.max(0, (Date.now() - h.oldestMs) / 1000),
   );

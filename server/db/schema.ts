@@ -231,6 +231,9 @@ export const deliveries = pgTable(
     index('deliveries_org_idx').on(t.orgId, t.id),
     index('deliveries_org_status_idx').on(t.orgId, t.status, t.id),
     index('deliveries_endpoint_idx').on(t.endpointId, t.id),
+    // An endpoint's dead letters, newest first, without reading its other deliveries (a few
+    // percent at most are DEAD; entries are added only when a delivery dies).
+    index('deliveries_endpoint_dead_idx').on(t.endpointId, t.id).where(sql`status = 'DEAD'`),
     index('deliveries_event_idx').on(t.eventId),
     // The pending deliveries: STRICT ordering (endpoint, key, publish order), endpoint deletion
     // (endpoint), and retention, which finds a day's pending rows without reading the day.

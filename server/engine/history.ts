@@ -28,6 +28,8 @@ export interface HistoryRunSummary {
   /** Lock timeouts: the change is tried again by the next run. */
   postponed: string[];
   pendingFromMs: number | null;
+  /** Milliseconds spent per step (create, drop <table>, keys, clean, horizon), for logs and the bench. */
+  phaseMs: Record<string, number>;
 }
 
 /**
@@ -65,6 +67,7 @@ export function createHistoryMaintenance(deps: {
 
   /** Creates the missing day partitions of every history table (today through PARTITIONS_AHEAD_DAYS). */
   async function ensurePartitions(nowMs = Date.now(), summary = emptySummary()): Promise<HistoryRunSummary> {
+    const t0 = performance.now();
     for (const table of HISTORY_TABLES) {
       const { partitions: existing } = await partitions.list(table);
       for (const range of planPartitions({ table, nowMs, existing, retentionDays: historyRetentionDays }).create) {
@@ -74,6 +77,7 @@ export function createHistoryMaintenance(deps: {
         if (result.moved) log.info({ partition: range.name, rows: result.moved }, 'history: rows moved out of the DEFAULT partition');
       }
     }
+    summary.phaseMs.create = performance.now() - t0;
     return summary;
   }
 
@@ -84,18 +88,16 @@ export function createHistoryMaintenance(deps: {
       for (const p of planPartitions({ table, nowMs, existing, retentionDays: historyRetentionDays }).drop) {
         // Keys first: between the two, publishing with such a key makes a new event, never a
         // duplicate answer pointing at nothing.
-        if (table === 'events') summary.idempotencyKeys += await partitions.purgeIdempotencyKeys(p);
-        const result = await withLockRetry(`drop ${p.name}`, () => partitions.drop(table, p), summary.postponed);
+        if (table === 'events') summary.idempotencyKeys += await timed(summary, 'keys', () => partitions.purgeIdempotencyKeys(p));
+        const result = await timed(summary, `drop ${table}`, () => withLockRetry(`drop ${p.name}`, () => partitions.drop(table, p), summary.postponed));
         if (!result?.dropped) continue;
         summary.dropped.push(p.name);
         summary.carried += result.carried;
       }
     }
     const horizonMs = retentionHorizonMs(nowMs, historyRetentionDays);
-    const cleaned = await withLockRetry(
-      'clean DEFAULT partitions',
-      () => partitions.cleanDefault(horizonMs, horizonMs - DROP_LAG_DAYS.events * DAY_MS),
-      summary.postponed,
+    const cleaned = await timed(summary, 'clean', () =>
+      withLockRetry('clean DEFAULT partitions', () => partitions.cleanDefault(horizonMs, horizonMs - DROP_LAG_DAYS.events * DAY_MS), summary.postponed),
     );
     if (cleaned) summary.cleaned += cleaned.deliveries + cleaned.attempts + cleaned.events;
     return summary;
@@ -117,7 +119,7 @@ export function createHistoryMaintenance(deps: {
     async run(nowMs = Date.now()): Promise<HistoryRunSummary> {
       const summary = await ensurePartitions(nowMs);
       await dropExpired(nowMs, summary);
-      summary.pendingFromMs = await refreshPendingHorizon(nowMs);
+      summary.pendingFromMs = await timed(summary, 'horizon', () => refreshPendingHorizon(nowMs));
       return summary;
     },
     partitions,
@@ -126,5 +128,14 @@ export function createHistoryMaintenance(deps: {
 export type HistoryMaintenance = ReturnType<typeof createHistoryMaintenance>;
 
 function emptySummary(): HistoryRunSummary {
-  return { created: [], dropped: [], carried: 0, cleaned: 0, idempotencyKeys: 0, postponed: [], pendingFromMs: null };
+  return { created: [], dropped: [], carried: 0, cleaned: 0, idempotencyKeys: 0, postponed: [], pendingFromMs: null, phaseMs: {} };
+}
+
+async function timed<T>(summary: HistoryRunSummary, phase: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    summary.phaseMs[phase] = (summary.phaseMs[phase] ?? 0) + performance.now() - t0;
+  }
 }

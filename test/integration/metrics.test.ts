@@ -51,6 +51,7 @@ describe('/metrics', () => {
       webhooks_history_bytes: 'gauge',
       webhooks_history_partitions: 'gauge',
       webhooks_history_oldest_age_seconds: 'gauge',
+      webhooks_history_ready_ahead_seconds: 'gauge',
       webhooks_worker_owned_slots: 'gauge',
       webhooks_worker_in_flight: 'gauge',
       webhooks_live_subscribers: 'gauge',
@@ -73,6 +74,10 @@ describe('/metrics', () => {
       const age = metrics.value('webhooks_history_oldest_age_seconds', { table });
       expect(age).toBeGreaterThanOrEqual(0);
       expect(age).toBeLessThan(86_400);
+      // Today's partition and three more days: between 3 and 4 days of room.
+      const ahead = metrics.value('webhooks_history_ready_ahead_seconds', { table });
+      expect(ahead).toBeGreaterThan(3 * 86_400);
+      expect(ahead).toBeLessThanOrEqual(4 * 86_400);
       expect(metrics.value('webhooks_history_rows', { table })).toBeGreaterThanOrEqual(0);
     }
     // Rows are pg_class estimates: they follow ANALYZE (autovacuum), never a count(*).

@@ -28,6 +28,8 @@ export interface HistoryTableSize {
   partitions: number;
   /** Time of the oldest row the oldest partition may hold; null when there is no partition. */
   oldestMs: number | null;
+  /** End of the newest day partition: writes up to then have their partition ready. */
+  newestEndMs: number | null;
 }
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -220,7 +222,7 @@ export function createHistoryPartitionsRepo(sql: Sql) {
                greatest(c.reltuples, 0)::float8 AS rows, pg_total_relation_size(c.oid)::text AS bytes
         FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_class c ON c.oid = i.inhrelid
         WHERE i.inhparent = ANY(${HISTORY_TABLES.map((t) => t)}::regclass[])`;
-      const sizes = new Map<HistoryTable, HistoryTableSize>(HISTORY_TABLES.map((t) => [t, { table: t, rows: 0, bytes: 0, partitions: 0, oldestMs: null }]));
+      const sizes = new Map<HistoryTable, HistoryTableSize>(HISTORY_TABLES.map((t) => [t, { table: t, rows: 0, bytes: 0, partitions: 0, oldestMs: null, newestEndMs: null }]));
       const unbounded: { table: HistoryTable; name: string }[] = [];
       for (const r of rows) {
         const size = sizes.get(r.parent as HistoryTable);
@@ -232,6 +234,7 @@ export function createHistoryPartitionsRepo(sql: Sql) {
         if (parsed === 'default' || parsed === null) continue;
         if (parsed.fromMs === null) unbounded.push({ table: size.table, name: r.name });
         else size.oldestMs = Math.min(size.oldestMs ?? Infinity, parsed.fromMs);
+        if (parsed.toMs !== null) size.newestEndMs = Math.max(size.newestEndMs ?? -Infinity, parsed.toMs);
       }
       // A legacy partition (MINVALUE ..): its smallest id, found at the start of its primary key.
       for (const u of unbounded) {
