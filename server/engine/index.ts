@@ -87,6 +87,9 @@ export function createEngine(deps: EngineDeps) {
           log.info({ ...summary }, 'history maintenance: partitions created and dropped');
         }
       });
+      // Where pending deliveries start, now rather than at the next hourly run (until then STRICT
+      // checks read every partition: after the migration the horizon is the beginning of time).
+      void history.refreshPendingHorizon().catch((err) => log.warn({ err: (err as Error).message }, 'history: pending horizon not computed; next run'));
       // The worker's queue statements and recording run on the worker pool (see Database.workerSql).
       const workerQueue = createJobQueue(database.workerSql);
       const recorder = createRecorder({ sql: database.workerSql, jobQueue: workerQueue, log, pendingHorizon });
