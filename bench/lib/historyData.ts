@@ -5,7 +5,7 @@
  * delivery ids their event's time, attempt ids their start; 1 KiB payloads; the request headers
  * an attempt records). Per event: 3 deliveries; per delivery: 1 attempt, or 3 for one in 13 (a
  * failure, a retry a minute later, then success, or DEAD for half of them); one delivery in
- * 1,000 still PENDING (what retention carries over); one event in 10 with an idempotency key.
+ * 20,000 still PENDING (what retention carries over); one event in 10 with an idempotency key.
  */
 import type { Sql } from 'postgres';
 import { DAY_MS, HISTORY_TABLES, partitionBounds, partitionName, utcDayStart, type HistoryTable } from '../../server/domain/historyPartitions.js';
@@ -14,6 +14,11 @@ export const FANOUT = 3;
 /** Attempts per delivery on average: 12/13 × 1 + 1/13 × 3. */
 export const ATTEMPTS_PER_DELIVERY = 15 / 13;
 const CHUNK_EVENTS = 100_000;
+/**
+ * Deliveries still PENDING: the ones retention carries over when their day is dropped. Old days
+ * keep very few (a delivery pending after 90 days waits for an endpoint paused all that time).
+ */
+const PENDING_ONE_IN = 20_000;
 const PAD = 'x'.repeat(1000);
 
 export interface GeneratedHistory {
@@ -124,8 +129,8 @@ async function writeChunk(
     ), dl AS (
       -- The endpoint ids are a prefix and a number (see generateHistory): no array lookup per row.
       SELECT g.n, g.ms, k, ${c.endpointPrefix}::text || lpad((1 + k % ${c.endpointIds.length})::text, 16, '0') AS ep,
-             CASE WHEN k % 1000 = 7 THEN 1 WHEN k % 13 = 0 THEN 3 ELSE 1 END AS tries,
-             CASE WHEN k % 1000 = 7 THEN 'PENDING' WHEN k % 26 = 0 THEN 'DEAD' ELSE 'SUCCEEDED' END AS status
+             CASE WHEN k % ${PENDING_ONE_IN} = 7 THEN 1 WHEN k % 13 = 0 THEN 3 ELSE 1 END AS tries,
+             CASE WHEN k % ${PENDING_ONE_IN} = 7 THEN 'PENDING' WHEN k % 26 = 0 THEN 'DEAD' ELSE 'SUCCEEDED' END AS status
       FROM g CROSS JOIN LATERAL (SELECT g.n * ${FANOUT} + f AS k FROM generate_series(0, ${FANOUT - 1}) f) x
     ), d AS (
       INSERT INTO ${table('deliveries')} (id, seq, org_id, event_id, endpoint_id, event_type, ordering_key, status, attempt_count, next_attempt_at,
