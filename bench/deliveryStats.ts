@@ -8,6 +8,8 @@
 import { openPostgres } from '../server/db/client.js';
 import { connectDatabase, runMigrations } from '../server/db/client.js';
 import { createStatsRepo, type StatsQuery } from '../server/db/repos/stats.js';
+import { createHistoryMaintenance } from '../server/engine/history.js';
+import { createLogger } from '../server/logger.js';
 
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) throw new Error('DATABASE_URL (a server to create a scratch database on) is required');
@@ -26,20 +28,24 @@ try {
   const endMs = Date.UTC(2026, 10, 1);
   const spanMs = 7 * 86_400_000;
   const t0 = performance.now();
+  // The day partitions of the window (history is partitioned by day; see docs/operations.md).
+  const history = createHistoryMaintenance({ sql, probeSql: () => sql, log: createLogger('silent'), historyRetentionDays: 90 });
+  for (let day = endMs - spanMs; day <= endMs; day += 4 * 86_400_000) await history.ensurePartitions(day);
   // Target endpoint: `rows` attempts over 7 days; 10% failures; durations skewed like real ones.
-  for (const [endpoint, count] of [['ep_target', rows], ['ep_other', rows]] as const) {
+  // Each id carries its start time, as the dispatcher makes them (deliveryStats reads by id).
+  for (const [endpoint, count, tag] of [['ep_target', rows, 1], ['ep_other', rows, 2]] as const) {
     const chunk = 250_000;
     for (let offset = 0; offset < count; offset += chunk) {
       await sql`
         INSERT INTO delivery_attempts (id, org_id, delivery_id, endpoint_id, event_type, attempt_number, trigger, started_at,
                                        duration_ms, succeeded, request_headers, error_class)
-        SELECT 'att_' || ${endpoint} || '_' || g, 'org_bench', 'dlv_' || g,
+        SELECT left(webhooks_id_bound('att', ms), 14) || ${tag}::text || lpad(g::text, 15, '0'), 'org_bench', 'dlv_' || g,
                CASE WHEN ${endpoint} = 'ep_target' THEN 'ep_target' ELSE 'ep_other_' || (g % 99) END,
-               'pipeline.run.failed', 1, 'SCHEDULED',
-               ${new Date(endMs - spanMs)}::timestamptz + (g::float8 / ${count}) * ${spanMs / 1000} * interval '1 second',
+               'pipeline.run.failed', 1, 'SCHEDULED', to_timestamp(ms / 1000.0),
                (5 + 200 * power(random(), 4))::int, g % 10 <> 0, '{}'::jsonb,
                CASE WHEN g % 10 = 0 THEN 'TIMEOUT'::error_class END
-        FROM generate_series(${offset}::bigint, ${Math.min(count, offset + chunk) - 1}::bigint) AS g`;
+        FROM generate_series(${offset}::bigint, ${Math.min(count, offset + chunk) - 1}::bigint) AS g,
+             LATERAL (SELECT ${endMs - spanMs}::bigint + (g * ${spanMs}::bigint) / ${count}::bigint AS ms) t`;
     }
   }
   const insertMs = performance.now() - t0;
@@ -60,13 +66,13 @@ try {
       times.push(performance.now() - start);
     }
     const plan = ((await repo.explainBuckets(w.q)) as { Plan: PlanNode; 'Execution Time': number }[])[0]!;
-    const scan = findScan(plan.Plan);
+    const scans = findScans(plan.Plan);
     results.push({
       window: w.label,
-      rowsRead: (scan?.['Actual Rows'] ?? 0) * (scan?.['Actual Loops'] ?? 1),
-      node: scan?.['Node Type'],
-      index: scan?.['Index Name'],
-      heapFetches: scan?.['Heap Fetches'],
+      partitions: scans.length,
+      rowsRead: scans.reduce((n, scan) => n + (scan['Actual Rows'] ?? 0) * (scan['Actual Loops'] ?? 1), 0),
+      nodes: [...new Set(scans.map((scan) => scan['Node Type']))],
+      heapFetches: scans.reduce((n, scan) => n + (scan['Heap Fetches'] ?? 0), 0),
       medianMs: Math.round(times.sort((a, b) => a - b)[2]! * 10) / 10,
       explainExecutionMs: Math.round(plan['Execution Time'] * 10) / 10,
     });
@@ -89,11 +95,8 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-function findScan(node: PlanNode): PlanNode | null {
-  if (node['Relation Name'] === 'delivery_attempts') return node;
-  for (const child of node.Plans ?? []) {
-    const found = findScan(child);
-    if (found) return found;
-  }
-  return null;
+/** The scans of delivery_attempts' partitions in a plan. */
+function findScans(node: PlanNode): PlanNode[] {
+  if (node['Relation Name']?.startsWith('delivery_attempts')) return [node];
+  return (node.Plans ?? []).flatMap(findScans);
 }

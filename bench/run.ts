@@ -25,8 +25,9 @@ import { runIngest, type IngestResult } from './scenarios/ingest.js';
 import { runBacklog, type BacklogResult } from './scenarios/backlog.js';
 import { runScale, type ScaleResult } from './scenarios/scale.js';
 import { printScale } from './scenarios/scaleReport.js';
+import { reportHistory, runHistory, type HistoryResult } from './scenarios/history.js';
 
-const SCENARIOS = ['ceiling', 'throughput', 'isolation', 'latency', 'retry', 'ingest', 'backlog', 'scale'] as const;
+const SCENARIOS = ['ceiling', 'throughput', 'isolation', 'latency', 'retry', 'ingest', 'backlog', 'scale', 'history'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -115,6 +116,10 @@ async function main(): Promise<void> {
     thinSpreadRatio: null,
     workerRssMbAt100k: null,
     publishP50Ratio: null,
+    historyQueryP99Ms: null,
+    historyStatsP99Ms: null,
+    historyPurgeDayMs: null,
+    historyThroughputRatio: null,
   };
   const problems: string[] = [];
   let serviceRef: Service | null = null;
@@ -196,7 +201,7 @@ async function main(): Promise<void> {
     // ---- throughput and ceiling, pairwise so each pair sees the same database and machine state
     const rows: ThroughputRow[] = [];
     let tpMany: ThroughputRow | null = null;
-    if (args.only.has('ceiling') || args.only.has('throughput') || args.only.has('isolation') || args.only.has('backlog')) {
+    if (args.only.has('ceiling') || args.only.has('throughput') || args.only.has('isolation') || args.only.has('backlog') || args.only.has('history')) {
       for (const [set, type, firstEndpoint] of [
         [setA, 'bench.a', 0],
         [setB, 'bench.b', 1000],
@@ -229,9 +234,11 @@ async function main(): Promise<void> {
     if (args.only.has('ingest')) ingest = await run('ingest', () => runIngest(ctx, 'bench.ingest'));
     let backlog: BacklogResult | null = null;
     if (args.only.has('backlog') && tpMany) backlog = await run('backlog', () => runBacklog(ctx, setB, 'bench.b'));
-    // Last: it leaves the database with the whole endpoint population.
+    // Last two: scale leaves the database with the whole endpoint population, history fills it with history.
     let scale: ScaleResult | null = null;
     if (args.only.has('scale')) scale = await run('scale', () => runScale(ctx, scaleDriver, service.platformToken));
+    let history: HistoryResult | null = null;
+    if (args.only.has('history') && tpMany) history = await run('history', () => runHistory(ctx, setB, 'bench.b', tpMany!.m));
 
     // ---- tables
     process.stdout.write(`# org-webhooks benchmark (${mode.name}, service topology: ${args.topology === 'combined' ? 'api+worker in one process' : 'api and worker processes'})\n`);
@@ -371,6 +378,7 @@ async function main(): Promise<void> {
       );
     }
     if (scale) Object.assign(figures, printScale(scale));
+    if (history && tpMany) Object.assign(figures, reportHistory(history, tpMany.m));
   } catch (err) {
     problems.push((err as Error).message);
     log(`FAILED: ${(err as Error).stack}`);

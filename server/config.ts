@@ -25,7 +25,10 @@ export interface Config {
   logFormat: 'auto' | 'json' | 'pretty';
   dataDir: string;
   embeddedPostgresPort: number;
+  /** Days payloads and response bodies are kept (WEBHOOKS_RETENTION_DAYS). */
   retentionDays: number;
+  /** Days whole rows of finished deliveries, their events and attempts are kept (WEBHOOKS_HISTORY_RETENTION_DAYS). */
+  historyRetentionDays: number;
   dbPoolSize: number;
   publicUrl: string | null;
   /**
@@ -172,6 +175,7 @@ const envSchema = z.object({
   WEBHOOKS_DATA_DIR: z.string().min(1).default('.data'),
   WEBHOOKS_EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
   WEBHOOKS_RETENTION_DAYS: integer(1, 3650).default(30),
+  WEBHOOKS_HISTORY_RETENTION_DAYS: integer(1, 3650).default(90),
   WEBHOOKS_DB_POOL_SIZE: integer(2, 200).default(10),
   WEBHOOKS_PUBLIC_URL: z.url({ message: 'must be an absolute URL' }).optional(),
   WEBHOOKS_PLATFORM_TOKEN: z
@@ -307,6 +311,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'Invalid configuration: WEBHOOKS_MASTER_KEY is required when DATABASE_URL is set (generate one with `openssl rand -base64 32`)',
     );
   }
+  if (e.WEBHOOKS_HISTORY_RETENTION_DAYS < e.WEBHOOKS_RETENTION_DAYS) {
+    throw new ConfigError(
+      `Invalid configuration: WEBHOOKS_HISTORY_RETENTION_DAYS (${e.WEBHOOKS_HISTORY_RETENTION_DAYS}) must be at least WEBHOOKS_RETENTION_DAYS (${e.WEBHOOKS_RETENTION_DAYS}): payloads cannot outlive the rows that hold them`,
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -321,6 +330,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.WEBHOOKS_DATA_DIR,
     embeddedPostgresPort: e.WEBHOOKS_EMBEDDED_PG_PORT,
     retentionDays: e.WEBHOOKS_RETENTION_DAYS,
+    historyRetentionDays: e.WEBHOOKS_HISTORY_RETENTION_DAYS,
     dbPoolSize: e.WEBHOOKS_DB_POOL_SIZE,
     publicUrl: e.WEBHOOKS_PUBLIC_URL ?? null,
     platformToken: e.WEBHOOKS_PLATFORM_TOKEN ?? null,

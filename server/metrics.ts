@@ -15,6 +15,18 @@ export interface MetricSources {
   worker?: () => { ownedSlots: number; inFlight: number; endpointStates: number; cachedRuntimes: number } | null;
   /** The api role (give it only where the role runs): live subscribers per topic, listener state. */
   live?: () => { subscribers: Record<string, number>; listening: boolean } | null;
+  /** History tables: estimated rows, bytes, partitions, oldest partition start (catalog reads only). */
+  history?: () => Promise<HistorySize[]>;
+}
+
+/** One history table's size as /metrics reports it (db/repos/historyPartitions.ts sizes()). */
+export interface HistorySize {
+  table: string;
+  rows: number;
+  bytes: number;
+  partitions: number;
+  oldestMs: number | null;
+  newestEndMs: number | null;
 }
 
 // Publish → 2xx spans a 1 ms loopback hop to hours of retries; attempts end by 30 s (max timeout).
@@ -24,6 +36,8 @@ const LIVE_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 const CIRCUIT_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
 /** Database samples are shared by concurrent scrapes and reused this long: scrapes never load the database. */
 const SAMPLE_TTL_MS = 5_000;
+/** History sizes change by the hour: sampled at most once a minute (a catalog query over every partition). */
+const HISTORY_SAMPLE_TTL_MS = 60_000;
 const SAMPLE_TIMEOUT_MS = 3_000;
 
 /**
@@ -127,6 +141,22 @@ export function createMetrics() {
     return value;
   }
 
+  let historySample: { atMs: number; value: Promise<HistorySize[] | null> } | null = null;
+  let lastHistory: HistorySize[] | null = null;
+  function historySizes(): Promise<HistorySize[] | null> {
+    if (historySample && Date.now() - historySample.atMs < HISTORY_SAMPLE_TTL_MS) return historySample.value;
+    const value = (async () => {
+      try {
+        lastHistory = (await withTimeout(sources.history?.() ?? Promise.resolve(null))) ?? lastHistory;
+      } catch {
+        sampleErrors.inc();
+      }
+      return lastHistory;
+    })();
+    historySample = { atMs: Date.now(), value };
+    return value;
+  }
+
   const gauge = (name: string, help: string, collect: (g: Gauge<string>) => void | Promise<void>, labelNames: string[] = []) =>
     new Gauge({
       name,
@@ -182,6 +212,27 @@ export function createMetrics() {
     const e = (await dbSample()).endpoints;
     if (e) g.set(e.inactive);
   });
+  const historyGauge = (name: string, help: string, value: (h: HistorySize) => number | null) =>
+    gauge(
+      name,
+      help,
+      async (g) => {
+        for (const h of (await historySizes()) ?? []) {
+          const v = value(h);
+          if (v !== null) g.set({ table: h.table }, v);
+        }
+      },
+      ['table'],
+    );
+  historyGauge('webhooks_history_rows', "Rows of each history table (Postgres's estimate, as of its last vacuum or analyze).", (h) => h.rows);
+  historyGauge('webhooks_history_bytes', 'Disk used by each history table: heap, TOAST and indexes of every partition.', (h) => h.bytes);
+  historyGauge('webhooks_history_partitions', 'Partitions of each history table (days, the DEFAULT partition, a legacy one after migration).', (h) => h.partitions);
+  historyGauge('webhooks_history_ready_ahead_seconds', 'Time until the end of the newest day partition of each history table (maintenance keeps 3 days and more ready).', (h) =>
+    h.newestEndMs === null ? null : (h.newestEndMs - Date.now()) / 1000,
+  );
+  historyGauge('webhooks_history_oldest_age_seconds', 'Age of the oldest partition of each history table (retention drops it past WEBHOOKS_HISTORY_RETENTION_DAYS).', (h) =>
+    h.oldestMs === null ? null : Math.max(0, (Date.now() - h.oldestMs) / 1000),
+  );
   // Role-specific gauges exist only on processes running the role: an unlabelled gauge would
   // otherwise read 0 elsewhere (a worker's "listener down", an api's "no slots").
   const roleGauges = { worker: false, live: false };
@@ -263,6 +314,7 @@ export function createMetrics() {
     setSources(next: MetricSources): void {
       sources = { ...sources, ...next };
       sample = null;
+      historySample = null;
       registerRoleGauges();
     },
   };

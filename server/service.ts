@@ -98,6 +98,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     database,
     boss,
     retentionDays: config.retentionDays,
+    historyRetentionDays: config.historyRetentionDays,
     secretBox,
     log,
     allowedCidrs: cidrs.cidrs,
@@ -108,6 +109,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
     limits: config.limits,
   });
   await engine.prepareQueue();
+  // Today's and the next days' history partitions, before anything is written (the DEFAULT
+  // partition would take the rows otherwise, e.g. after days of downtime). Every role: the api
+  // writes events and deliveries too. Idempotent, and safe with processes starting together.
+  await engine.history.ensurePartitions();
   await createEventTypesRepo(database.db).seedBuiltIns(() => newId('eventType'));
   // Endpoints stored before URL queries and header values were sealed (needs the master key).
   const sealed = await sealLegacyEndpointSecrets(database.sql, secretBox);
@@ -128,6 +133,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
     queueDepth: () => engine.jobs.depth(),
     deliveryLag: engine.deliveryLag,
     endpointStates: () => stats.endpointStates(),
+    history: () => engine.history.partitions.sizes(),
     worker: worker
       ? () => {
           const w = engine.worker();

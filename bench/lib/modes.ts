@@ -33,6 +33,8 @@ export interface Mode {
     flow: { warmupMs: number; windowMs: number };
     open: { ratePerSecond: number; durationMs: number };
   };
+  /** Synthetic history (scenarios/history.ts): its size, query rounds, and the throughput run on top of it. */
+  history: { attempts: number; days: number; endpoints: number; rounds: number; warmupMs: number; windowMs: number };
 }
 
 export const MODES: Record<ModeName, Mode> = {
@@ -55,6 +57,7 @@ export const MODES: Record<ModeName, Mode> = {
       flow: { warmupMs: 5_000, windowMs: 30_000 },
       open: { ratePerSecond: 500, durationMs: 30_000 },
     },
+    history: { attempts: 50_000_000, days: 7, endpoints: 1000, rounds: 20, warmupMs: 5_000, windowMs: 30_000 },
   },
   quick: {
     name: 'quick',
@@ -75,6 +78,7 @@ export const MODES: Record<ModeName, Mode> = {
       flow: { warmupMs: 400, windowMs: 1_500 },
       open: { ratePerSecond: 500, durationMs: 1_500 },
     },
+    history: { attempts: 150_000, days: 3, endpoints: 1000, rounds: 3, warmupMs: 400, windowMs: 2_000 },
   },
   smoke: {
     name: 'smoke',
@@ -95,5 +99,6 @@ export const MODES: Record<ModeName, Mode> = {
       flow: { warmupMs: 200, windowMs: 600 },
       open: { ratePerSecond: 50, durationMs: 500 },
     },
+    history: { attempts: 10_000, days: 2, endpoints: 50, rounds: 1, warmupMs: 200, windowMs: 600 },
   },
 };

@@ -136,14 +136,17 @@ export async function inTransaction<T>(database: Database, fn: (tx: Tx) => Promi
 
 const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
-/** Applies the committed drizzle migrations; safe to run from several processes at once. */
-export async function runMigrations(database: Database): Promise<void> {
+/**
+ * Applies the committed drizzle migrations; safe to run from several processes at once. `folder`
+ * is for tests that start from an older schema.
+ */
+export async function runMigrations(database: Database, folder = migrationsFolder): Promise<void> {
   // drizzle's migrator has no lock of its own; a session advisory lock on a dedicated
   // connection keeps processes that start at the same time from migrating twice.
   const lockSql = openPostgres(database.url, { max: 1, onnotice: () => {} });
   try {
     await lockSql`SELECT pg_advisory_lock(7164021, 1)`;
-    await migrate(drizzle(lockSql), { migrationsFolder, migrationsSchema: 'webhooks_meta' });
+    await migrate(drizzle(lockSql), { migrationsFolder: folder, migrationsSchema: 'webhooks_meta' });
   } finally {
     await lockSql.end({ timeout: 5 });
   }

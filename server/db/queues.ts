@@ -82,4 +82,6 @@ export interface DeliveryJobData {
 /** Scheduled maintenance queues (created at start, driven by pg-boss cron). */
 export const MAINTENANCE_QUEUES = {
   purgePayloads: { name: 'maintenance_purge_payloads', cron: '*/15 * * * *' },
+  /** Day partitions ahead, retention by dropping partitions, the pending horizon (engine/history.ts). */
+  history: { name: 'maintenance_history', cron: '7 * * * *' },
 } as const;

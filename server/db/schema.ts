@@ -181,6 +181,13 @@ export const signingKeys = pgTable(
 // against one endpoint row turn into multixact contention. Integrity comes from the engine,
 // which writes them only inside the transaction that checked the parents, and from the fact
 // that organizations and endpoints are never hard-deleted.
+//
+// In the database they are partitioned by RANGE (id), one partition per UTC day plus a DEFAULT
+// partition (drizzle cannot express partitioning: see the *_history_custom migration,
+// domain/historyPartitions.ts and db/repos/historyPartitions.ts). Every index below is a
+// partitioned index. Unique indexes must contain the partition key, hence the publish
+// idempotency keys live in `event_idempotency_keys`. Every hot statement names an id range (or
+// ids) of the table it reads, so Postgres plans only the partitions concerned.
 export const events = pgTable(
   'events',
   {
@@ -189,7 +196,7 @@ export const events = pgTable(
     type: text('type').notNull(),
     /** Null once the payload has been purged after the retention period. */
     data: jsonb('data').$type<Record<string, unknown>>(),
-    /** Caller-supplied idempotency key (`eventId` in the API). */
+    /** Caller-supplied idempotency key (`eventId` in the API); unique per organization through `event_idempotency_keys`. */
     idempotencyKey: text('idempotency_key'),
     orderingKey: text('ordering_key'),
     createdAt: createdAt(),
@@ -198,11 +205,28 @@ export const events = pgTable(
     traceparent: text('traceparent'),
   },
   (t) => [
-    uniqueIndex('events_org_idempotency_idx').on(t.orgId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
     index('events_org_id_idx').on(t.orgId, t.id),
     index('events_org_type_idx').on(t.orgId, t.type, t.id),
-    index('events_retention_idx').on(t.createdAt).where(sql`data IS NOT NULL`),
+    // events(filter: {orderingKey}): the events of one resource, without reading the org's history.
+    index('events_org_ordering_key_idx').on(t.orgId, t.orderingKey, t.id).where(sql`ordering_key IS NOT NULL`),
+    // Payload retention: the events that still carry a payload, by id (time) range.
+    index('events_retention_idx').on(t.id).where(sql`data IS NOT NULL`),
   ],
+);
+
+/**
+ * Publish idempotency (`eventId`): one row per key and organization, pointing at the first event.
+ * Its own table because a unique index on the partitioned `events` would have to contain the
+ * partition key (the event id). Rows leave with their event's partition (history retention).
+ */
+export const eventIdempotencyKeys = pgTable(
+  'event_idempotency_keys',
+  {
+    orgId: text('org_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    eventId: text('event_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] }), index('event_idempotency_keys_event_idx').on(t.eventId)],
 );
 
 export const deliveries = pgTable(
@@ -232,6 +256,9 @@ export const deliveries = pgTable(
     index('deliveries_org_idx').on(t.orgId, t.id),
     index('deliveries_org_status_idx').on(t.orgId, t.status, t.id),
     index('deliveries_endpoint_idx').on(t.endpointId, t.id),
+    // An endpoint's dead letters, newest first, without reading its other deliveries (a few
+    // percent at most are DEAD; entries are added only when a delivery dies).
+    index('deliveries_endpoint_dead_idx').on(t.endpointId, t.id).where(sql`status = 'DEAD'`),
     index('deliveries_event_idx').on(t.eventId),
     // The backlog behind one endpoint (circuit panel): its pending deliveries, oldest first.
     index('deliveries_endpoint_pending_idx').on(t.endpointId, t.id).where(sql`status = 'PENDING'`),
@@ -251,6 +278,7 @@ export const deliveryAttempts = pgTable(
     eventType: text('event_type').notNull(),
     attemptNumber: integer('attempt_number').notNull(),
     trigger: attemptTrigger('trigger').notNull(),
+    /** Equal, to the millisecond, to the time in `id` (deliveryStats reads its windows by id). */
     startedAt: tstz('started_at').notNull(),
     durationMs: integer('duration_ms').notNull(),
     succeeded: boolean('succeeded').notNull(),
@@ -267,8 +295,10 @@ export const deliveryAttempts = pgTable(
   (t) => [
     index('attempts_delivery_idx').on(t.deliveryId, t.attemptNumber),
     index('attempts_org_idx').on(t.orgId, t.id),
-    // Covering index so deliveryStats is an index-only scan over one endpoint's window.
-    index('attempts_endpoint_stats_idx').on(t.endpointId, t.startedAt, t.succeeded, t.durationMs),
+    // Covering index so deliveryStats is an index-only scan over one endpoint's window. Keyed by
+    // id, not started_at: an attempt's id carries its start time to the millisecond (dispatcher),
+    // and a window given as an id range both serves this index and prunes the day partitions.
+    index('attempts_endpoint_stats_idx').on(t.endpointId, t.id, t.succeeded, t.durationMs),
   ],
 );
 
@@ -324,6 +354,21 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [uniqueIndex('idempotency_keys_org_key_idx').on(t.orgId, t.key), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
+
+/**
+ * History bookkeeping, one row (id 1), written by history maintenance (engine/history.ts).
+ * `pendingFromMs`: no day partition of `deliveries` older than the one holding this time has a
+ * PENDING delivery (the DEFAULT partition aside), so statements about pending deliveries read
+ * from there on. Lowered before a delivery is brought back to PENDING (retry, replay);
+ * `version` tells maintenance that happened while it was computing a higher value.
+ * `bodiesPurgedUntilMs`: response bodies of attempts before this time are purged.
+ */
+export const historyState = pgTable('history_state', {
+  id: integer('id').primaryKey().default(1),
+  pendingFromMs: bigint('pending_from_ms', { mode: 'number' }).notNull().default(0),
+  version: bigint('version', { mode: 'number' }).notNull().default(0),
+  bodiesPurgedUntilMs: bigint('bodies_purged_until_ms', { mode: 'number' }),
+});
 
 /** An organization as the services see it (catalogVersion is publishing's cache key, nothing more). */
 export type Organization = Omit<typeof organizations.$inferSelect, 'catalogVersion'>;

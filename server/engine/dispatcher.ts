@@ -14,6 +14,12 @@ export type { LoadedDelivery } from '../db/repos/workerReads.js';
 export const USER_AGENT = 'org-webhooks/0.1 (+https://www.standardwebhooks.com)';
 const MASKED = '••••';
 
+/**
+ * The payload text of an event whose payload retention purged it (events.data is NULL; published
+ * payloads are always JSON objects, so `null` never comes from a publisher).
+ */
+export const PURGED_PAYLOAD_JSON = 'null';
+
 export interface AttemptExecution {
   attempt: AttemptRecord;
   outcome: AttemptOutcome;
@@ -37,6 +43,7 @@ export async function executeAttempt(
   trigger: AttemptRecord['trigger'],
   options: { singleAttempt?: boolean; tracing?: Tracing } = {},
 ): Promise<AttemptExecution | CancelledExecution> {
+  if (delivery.dataJson === PURGED_PAYLOAD_JSON) return payloadPurged(runtime, delivery, trigger);
   let body = envelopeBody({
     id: delivery.eventId,
     type: delivery.eventType,
@@ -194,5 +201,43 @@ export function cancelledEntry(runtime: EndpointRuntime, job: { shard: number; i
     },
     removeJob: { shard: job.shard, jobId: job.id },
     strictKey: delivery.orderingKey !== null && runtime.orderingMode === 'STRICT' ? { endpointId: runtime.id, orderingKey: delivery.orderingKey } : undefined,
+  };
+}
+
+/**
+ * A delivery whose event lost its payload to retention (a retry or replay that raced the purge):
+ * nothing is sent; a failed attempt says why and the delivery is DEAD (retrying cannot help).
+ */
+function payloadPurged(runtime: EndpointRuntime, delivery: LoadedDelivery, trigger: AttemptRecord['trigger']): AttemptExecution {
+  const outcome: AttemptOutcome = {
+    succeeded: false,
+    errorClass: null,
+    errorMessage: `Not sent: the payload of event ${delivery.eventId} was purged after the payload retention period (WEBHOOKS_RETENTION_DAYS); it can no longer be delivered.`,
+    retryAfterSeconds: null,
+    disableEndpoint: false,
+  };
+  const startedAt = new Date();
+  return {
+    outcome,
+    step: { status: 'DEAD', nextAttemptAtMs: null },
+    attempt: {
+      id: newId('attempt', startedAt.getTime()),
+      orgId: delivery.orgId,
+      deliveryId: delivery.id,
+      endpointId: runtime.id,
+      eventType: delivery.eventType,
+      attemptNumber: delivery.attemptCount + 1,
+      trigger,
+      startedAt,
+      durationMs: 0,
+      succeeded: false,
+      requestHeaders: {},
+      responseStatus: null,
+      responseHeaders: null,
+      responseBody: null,
+      errorClass: null,
+      errorMessage: outcome.errorMessage,
+      requestBody: null,
+    },
   };
 }

@@ -25,6 +25,8 @@ import { createDeliveryLagSource } from './deliveryLag.js';
 import { CONTEXT_ONLY, type Tracing } from './tracing.js';
 import { createIdempotencyKeysRepo } from '../db/repos/idempotencyKeys.js';
 import { IDEMPOTENCY_TTL_MS } from '../domain/idempotency.js';
+import { createHistoryMaintenance } from './history.js';
+import { createPendingHorizon } from './pendingHorizon.js';
 import type PgBoss from 'pg-boss';
 import type { ServiceLimits } from '../config.js';
 
@@ -32,6 +34,7 @@ export interface EngineDeps {
   database: Database;
   boss: PgBoss;
   retentionDays: number;
+  historyRetentionDays: number;
   secretBox: SecretBox;
   log: Logger;
   allowedCidrs: Cidr[];
@@ -69,7 +72,9 @@ export function createEngine(deps: EngineDeps) {
   // Threads start with the first transformation run: a process with none never pays for them.
   const transforms = createTransformPool({ threads: t.threads, timeoutMs: t.timeoutMs, memoryBytes: t.memoryMb * 1024 * 1024 });
   const loadRuntimes = createRuntimeLoader({ sql: database.sql, secretBox: deps.secretBox, transforms });
-  const recovery = createRecovery({ sql: database.sql, jobs });
+  const pendingHorizon = createPendingHorizon(database.sql);
+  const history = createHistoryMaintenance({ sql: database.sql, probeSql: () => database.workerSql, log, historyRetentionDays: deps.historyRetentionDays });
+  const recovery = createRecovery({ sql: database.sql, jobs, onRevive: (tx, createdFromMs) => pendingHorizon.lower(tx, createdFromMs) });
   const systemEvents = createSystemEvents({ publish: (orgId, inputs) => publisher.publish(orgId, inputs), log });
   const sendTestEvent = createTestSender({ sql: database.sql, loadRuntimes, sender });
   let worker: Worker | null = null;
@@ -100,9 +105,12 @@ export function createEngine(deps: EngineDeps) {
     /** Wakes the workers owning these endpoints: new due jobs are waiting. */
     wake: (sql: Sql | TransactionSql, endpointIds: Iterable<string>) => notifyIds(sql, CHANNELS.wake, endpointIds),
 
-    purgePayloads: () => purgePayloads(database.sql, deps.retentionDays),
+    purgePayloads: (nowMs?: number) => purgePayloads(database.sql, deps.retentionDays, nowMs),
     /** How far behind delivery is (metrics: webhooks_delivery_lag_seconds). */
     deliveryLag: createDeliveryLagSource(jobs),
+    /** History partitions and retention (engine/history.ts), and where pending deliveries start. */
+    history,
+    pendingHorizon,
 
     /** Starts delivering (the worker role) and the scheduled maintenance. */
     async startWorker(): Promise<Worker> {
@@ -118,15 +126,27 @@ export function createEngine(deps: EngineDeps) {
         const keys = await createIdempotencyKeysRepo(database.sql).purgeExpired(IDEMPOTENCY_TTL_MS);
         if (keys) log.info({ idempotencyKeys: keys }, 'purged Idempotency-Keys older than 24 hours');
       });
+      const historyQueue = MAINTENANCE_QUEUES.history;
+      await deps.boss.createQueue(historyQueue.name, { name: historyQueue.name, policy: 'singleton', retryLimit: 3 });
+      await deps.boss.schedule(historyQueue.name, historyQueue.cron);
+      await deps.boss.work(historyQueue.name, async () => {
+        const summary = await history.run();
+        if (summary.created.length || summary.dropped.length || summary.cleaned || summary.postponed.length) {
+          log.info({ ...summary }, 'history maintenance: partitions created and dropped');
+        }
+      });
+      // Where pending deliveries start, now rather than at the next hourly run (until then STRICT
+      // checks read every partition: after the migration the horizon is the beginning of time).
+      void history.refreshPendingHorizon().catch((err) => log.warn({ err: (err as Error).message }, 'history: pending horizon not computed; next run'));
       // The worker's queue statements and recording run on the worker pool (see Database.workerSql).
       const workerJobs = createDeliveryJobs(database.workerSql);
       await workerJobs.ensureLayout();
-      const recorder = createRecorder({ sql: database.workerSql, jobs: workerJobs, log });
+      const recorder = createRecorder({ sql: database.workerSql, jobs: workerJobs, log, pendingHorizon });
       worker = createWorker({
         sql: database.workerSql,
         url: database.url,
         jobs: workerJobs,
-        reads: createWorkerReads(database.workerSql),
+        reads: createWorkerReads(database.workerSql, () => pendingHorizon.deliveryBound()),
         recorder,
         sender,
         loadRuntimes,

@@ -70,6 +70,8 @@ interface OrgCatalog {
 interface PreparedEvent {
   index: number;
   id: string;
+  /** The time in `id`: its deliveries' ids carry it too, so they share its day partition. */
+  idMs: number;
   type: string;
   dataJson: string;
   data: Record<string, unknown>;
@@ -109,12 +111,21 @@ export function createPublisher(deps: {
       -- The lookup this publish was planned with is still what the organization has (its
       -- endpoints, their subscriptions, the event types): otherwise nothing is written.
       SELECT 1 FROM organizations WHERE id = $1 AND catalog_version = $6::bigint
+    ), keyed AS (
+      -- eventId idempotency: the first event to claim a key in the organization gets it; the
+      -- others are duplicates (a concurrent claim waits for the first one's commit). In key order,
+      -- so two batches claiming the same keys cannot deadlock.
+      INSERT INTO event_idempotency_keys (org_id, idempotency_key, event_id)
+      SELECT $1, k.k, k.i FROM jsonb_to_recordset($7::text::jsonb) AS k(i text, k text)
+      WHERE EXISTS (SELECT 1 FROM catalog_unchanged)
+      ORDER BY k.k
+      ON CONFLICT (org_id, idempotency_key) DO NOTHING
+      RETURNING event_id
     ), written AS (
       INSERT INTO events (id, org_id, type, data, idempotency_key, ordering_key, created_at, traceparent)
       SELECT x.id, $1, x.type, x.data, x.ikey, x.okey, $2::timestamptz, x.tp
       FROM jsonb_to_recordset($3::text::jsonb) AS x(id text, type text, data jsonb, ikey text, okey text, tp text)
-      WHERE EXISTS (SELECT 1 FROM catalog_unchanged)
-      ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      WHERE EXISTS (SELECT 1 FROM catalog_unchanged) AND (x.ikey IS NULL OR x.id IN (SELECT event_id FROM keyed))
       RETURNING id, type, ordering_key
     ), planned AS (
       -- An endpoint deleted since the lookup (a moment ago) gets its delivery written CANCELLED
@@ -211,9 +222,11 @@ export function createPublisher(deps: {
           });
         }
       }
+      const idMs = Date.now();
       prepared.push({
         index,
-        id: newId('event'),
+        id: newId('event', idMs),
+        idMs,
         type: input.type,
         dataJson,
         data: data as Record<string, unknown>,
@@ -370,15 +383,17 @@ export function createPublisher(deps: {
       const write = async (sql: Sql | TransactionSql, { version, endpoints }: OrgCatalog): Promise<PublishOutcome[] | null> => {
         // Every delivery the batch may need, made up front: which events are written (and not
         // idempotent repeats) is only known inside the statement, which keeps the rest.
-        const deliveries = (await fanOut(events, endpoints, createdAt.getTime())).map(({ event, endpointId }) => ({ id: newId('delivery'), event, endpointId }));
+        // A delivery's id carries its event's time: they share the event's day partition.
+        const deliveries = (await fanOut(events, endpoints, createdAt.getTime())).map(({ event, endpointId }) => ({ id: newId('delivery', event.idMs), event, endpointId }));
         // One statement, so one round trip and (outside a caller's transaction) atomic by itself:
         // the events, their deliveries, a job per delivery whose endpoint queue exists (deleted
         // meanwhile: the delivery is written CANCELLED) and, in a caller's transaction, the
         // wake-up of the workers (at its commit). Otherwise the wake-up follows our commit.
         const wakeInStatement = inTx ? idPayloads(new Set(deliveries.map((d) => d.endpointId))) : [];
+        const keysJson = JSON.stringify(events.filter((e) => e.eventId !== null).map((e) => ({ i: e.id, k: e.eventId })));
         const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake' | 'stale'; id: string | null }[]>(
           publishSql,
-          [orgId, createdAt.toISOString(), eventsJson(events, callTraceparent), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version],
+          [orgId, createdAt.toISOString(), eventsJson(events, callTraceparent), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version, keysJson],
           { prepare: true },
         );
         if (rows.some((r) => r.kind === 'stale')) return null;
@@ -401,10 +416,18 @@ export function createPublisher(deps: {
         const existing = new Map<string, EventRow>();
         const duplicates = events.filter((e) => e.eventId !== null && !inserted.has(e.id));
         if (duplicates.length > 0) {
-          const rows = await sql<EventRow[]>`
-            SELECT id, org_id AS "orgId", type, data, idempotency_key AS "idempotencyKey", ordering_key AS "orderingKey",
-                   created_at AS "createdAt", payload_purged_at AS "payloadPurgedAt", traceparent
-            FROM events WHERE org_id = ${orgId} AND idempotency_key = ANY(${duplicates.map((e) => e.eventId!)}::text[])`;
+          // The keys, then their events by id: a statement naming the event ids reads only their
+          // partitions (a join from the keys would plan every partition of events).
+          const keys = await sql<{ event_id: string }[]>`
+            SELECT event_id FROM event_idempotency_keys WHERE org_id = ${orgId} AND idempotency_key = ANY(${duplicates.map((e) => e.eventId!)}::text[])`;
+          // Not prepared: always planned for these ids (only their partitions), never generic.
+          const rows = await sql.unsafe<EventRow[]>(
+            `SELECT id, org_id AS "orgId", type, data, idempotency_key AS "idempotencyKey", ordering_key AS "orderingKey",
+                    created_at AS "createdAt", payload_purged_at AS "payloadPurgedAt", traceparent
+             FROM events WHERE org_id = $1 AND id = ANY($2::text[])`,
+            [orgId, keys.map((k) => k.event_id)] as never[],
+            { prepare: false },
+          );
           for (const row of rows) existing.set(row.idempotencyKey!, row);
         }
 

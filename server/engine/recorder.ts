@@ -11,6 +11,8 @@ import {
 import { CHANNELS, idPayloads, jsonPayloads, notifyIds, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
 import type { BreakerState } from '../domain/circuitBreaker.js';
 import type { DeliveryJobs, EnqueueJob } from '../db/repos/deliveryJobs.js';
+import type { PendingHorizon } from './pendingHorizon.js';
+import { unparkHeadsQuery } from '../db/repos/strictOrdering.js';
 
 /** A job to take off the queue once its outcome is recorded. */
 export interface JobRef {
@@ -66,6 +68,8 @@ export function createRecorder(deps: {
   sql: Sql;
   jobs: DeliveryJobs;
   log: Logger;
+  /** Where pending deliveries start (history partitions): the STRICT hand-off reads from there on. */
+  pendingHorizon: PendingHorizon;
 }) {
   const { sql, jobs, log } = deps;
   const committedListeners: ((entries: RecordEntry[]) => void)[] = [];
@@ -162,20 +166,7 @@ export function createRecorder(deps: {
     const touched = new Map<string, { endpointId: string; orderingKey: string }>();
     for (const e of batch) if (e.strictKey) touched.set(`${e.strictKey.endpointId}\u0000${e.strictKey.orderingKey}`, e.strictKey);
     if (touched.size === 0) return [];
-    const keys = [...touched.values()];
-    const rows = await tx<{ id: string; endpoint_id: string; event_id: string; attempt_count: number }[]>`
-      WITH touched AS (
-        SELECT * FROM unnest(${keys.map((k) => k.endpointId)}::text[], ${keys.map((k) => k.orderingKey)}::text[]) AS t(ep, k)
-      ), heads AS (
-        SELECT h.* FROM touched t CROSS JOIN LATERAL (
-          SELECT d.id, d.parked FROM deliveries d
-          WHERE d.endpoint_id = t.ep AND d.ordering_key = t.k AND d.status = 'PENDING'
-          ORDER BY d.seq LIMIT 1
-        ) h
-      )
-      UPDATE deliveries d SET parked = false, next_attempt_at = now()
-      FROM heads WHERE d.id = heads.id AND heads.parked
-      RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count`;
+    const rows = await unparkHeadsQuery(tx, [...touched.values()], await deps.pendingHorizon.deliveryBound());
     return rows.map((r) => ({ endpointId: r.endpoint_id, deliveryId: r.id, eventId: r.event_id, attemptsMade: r.attempt_count }));
   }
 

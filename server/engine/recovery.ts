@@ -1,5 +1,6 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { badInput, notFound } from '../domain/errors.js';
+import { idLowerBound, idTimeMs } from '../domain/ids.js';
 import { CHANNELS, notifyIds } from '../db/notifications.js';
 import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
 
@@ -25,8 +26,20 @@ interface Picked {
  * attempt (it returns to DEAD if that fails, instead of a new multi-day schedule); a failed
  * delivery that is still waiting for its next scheduled attempt is simply attempted now.
  */
-export function createRecovery(deps: { sql: Sql; jobs: DeliveryJobs }) {
+export function createRecovery(deps: {
+  sql: Sql;
+  jobs: DeliveryJobs;
+  /**
+   * Called in the transaction that brings deliveries back to PENDING, before it does, with the
+   * time of the oldest of them: history's pending horizon must reach back to it.
+   */
+  onRevive?: (tx: TransactionSql, createdFromMs: number) => Promise<void>;
+}) {
   const { sql, jobs } = deps;
+  const revived = async (tx: TransactionSql, ids: string[]) => {
+    const times = ids.map((id) => idTimeMs(id)).filter((ms): ms is number => ms !== null);
+    if (deps.onRevive && times.length) await deps.onRevive(tx, Math.min(...times));
+  };
 
   async function reviveDead(tx: TransactionSql, picked: Picked[]): Promise<void> {
     await jobs.enqueue(
@@ -54,6 +67,7 @@ export function createRecovery(deps: { sql: Sql; jobs: DeliveryJobs }) {
         if (d.deleted) throw badInput('The endpoint of this delivery was deleted; there is nowhere to send it.', 'id');
         if (d.is_test) throw badInput('Test deliveries are not retried; send a new test event instead.', 'id');
         if (d.status === 'DEAD') {
+          await revived(tx, [d.id]);
           await tx`UPDATE deliveries SET status = 'PENDING', parked = false, next_attempt_at = now(), completed_at = NULL WHERE id = ${d.id}`;
           await reviveDead(tx, [d]);
         } else if (d.status === 'PENDING' && d.attempt_count > 0 && !d.parked) {
@@ -99,13 +113,14 @@ export function createRecovery(deps: { sql: Sql; jobs: DeliveryJobs }) {
                  OR d.status = 'PENDING' AND d.attempt_count > 0 AND NOT d.parked AND ${statuses.includes('PENDING')})
             ${filter.endpointId ? tx`AND d.endpoint_id = ${filter.endpointId}` : tx``}
             ${filter.eventType ? tx`AND d.event_type = ${filter.eventType}` : tx``}
-            ${filter.since ? tx`AND d.created_at >= ${filter.since}` : tx``}
-            ${filter.until ? tx`AND d.created_at < ${filter.until}` : tx``}
+            ${filter.since ? tx`AND d.id >= ${idLowerBound('delivery', filter.since.getTime())}` : tx``}
+            ${filter.until ? tx`AND d.id < ${idLowerBound('delivery', filter.until.getTime())}` : tx``}
           ORDER BY d.id
           LIMIT ${MAX_REPLAY}
           FOR UPDATE OF d SKIP LOCKED`;
         const dead = picked.filter((p) => p.status === 'DEAD');
         if (dead.length) {
+          await revived(tx, dead.map((d) => d.id));
           await tx`UPDATE deliveries SET status = 'PENDING', parked = false, next_attempt_at = now(), completed_at = NULL
                    WHERE id = ANY(${dead.map((d) => d.id)}::text[])`;
           await reviveDead(tx, dead);

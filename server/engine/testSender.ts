@@ -26,9 +26,10 @@ export function createTestSender(deps: { sql: Sql; loadRuntimes: RuntimeLoader; 
   return async function sendTestEvent(orgId: string, endpointId: string, sentBy: string, content?: TestEventContent): Promise<AttemptRecord> {
     const runtime = (await deps.loadRuntimes([endpointId])).get(endpointId);
     if (!runtime || runtime.orgId !== orgId || runtime.deleted) throw notFound('endpoint', endpointId);
-    const eventId = newId('event');
-    const deliveryId = newId('delivery');
     const createdAt = new Date();
+    // The delivery's id carries its event's time, as publishing's do (same day partition).
+    const eventId = newId('event', createdAt.getTime());
+    const deliveryId = newId('delivery', createdAt.getTime());
     const type = content?.type ?? 'webhook.test';
     const data = content?.data ?? {
       message: 'This is a test event. If you can read this, the endpoint receives and can verify webhooks.',

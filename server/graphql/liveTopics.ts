@@ -129,7 +129,7 @@ export function createLiveTopics(rows: LiveRowsService) {
     channel: CHANNELS.attempts,
     async load(summaries, needs) {
       const batch: BatchRows = {
-        attempts: once(() => rows.attempts(summaries.map((s) => s.id))),
+        attempts: once(() => rows.attempts(summaries.map((s) => s.id), summaries.map((s) => s.deliveryId))),
         endpoints: once(() => rows.endpointsForAttempts(summaries.map((s) => s.endpointId))),
       };
       await Promise.all([needs.has('attempts') && batch.attempts(), needs.has('endpoints') && batch.endpoints()]);

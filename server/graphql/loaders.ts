@@ -4,6 +4,7 @@ import type { Viewer } from '../services/auth.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../db/schema.js';
 import type { EndpointHealth } from '../domain/endpointHealth.js';
 import { labelsInScope } from '../domain/portalSessions.js';
+import type { AttemptsOwner } from '../db/repos/deliveries.js';
 
 /**
  * Per-request batch loaders over the read service, which scopes every read to the caller's
@@ -26,16 +27,24 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
       const found = ids.map((id) => rows.get(id) ?? null);
       return visible ? visible(found) : found;
     });
-  const groupBy = <T extends { endpointId: string }>(load: (viewer: Viewer | null, ids: readonly string[]) => Promise<T[]>, key: (row: T) => string) =>
-    new DataLoader<string, T[]>(async (ids) => {
-      const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
-      const rows = await load(viewer, ids);
-      const visible = await inScope(rows);
-      rows.forEach((row, i) => {
-        if (visible[i]) groups.get(key(row))?.push(row);
-      });
-      return ids.map((id) => groups.get(id) ?? []);
-    });
+  /** Rows grouped by the key (a string id, or an object named by `keyId`) they belong to. */
+  const groupBy = <T extends { endpointId: string }, K = string>(
+    load: (viewer: Viewer | null, keys: readonly K[]) => Promise<T[]>,
+    groupOf: (row: T) => string,
+    keyId: (key: K) => string = (key) => key as string,
+  ) =>
+    new DataLoader<K, T[], string>(
+      async (keys) => {
+        const groups = new Map<string, T[]>(keys.map((k) => [keyId(k), []]));
+        const rows = await load(viewer, keys);
+        const visible = await inScope(rows);
+        rows.forEach((row, i) => {
+          if (visible[i]) groups.get(groupOf(row))?.push(row);
+        });
+        return keys.map((k) => groups.get(keyId(k)) ?? []);
+      },
+      { cacheKeyFn: keyId },
+    );
 
   // Built on first use: a live subscription renews its loaders for every message it sends, and
   // most messages touch one or two of them.
@@ -51,7 +60,8 @@ export function createLoaders(services: Services, viewer: Viewer | null) {
     event: () => byId<EventRow>(reads.events),
     delivery: () => byId<DeliveryRow>(reads.deliveries, inScope),
     attempt: () => byId<AttemptRow>(reads.attempts, inScope),
-    attemptsOfDelivery: () => groupBy<AttemptRow>(reads.attemptsOfDeliveries, (a) => a.deliveryId),
+    /** Keyed by delivery, with the times that bound where its attempts are (history partitions). */
+    attemptsOfDelivery: () => groupBy<AttemptRow, AttemptsOwner>(reads.attemptsOfDeliveries, (a) => a.deliveryId, (o) => o.id),
     deliveriesOfEvent: () => groupBy<DeliveryRow>(reads.deliveriesOfEvents, (d) => d.eventId),
     /** The request body of each event's deliveries (null when purged); callers check readPayload. */
     requestBody: () =>

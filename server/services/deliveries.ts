@@ -5,6 +5,8 @@ import type { PageArgs } from '../db/repos/pagination.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { envelopeBody } from '../domain/deliveryPlan.js';
 import { roleCan } from '../domain/roles.js';
+import { DAY_MS } from '../domain/historyPartitions.js';
+import { idTimeMs } from '../domain/ids.js';
 import type { Engine } from '../engine/index.js';
 import type { PublishInput } from '../engine/publish.js';
 import type { ReplayFilter } from '../engine/recovery.js';
@@ -14,9 +16,17 @@ import type { EndpointScope } from './endpointScope.js';
 import { createEndpointRefs } from './endpointRefs.js';
 
 /** Events, deliveries and attempts for the caller's organization, and the commands on them. */
-export function createDeliveryService(deps: { database: Database; engine: Engine; eventTypes: Pick<EventTypeService, 'checkTestEvent'>; scope: EndpointScope }) {
-  const events = createEventsRepo(deps.database.db);
-  const deliveries = createDeliveriesRepo(deps.database.db);
+export function createDeliveryService(deps: {
+  database: Database;
+  engine: Engine;
+  eventTypes: Pick<EventTypeService, 'checkTestEvent'>;
+  scope: EndpointScope;
+  retentionDays: number;
+  historyRetentionDays: number;
+}) {
+  const history = { historyRetentionDays: deps.historyRetentionDays };
+  const events = createEventsRepo(deps.database.db, history);
+  const deliveries = createDeliveriesRepo(deps.database.db, history);
   const { engine, scope } = deps;
   const endpointRefs = createEndpointRefs(deps.database.db, scope);
 
@@ -25,6 +35,16 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
     const row = await deliveries.findForOrg(viewer.orgId, id);
     if (!row || !(await scope.seesId(viewer, row.endpointId))) throw notFound('delivery', id);
     return row;
+  }
+
+  /**
+   * The oldest delivery a replay brings back: newer than the payload retention (older ones have
+   * no payload left to send), and at least a day short of history retention (so a partition
+   * being dropped never gains a pending delivery behind maintenance's back). This bound also
+   * keeps the replay statement to the partitions of that window.
+   */
+  function revivableFromMs(nowMs: number): number {
+    return Math.max(nowMs - deps.retentionDays * DAY_MS, nowMs - (deps.historyRetentionDays - 1) * DAY_MS);
   }
 
   function checkWindow(filter: { since?: Date | null; until?: Date | null }): void {
@@ -70,17 +90,39 @@ export function createDeliveryService(deps: { database: Database; engine: Engine
     },
     getDelivery: visibleDelivery,
     async retryDelivery(viewer: Viewer, id: string) {
-      if (scope.scopeOf(viewer) !== null) await visibleDelivery(viewer, id);
+      const delivery = await visibleDelivery(viewer, id);
+      // A DEAD delivery comes back to life: it needs its payload (a PENDING one keeps it), and a
+      // partition that retention is about to drop must not gain a pending delivery.
+      const event = delivery.status === 'DEAD' ? await events.findForOrg(viewer.orgId, delivery.eventId) : undefined;
+      if (event === null || event?.data === null) {
+        const when = event?.payloadPurgedAt ? ` on ${event.payloadPurgedAt.toISOString()}` : '';
+        throw badInput(
+          `The payload of event ${delivery.eventId} was purged${when} after the ${deps.retentionDays}-day payload retention (WEBHOOKS_RETENTION_DAYS); this delivery cannot be sent again.`,
+          'id',
+        );
+      }
+      const createdMs = idTimeMs(delivery.id) ?? delivery.createdAt.getTime();
+      if (event && createdMs < Date.now() - (deps.historyRetentionDays - 1) * DAY_MS) {
+        throw badInput(
+          `This delivery is older than ${deps.historyRetentionDays - 1} days and leaves the history within a day (WEBHOOKS_HISTORY_RETENTION_DAYS); it cannot be retried.`,
+          'id',
+        );
+      }
       await engine.retryDelivery(viewer.orgId, id);
       return (await deliveries.findForOrg(viewer.orgId, id))!;
     },
+    /** Replays within the window whose deliveries can still be sent (see revivableFromMs). */
     async replayDeliveries(viewer: Viewer, filter: ReplayFilter): Promise<number> {
+      checkWindow(filter);
+      const fromMs = revivableFromMs(Date.now());
+      const since = filter.since && filter.since.getTime() > fromMs ? filter.since : new Date(fromMs);
+      if (filter.until && filter.until <= since) return 0;
       const endpointId = await endpointRefs.filterId(viewer, filter.endpointId);
       const visible = await scope.visibleIds(viewer);
-      if (visible === null) return engine.replayDeliveries(viewer.orgId, { ...filter, endpointId });
+      if (visible === null) return engine.replayDeliveries(viewer.orgId, { ...filter, since, endpointId });
       // A label-scoped session replays its own endpoints only, one endpoint at a time.
       let count = 0;
-      for (const id of endpointId ? [endpointId] : visible) count += await engine.replayDeliveries(viewer.orgId, { ...filter, endpointId: id });
+      for (const id of endpointId ? [endpointId] : visible) count += await engine.replayDeliveries(viewer.orgId, { ...filter, since, endpointId: id });
       return count;
     },
     /**

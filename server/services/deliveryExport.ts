@@ -32,8 +32,8 @@ interface LinkClaims {
  * short-lived token sealed with the master key (AES-GCM: it cannot be forged or read) that names
  * the API key, the filter and the format. The key is checked again when the link is used.
  */
-export function createDeliveryExportService(deps: { database: Database; secretBox: SecretBox }) {
-  const deliveries = createDeliveriesRepo(deps.database.db);
+export function createDeliveryExportService(deps: { database: Database; secretBox: SecretBox; historyRetentionDays: number }) {
+  const deliveries = createDeliveriesRepo(deps.database.db, { historyRetentionDays: deps.historyRetentionDays });
   const endpoints = createEndpointsRepo(deps.database.db);
 
   function checkFilter(filter: DeliveryFilter): void {

@@ -16,7 +16,11 @@ export interface EndpointBacklog {
 }
 
 /** How endpoints are doing: health from state and recent attempts, and what waits behind them. */
-export function createEndpointHealthService(deps: { database: Database }) {
+export function createEndpointHealthService(deps: {
+  database: Database;
+  /** The smallest id a pending delivery outside the DEFAULT partition can have (engine.pendingHorizon). */
+  pendingFrom: () => Promise<string>;
+}) {
   const stats = createStatsRepo(deps.database.sql);
   const deliveries = createDeliveriesRepo(deps.database.db);
 
@@ -44,8 +48,8 @@ export function createEndpointHealthService(deps: { database: Database }) {
     },
 
     /** The deliveries waiting for an endpoint the caller has already loaded (so it is of their organization). */
-    backlog(endpoint: Pick<EndpointRow, 'id'>): Promise<EndpointBacklog> {
-      return deliveries.pendingBacklog(endpoint.id, BACKLOG_COUNT_CAP);
+    async backlog(endpoint: Pick<EndpointRow, 'id'>): Promise<EndpointBacklog> {
+      return deliveries.pendingBacklog(endpoint.id, BACKLOG_COUNT_CAP, await deps.pendingFrom());
     },
   };
 }

@@ -275,7 +275,10 @@ export function createEndpointWrites(deps: { database: Database; config: Config;
      */
     async remove({ sql, db }: Tx, viewer: Viewer, endpoint: EndpointRow): Promise<string> {
       await repo.update(endpoint.id, { deletedAt: new Date() }, db);
-      await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now() WHERE endpoint_id = ${endpoint.id} AND status = 'PENDING'`;
+      // Pending deliveries are in the partitions from the pending horizon on (and DEFAULT).
+      const pendingFrom = await engine.pendingHorizon.freshDeliveryBound(sql);
+      await sql`UPDATE deliveries SET status = 'CANCELLED', completed_at = now()
+                WHERE endpoint_id = ${endpoint.id} AND status = 'PENDING' AND id >= ${pendingFrom}`;
       await engine.jobs.removeForEndpoint(sql, endpoint.id);
       await notifyChanged(sql, viewer.orgId, endpoint.id, true);
       return endpoint.id;

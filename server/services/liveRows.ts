@@ -55,10 +55,10 @@ export function createLiveRowsService(deps: { database: Database; observer?: Liv
   };
 
   return {
-    /** Stored attempts with their deliveries, by attempt id (any organization: callers check). */
-    async attempts(ids: string[]): Promise<Map<string, { attempt: AttemptRow; delivery: DeliveryRow | null }>> {
+    /** Stored attempts with their deliveries (`deliveryIds`: theirs, from the same notifications), by attempt id (any organization: callers check). */
+    async attempts(ids: string[], deliveryIds: string[]): Promise<Map<string, { attempt: AttemptRow; delivery: DeliveryRow | null }>> {
       observer?.rowsLoaded?.('attempts');
-      return new Map((await repo.attemptsByIds(ids)).map((r) => [r.attempt.id, r]));
+      return new Map((await repo.attemptsByIds(ids, [...new Set(deliveryIds)])).map((r) => [r.attempt.id, r]));
     },
 
     /** Endpoint rows for attempt messages: what is known now, waiting only for rows too old or never read. */

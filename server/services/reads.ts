@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { createDeliveriesRepo } from '../db/repos/deliveries.js';
+import { createDeliveriesRepo, type AttemptsOwner } from '../db/repos/deliveries.js';
 import { createEndpointsRepo } from '../db/repos/endpoints.js';
 import { createEventsRepo } from '../db/repos/events.js';
 import type { AttemptRow, DeliveryRow, EndpointRow, EventRow } from '../db/schema.js';
@@ -15,8 +15,8 @@ export function createReadService(deps: { database: Database }) {
   const events = createEventsRepo(deps.database.db);
   const deliveries = createDeliveriesRepo(deps.database.db);
   const scoped =
-    <T extends { orgId: string }>(load: (ids: readonly string[], viewer: Viewer) => Promise<T[]>) =>
-    async (viewer: Viewer | null, ids: readonly string[]): Promise<T[]> => {
+    <T extends { orgId: string }, K = string>(load: (ids: readonly K[], viewer: Viewer) => Promise<T[]>) =>
+    async (viewer: Viewer | null, ids: readonly K[]): Promise<T[]> => {
       if (viewer === null || ids.length === 0) return [];
       return (await load(ids, viewer)).filter((row) => row.orgId === viewer.orgId);
     };
@@ -33,7 +33,8 @@ export function createReadService(deps: { database: Database }) {
     events: scoped<EventRow>((ids, viewer) => events.findByIds(ids, { withPayload: roleCan(viewer.role, 'readPayload') })),
     deliveries: scoped<DeliveryRow>((ids) => deliveries.findByIds(ids)),
     attempts: scoped<AttemptRow>((ids) => deliveries.attemptsByIds(ids)),
-    attemptsOfDeliveries: scoped<AttemptRow>((ids) => deliveries.attemptsOf(ids)),
+    /** Attempts of deliveries, each given with the times that bound where its attempts are (history partitions). */
+    attemptsOfDeliveries: scoped<AttemptRow, AttemptsOwner>((owners) => deliveries.attemptsOf(owners)),
     deliveriesOfEvents: scoped<DeliveryRow>((ids) => deliveries.byEvents(ids)),
   };
 }

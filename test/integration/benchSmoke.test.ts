@@ -18,6 +18,10 @@ const KEYS = [
   'thinSpreadRatio',
   'workerRssMbAt100k',
   'publishP50Ratio',
+  'historyQueryP99Ms',
+  'historyStatsP99Ms',
+  'historyPurgeDayMs',
+  'historyThroughputRatio',
 ];
 
 /** Runs `npm run bench -- --smoke` (a few seconds, tiny load) against the test Postgres. */
@@ -52,7 +56,7 @@ describe('npm run bench -- --smoke', () => {
     for (const key of KEYS) expect(figures[key] === null || typeof figures[key] === 'number', key).toBe(true);
     expect(code, stderr.slice(-4000)).toBe(0);
     // Every scenario ran: each has its table.
-    for (const title of ['## Throughput', '## System vs bare ceiling', '## Isolation', '## Latency', '## Retry timing', '## Ingest', '## Backlog']) {
+    for (const title of ['## Throughput', '## System vs bare ceiling', '## Isolation', '## Latency', '## Retry timing', '## Ingest', '## Backlog', '## History']) {
       expect(stdout).toContain(title);
     }
   });

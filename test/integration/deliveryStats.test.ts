@@ -9,6 +9,7 @@ import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createEndpoint, publish, waitForDeliveries } from '../helpers/flows.js';
 import { graphqlClient } from '../helpers/graphql.js';
 import { createStatsRepo } from '../../server/db/repos/stats.js';
+import { newId } from '../../server/crypto/random.js';
 
 const STATS = `query($endpointId: ID!, $since: DateTime!, $until: DateTime, $bucketSeconds: Int!) {
   deliveryStats(endpointId: $endpointId, since: $since, until: $until, bucketSeconds: $bucketSeconds) {
@@ -27,15 +28,24 @@ function percentileCont(sorted: number[], p: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
 }
 
-/** Inserts synthetic attempts for `endpointId` straight into the table. */
+/**
+ * Inserts synthetic attempts for `endpointId` straight into the table, each id made at its start
+ * time as the dispatcher makes them (deliveryStats reads its windows by id).
+ */
 async function insertAttempts(endpointId: string, rows: { startedAtMs: number; durationMs: number; succeeded: boolean; errorClass?: string }[]) {
-  const records = rows.map((r) => ({ started_at: new Date(r.startedAtMs).toISOString(), duration_ms: r.durationMs, succeeded: r.succeeded, error_class: r.errorClass ?? null }));
+  const records = rows.map((r) => ({
+    id: newId('attempt', r.startedAtMs),
+    started_at: new Date(r.startedAtMs).toISOString(),
+    duration_ms: r.durationMs,
+    succeeded: r.succeeded,
+    error_class: r.errorClass ?? null,
+  }));
   await service.database.sql`
     INSERT INTO delivery_attempts (id, org_id, delivery_id, endpoint_id, event_type, attempt_number, trigger, started_at,
                                    duration_ms, succeeded, request_headers, error_class)
-    SELECT 'att_syn_' || md5(random()::text || clock_timestamp()::text), ${service.orgId}, 'dlv_synthetic', ${endpointId}, 'pipeline.run.failed', 1,
+    SELECT x.id, ${service.orgId}, 'dlv_synthetic', ${endpointId}, 'pipeline.run.failed', 1,
            'SCHEDULED', x.started_at, x.duration_ms, x.succeeded, '{}'::jsonb, x.error_class::error_class
-    FROM jsonb_to_recordset(${service.database.sql.json(records)}) AS x(started_at timestamptz, duration_ms int, succeeded bool, error_class text)`;
+    FROM jsonb_to_recordset(${service.database.sql.json(records)}) AS x(id text, started_at timestamptz, duration_ms int, succeeded bool, error_class text)`;
 }
 
 beforeAll(async () => {
@@ -141,6 +151,8 @@ describe('deliveryStats', () => {
     const endpoints = [];
     for (let e = 0; e < 10; e++) endpoints.push(await createEndpoint(service.client(), { url: `${receiver.url}/plan${e}`, patterns: [] }));
     const base = Date.UTC(2026, 1, 1);
+    // That day's history partition, as maintenance would have made it then.
+    await service.engine.history.ensurePartitions(base);
     for (const endpoint of endpoints) {
       await insertAttempts(
         endpoint.id,
@@ -157,9 +169,14 @@ describe('deliveryStats', () => {
       for (const child of node.Plans ?? []) walk(child);
     };
     walk(plan[0].Plan);
-    const scan = nodes.find((n) => n['Relation Name'] === 'delivery_attempts');
+    // Only that day's partition is planned (the window's id range prunes the others).
+    const scans = nodes.filter((n) => String(n['Relation Name'] ?? '').startsWith('delivery_attempts'));
+    expect(scans.map((n) => n['Relation Name'])).toEqual(['delivery_attempts_p20260201']);
+    const scan = scans[0];
     expect(scan['Node Type']).toBe('Index Only Scan');
-    expect(scan['Index Name']).toBe('attempts_endpoint_stats_idx');
+    const [index] = await service.database.sql<{ parent: string }[]>`
+      SELECT i.inhparent::regclass::text AS parent FROM pg_inherits i WHERE i.inhrelid = ${scan['Index Name']}::regclass`;
+    expect(index!.parent).toBe('attempts_endpoint_stats_idx');
     expect(scan['Heap Fetches']).toBe(0);
     // One range scan per 300 s bucket, 3,600 index entries in all: only the window is read.
     expect(scan['Actual Loops']).toBe(12);

@@ -50,6 +50,11 @@ describe('/metrics', () => {
       webhooks_database_up: 'gauge',
       webhooks_endpoints_circuit: 'gauge',
       webhooks_endpoints_inactive: 'gauge',
+      webhooks_history_rows: 'gauge',
+      webhooks_history_bytes: 'gauge',
+      webhooks_history_partitions: 'gauge',
+      webhooks_history_oldest_age_seconds: 'gauge',
+      webhooks_history_ready_ahead_seconds: 'gauge',
       webhooks_worker_owned_slots: 'gauge',
       webhooks_worker_in_flight: 'gauge',
       webhooks_worker_endpoint_states: 'gauge',
@@ -64,6 +69,31 @@ describe('/metrics', () => {
     const buckets = metrics.samples.filter((s) => s.name === 'webhooks_delivery_latency_seconds_bucket').map((s) => s.labels.le);
     expect(buckets[0]).toBe('0.001');
     expect(buckets).toContain('3600');
+  });
+
+  it('reports the history tables: partitions, bytes and the oldest partition age per table, rows as Postgres estimates them', async () => {
+    const metrics = await scrape(service.url);
+    for (const table of ['events', 'deliveries', 'delivery_attempts']) {
+      // Today and PARTITIONS_AHEAD_DAYS (3) days ahead, and the DEFAULT partition.
+      expect(metrics.value('webhooks_history_partitions', { table })).toBe(5);
+      expect(metrics.value('webhooks_history_bytes', { table })).toBeGreaterThan(0);
+      const age = metrics.value('webhooks_history_oldest_age_seconds', { table });
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThan(86_400);
+      // Today's partition and three more days: between 3 and 4 days of room.
+      const ahead = metrics.value('webhooks_history_ready_ahead_seconds', { table });
+      expect(ahead).toBeGreaterThan(3 * 86_400);
+      expect(ahead).toBeLessThanOrEqual(4 * 86_400);
+      expect(metrics.value('webhooks_history_rows', { table })).toBeGreaterThanOrEqual(0);
+    }
+    // Rows are pg_class estimates: they follow ANALYZE (autovacuum), never a count(*).
+    const endpoint = await createEndpoint(service.client(), { url: `${ok.url}/history`, patterns: ['pipeline.run.started'] });
+    for (let i = 0; i < 3; i++) await publish(service.client(), { type: 'pipeline.run.started', data: { i } });
+    await waitUntil('delivered', async () => (await service.database.sql`SELECT count(*)::int AS n FROM deliveries WHERE endpoint_id = ${endpoint.id} AND status = 'SUCCEEDED'`)[0]!.n === 3);
+    await service.database.sql`ANALYZE events, deliveries, delivery_attempts`;
+    const sizes = await service.engine.history.partitions.sizes();
+    expect(sizes.find((s) => s.table === 'deliveries')!.rows).toBeGreaterThanOrEqual(3);
+    expect(sizes.find((s) => s.table === 'delivery_attempts')!.rows).toBeGreaterThanOrEqual(3);
   });
 
   it('counts attempts and deliveries by outcome and error class, with latency and duration histograms', async () => {

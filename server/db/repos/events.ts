@@ -1,8 +1,10 @@
 import { and, eq, exists, getTableColumns, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { deliveries, events, type EventRow } from '../schema.js';
-import { idLowerBound } from '../../domain/ids.js';
+import { deliveries, eventIdempotencyKeys, events, type EventRow } from '../schema.js';
+import { idLowerBound, idTimeMs } from '../../domain/ids.js';
 import { keyset, toPage, type Page, type PageArgs } from './pagination.js';
+import { DEFAULT_HISTORY_READS, readNewestFirst, type HistoryReadOptions } from './historyReads.js';
+import { inIdRange } from './deliveries.js';
 
 export interface EventFilter {
   type?: string | null;
@@ -19,7 +21,7 @@ export interface EventFilter {
 const columns = (withPayload: boolean) => (withPayload ? getTableColumns(events) : { ...getTableColumns(events), data: sql<null>`NULL::jsonb`.as('data') });
 
 /** Published events (reads; publishing writes through the engine). */
-export function createEventsRepo(db: DbOrTx) {
+export function createEventsRepo(db: DbOrTx, history: HistoryReadOptions = DEFAULT_HISTORY_READS) {
   return {
     async findForOrg(orgId: string, id: string, options: { withPayload?: boolean } = {}): Promise<EventRow | null> {
       const [row] = await db.select(columns(options.withPayload ?? true)).from(events).where(and(eq(events.orgId, orgId), eq(events.id, id)));
@@ -40,25 +42,50 @@ export function createEventsRepo(db: DbOrTx) {
         .from(events)
         .where(and(eq(events.orgId, orgId), inArray(events.id, [...ids])));
     },
-    /** Newest first; the time window is an id range (ids are time-ordered). */
+    /** Newest first; the time window is an id range (ids are time-ordered), read window by window. */
     async list(orgId: string, filter: EventFilter, args: PageArgs, options: { withPayload?: boolean } = {}): Promise<Page<EventRow>> {
+      let since = filter.since;
+      let until = filter.until;
+      let byKey: string | null = null;
+      if (filter.eventId) {
+        // The caller's key names one event: found through its key table, then read in its day.
+        const [key] = await db
+          .select({ eventId: eventIdempotencyKeys.eventId })
+          .from(eventIdempotencyKeys)
+          .where(and(eq(eventIdempotencyKeys.orgId, orgId), eq(eventIdempotencyKeys.idempotencyKey, filter.eventId)));
+        const ms = key ? idTimeMs(key.eventId) : null;
+        if (!key || ms === null) return toPage([], args);
+        byKey = key.eventId;
+        if (!since || since.getTime() < ms) since = new Date(ms);
+        if (!until || until.getTime() > ms + 1) until = new Date(ms + 1);
+      }
       const q = keyset(events.id, args, [
         eq(events.orgId, orgId),
         filter.type ? eq(events.type, filter.type) : undefined,
-        filter.eventId ? eq(events.idempotencyKey, filter.eventId) : undefined,
+        byKey ? eq(events.id, byKey) : undefined,
         filter.orderingKey ? eq(events.orderingKey, filter.orderingKey) : undefined,
-        filter.since ? gte(events.id, idLowerBound('event', filter.since.getTime())) : undefined,
-        filter.until ? lt(events.id, idLowerBound('event', filter.until.getTime())) : undefined,
+        since ? gte(events.id, idLowerBound('event', since.getTime())) : undefined,
+        until ? lt(events.id, idLowerBound('event', until.getTime())) : undefined,
         filter.deliveredTo
           ? exists(
               db
                 .select({ one: sql`1` })
                 .from(deliveries)
-                .where(and(eq(deliveries.eventId, events.id), inArray(deliveries.endpointId, filter.deliveredTo.length ? filter.deliveredTo : [''])))
+                .where(
+                  and(
+                    eq(deliveries.eventId, events.id),
+                    // An event's deliveries carry its time in their ids: older day partitions are skipped at run time.
+                    sql`${deliveries.id} >= 'dlv_' || substr(${events.id}, 5, 10)`,
+                    inArray(deliveries.endpointId, filter.deliveredTo.length ? filter.deliveredTo : ['']),
+                  ),
+                )
             )
           : undefined,
       ]);
-      const rows = await db.select(columns(options.withPayload ?? true)).from(events).where(q.where).orderBy(q.orderBy).limit(q.limit);
+      const rows = await readNewestFirst(
+        { kind: 'event', since, until, after: args.after, limit: q.limit, options: history },
+        (range, limit) => db.select(columns(options.withPayload ?? true)).from(events).where(and(q.where, inIdRange(events.id, range))).orderBy(q.orderBy).limit(limit),
+      );
       return toPage(rows as EventRow[], args);
     },
   };

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { idLowerBound } from '../../domain/ids.js';
 
 export interface StatsRow {
   start: Date;
@@ -18,33 +19,51 @@ export interface StatsQuery {
 
 /**
  * Aggregates over delivery_attempts for dashboards. The bucket query reads only columns of
- * `attempts_endpoint_stats_idx (endpoint_id, started_at, succeeded, duration_ms)`, so Postgres
- * answers it with index-only scans of the one endpoint's window; keep it that way (a column
- * outside the index, e.g. error_class, would add a heap fetch per attempt).
+ * `attempts_endpoint_stats_idx (endpoint_id, id, succeeded, duration_ms)`, so Postgres answers it
+ * with index-only scans of the one endpoint's window; keep it that way (a column outside the
+ * index, e.g. error_class, would add a heap fetch per attempt).
+ *
+ * Time is read from the id: an attempt's id carries its start time to the millisecond (see
+ * dispatcher.ts), so "started in [a, b)" is the id range [idLowerBound(a), idLowerBound(b)). The
+ * whole window's range, as constants, makes Postgres plan only its day partitions; each bucket's
+ * own range (computed here, passed as arrays) is its index range.
  *
  * One aggregate per bucket over its own index range, rather than `GROUP BY date_bin(...)`: the
- * planner cannot tell that date_bin keeps the index's started_at order, so the GROUP BY form sorts
- * the whole window by bucket before percentile_cont sorts each bucket again (1,000,000 attempts:
- * an external merge sort spilling ~25 MB to disk, about twice as slow as this form). Here each
- * bucket's rows arrive in index order and only percentile_cont sorts, in memory, per bucket.
+ * planner cannot tell that date_bin keeps the index's order, so the GROUP BY form sorts the whole
+ * window by bucket before percentile_cont sorts each bucket again (1,000,000 attempts: an external
+ * merge sort spilling ~25 MB to disk, about twice as slow as this form). Here each bucket's rows
+ * arrive in index order and only percentile_cont sorts, in memory, per bucket.
  */
 export function createStatsRepo(sql: Sql) {
   // Bucket i is [since + i·b, min(since + (i+1)·b, until)), exactly what the API returns.
-  const bucketsQuery = (q: StatsQuery) => sql`
-    SELECT b.start, s.succeeded, s.failed, s.total, s.percentiles
-    FROM generate_series(${q.since}::timestamptz, ${q.until}::timestamptz - interval '1 microsecond', make_interval(secs => ${q.bucketSeconds})) AS b(start)
-    CROSS JOIN LATERAL (
-      SELECT count(*) FILTER (WHERE succeeded)::int AS succeeded,
-             count(*) FILTER (WHERE NOT succeeded)::int AS failed,
-             count(*)::int AS total,
-             percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS percentiles
-      FROM delivery_attempts
-      WHERE endpoint_id = ${q.endpointId}
-        AND started_at >= b.start
-        AND started_at < least(b.start + make_interval(secs => ${q.bucketSeconds}), ${q.until}::timestamptz)
-    ) AS s
-    WHERE s.total > 0
-    ORDER BY b.start`;
+  const bucketsQuery = (q: StatsQuery) => {
+    const stepMs = q.bucketSeconds * 1000;
+    const sinceMs = q.since.getTime();
+    const untilMs = q.until.getTime();
+    const starts: string[] = [];
+    const los: string[] = [];
+    const his: string[] = [];
+    for (let t = sinceMs; t < untilMs; t += stepMs) {
+      starts.push(new Date(t).toISOString());
+      los.push(idLowerBound('attempt', t));
+      his.push(idLowerBound('attempt', Math.min(t + stepMs, untilMs)));
+    }
+    return sql`
+      SELECT b.start, s.succeeded, s.failed, s.total, s.percentiles
+      FROM unnest(${starts}::timestamptz[], ${los}::text[], ${his}::text[]) AS b(start, lo, hi)
+      CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE succeeded)::int AS succeeded,
+               count(*) FILTER (WHERE NOT succeeded)::int AS failed,
+               count(*)::int AS total,
+               percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS percentiles
+        FROM delivery_attempts
+        WHERE endpoint_id = ${q.endpointId}
+          AND id >= ${idLowerBound('attempt', sinceMs)} AND id < ${idLowerBound('attempt', untilMs)}
+          AND id >= b.lo AND id < b.hi
+      ) AS s
+      WHERE s.total > 0
+      ORDER BY b.start`;
+  };
 
   return {
     /** Buckets that hold at least one attempt, oldest first (one index range scan per bucket). */
@@ -68,7 +87,8 @@ export function createStatsRepo(sql: Sql) {
         SELECT date_bin(make_interval(secs => ${q.bucketSeconds}), started_at, ${q.since}::timestamptz) AS start,
                error_class AS "errorClass", count(*)::int AS count
         FROM delivery_attempts
-        WHERE endpoint_id = ${q.endpointId} AND started_at >= ${q.since} AND started_at < ${q.until}
+        WHERE endpoint_id = ${q.endpointId}
+          AND id >= ${idLowerBound('attempt', q.since.getTime())} AND id < ${idLowerBound('attempt', q.until.getTime())}
           AND NOT succeeded AND error_class IS NOT NULL
         GROUP BY 1, 2
         ORDER BY 1, 2`;

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { strictBlockedQuery, type StrictCandidate } from './strictOrdering.js';
 
 /** A delivery as loaded for an attempt. */
 export interface LoadedDelivery {
@@ -35,8 +36,9 @@ interface LoadRow {
 
 // Deliveries of the round, then each event once (an event fanned out to many endpoints is in a
 // round many times: its payload is read and sent over once). A hash, not a sort: the worker
-// pool runs with enable_sort off.
-const LOAD_SQL = `
+// pool runs with enable_sort off. Both tables are read by ids given as parameters ($2: the
+// jobs' event ids), so Postgres plans only the day partitions holding them.
+export const LOAD_SQL = `
   WITH loaded AS (
     SELECT d.id AS delivery_id, d.org_id, d.event_id, d.event_type, d.attempt_count, d.ordering_key, d.seq, d.status
     FROM deliveries d WHERE d.id = ANY($1::text[])
@@ -46,18 +48,22 @@ const LOAD_SQL = `
   FROM loaded
   UNION ALL
   SELECT NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, e.created_at, e.data::text, e.traceparent
-  FROM events e WHERE e.id IN (SELECT event_id FROM loaded)`;
+  FROM events e WHERE e.id = ANY($2::text[]) AND e.id IN (SELECT event_id FROM loaded)`;
 
 /**
  * The reads of the delivery worker: what a round leased (deliveries and their events' payloads,
- * one query) and which STRICT deliveries an earlier pending one holds back.
+ * one query) and which STRICT deliveries an earlier pending one holds back. `pendingFrom` gives
+ * the smallest id a pending delivery outside the DEFAULT partition can have (the pending horizon,
+ * engine/pendingHorizon.ts), so the STRICT check plans only recent partitions.
  */
-export function createWorkerReads(sql: Sql) {
+export function createWorkerReads(sql: Sql, pendingFrom: () => Promise<string>) {
   return {
-    async loadDeliveries(deliveryIds: string[]): Promise<Map<string, LoadedDelivery>> {
+    /** The leased jobs' deliveries and payloads; each job names its delivery and its event. */
+    async loadDeliveries(jobs: readonly { deliveryId: string; eventId: string }[]): Promise<Map<string, LoadedDelivery>> {
       const result = new Map<string, LoadedDelivery>();
-      if (deliveryIds.length === 0) return result;
-      const rows = await sql.unsafe<LoadRow[]>(LOAD_SQL, [deliveryIds] as never[], { prepare: true });
+      if (jobs.length === 0) return result;
+      const params = [jobs.map((j) => j.deliveryId), [...new Set(jobs.map((j) => j.eventId))]];
+      const rows = await sql.unsafe<LoadRow[]>(LOAD_SQL, params as never[], { prepare: true });
       const events = new Map<string, { createdAt: Date; dataJson: string; traceparent: string | null }>();
       for (const r of rows) {
         if (r.delivery_id === null) events.set(r.event_id, { createdAt: r.created_at, dataJson: r.data_json ?? 'null', traceparent: r.traceparent });
@@ -84,14 +90,9 @@ export function createWorkerReads(sql: Sql) {
     },
 
     /** Of these STRICT deliveries, those an earlier pending delivery with the same key holds back. */
-    async strictBlocked(candidates: { id: string; endpointId: string; orderingKey: string; seq: number }[]): Promise<Set<string>> {
+    async strictBlocked(candidates: StrictCandidate[]): Promise<Set<string>> {
       if (candidates.length === 0) return new Set();
-      const rows = await sql<{ id: string }[]>`
-        SELECT x.id FROM unnest(${candidates.map((c) => c.id)}::text[], ${candidates.map((c) => c.endpointId)}::text[],
-                                 ${candidates.map((c) => c.orderingKey)}::text[], ${candidates.map((c) => c.seq)}::bigint[]) AS x(id, ep, k, seq)
-        WHERE EXISTS (
-          SELECT 1 FROM deliveries p
-          WHERE p.endpoint_id = x.ep AND p.ordering_key = x.k AND p.status = 'PENDING' AND p.seq < x.seq)`;
+      const rows = await strictBlockedQuery(sql, candidates, await pendingFrom());
       return new Set(rows.map((r) => r.id));
     },
   };

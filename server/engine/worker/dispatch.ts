@@ -110,9 +110,10 @@ export function createDispatch(deps: DispatchDeps) {
     }
     const { attempt, outcome, step } = execution;
     const nowMs = Date.now();
-    // A failed transformation says nothing about the receiver: the breaker is untouched.
+    // A failed transformation, or a payload purged by retention (failed without an error class:
+    // nothing was sent), says nothing about the receiver: the breaker is untouched.
     const update: BreakerUpdate =
-      outcome.errorClass === 'TRANSFORMATION'
+      outcome.errorClass === 'TRANSFORMATION' || (!outcome.succeeded && outcome.errorClass === null)
         ? { state: rt.breaker, transition: null, disableEndpoint: false }
         : outcome.succeeded
           ? recordSuccess(rt.breaker, rt.breakerSettings, nowMs)

@@ -133,7 +133,7 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
     }
     let loaded: Map<string, LoadedDelivery>;
     try {
-      loaded = await deps.reads.loadDeliveries(leased.map((j) => j.deliveryId));
+      loaded = await deps.reads.loadDeliveries(leased);
     } catch (err) {
       // Leased but not loaded: hand the jobs back rather than wait for their lease to expire.
       log.warn({ err: (err as Error).message, jobs: leased.length }, 'loading leased deliveries failed; handing them back');

@@ -41,7 +41,12 @@ DeliveryRef.implement({
     attempts: t.field({
       type: [DeliveryAttemptRef],
       description: 'Every attempt, oldest first.',
-      resolve: (d, _args, ctx) => ctx.loaders.attemptsOfDelivery.load(d.id),
+      resolve: async (d, _args, ctx) =>
+        ctx.loaders.attemptsOfDelivery.load({
+          id: d.id,
+          lastAttemptAt: await rowField(d, 'lastAttemptAt'),
+          completedAt: await rowField(d, 'completedAt'),
+        }),
     }),
     parked: t.boolean({
       description: 'STRICT ordering: waiting behind an earlier delivery with the same orderingKey.',
