@@ -47,7 +47,7 @@ describeWithBrowser('console: client uids', () => {
     await anonymous.waitFor();
     expect(await anonymous.locator('code').count()).toBe(0);
 
-    await page.getByRole('searchbox').fill('billing-al');
+    await page.getByPlaceholder('URL, uid, description, label or event type').fill('billing-al');
     await expect.poll(() => page.getByRole('row').filter({ hasText: '127.0.0.1:9/anonymous' }).count()).toBe(0);
     await row.getByRole('link').click();
     await page.getByText('uid billing-alerts').waitFor();

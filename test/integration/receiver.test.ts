@@ -351,8 +351,19 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('org-webhooks/verify'
     ]);
   });
 
-  it('packs dist/ (what `exports` points to) and nothing of the server into the tarball', () => {
-    expect(consumer.packedFiles).toEqual(['dist/domain/signing.d.ts', 'dist/domain/signing.js', 'dist/verify.d.ts', 'dist/verify.js', 'package.json']);
+  it('packs what `exports` and `bin` point to (the verifier, the org-webhooks CLI) and nothing of the server into the tarball', () => {
+    expect(consumer.packedFiles).toEqual([
+      'dist/cli/documentFile.js',
+      'dist/cli/orgWebhooks.js',
+      'dist/cli/orgWebhooksCommand.js',
+      'dist/cli/planReport.js',
+      'dist/cli/webhooksApi.js',
+      'dist/domain/signing.d.ts',
+      'dist/domain/signing.js',
+      'dist/verify.d.ts',
+      'dist/verify.js',
+      'package.json',
+    ]);
   });
 
   it('exposes only ./verify: the package root and internals are not importable', async () => {
