@@ -1,11 +1,11 @@
 import type { Database } from '../db/client.js';
-import { createEndpointsRepo } from '../db/repos/endpoints.js';
 import { createStatsRepo, type StatsQuery } from '../db/repos/stats.js';
 import type { ErrorClass } from '../domain/attemptOutcome.js';
-import { DomainError, notFound } from '../domain/errors.js';
-import { isIdOf } from '../domain/ids.js';
+import { DomainError } from '../domain/errors.js';
 import { planStatsWindow } from '../domain/statsWindow.js';
 import type { Viewer } from './auth.js';
+import type { EndpointScope } from './endpointScope.js';
+import { createEndpointRefs } from './endpointRefs.js';
 
 export interface ErrorClassCount {
   errorClass: ErrorClass;
@@ -34,17 +34,20 @@ export interface StatsRequest {
 }
 
 /** deliveryStats: per-bucket counts and latency percentiles of one endpoint's attempts. */
-export function createDeliveryStatsService(deps: { database: Database }) {
+export function createDeliveryStatsService(deps: { database: Database; scope: EndpointScope }) {
   const repo = createStatsRepo(deps.database.sql);
-  const endpoints = createEndpointsRepo(deps.database.db);
+  const endpointRefs = createEndpointRefs(deps.database.db, deps.scope);
 
   return {
-    /** Every bucket of the window, oldest first, empty ones included. Another organization's (or a deleted) endpoint is NOT_FOUND. */
+    /**
+     * Every bucket of the window, oldest first, empty ones included. The endpoint is named by id
+     * or uid; another organization's, a deleted one or one outside a portal session's labels is
+     * NOT_FOUND.
+     */
     async buckets(viewer: Viewer, request: StatsRequest, nowMs: number): Promise<StatsBucket[]> {
       const window = planStatsWindow({ since: request.since, until: request.until, bucketSeconds: request.bucketSeconds, nowMs });
       if (window instanceof DomainError) throw window;
-      const endpoint = isIdOf('endpoint', request.endpointId) ? await endpoints.findForOrg(viewer.orgId, request.endpointId) : null;
-      if (!endpoint) throw notFound('endpoint', request.endpointId);
+      const endpoint = await endpointRefs.find(viewer, request.endpointId);
       const query: StatsQuery = { endpointId: endpoint.id, since: new Date(window.sinceMs), until: new Date(window.untilMs), bucketSeconds: window.bucketSeconds };
       const rows = new Map((await repo.buckets(query)).map((r) => [r.start.getTime(), r]));
       let failures: Promise<Map<number, ErrorClassCount[]>> | null = null;

@@ -80,7 +80,7 @@ export function createServices(deps: ServiceDeps) {
     scope,
     portalSessions: createPortalSessionService({ database, portalAuth, publicUrl: deps.config.publicUrl }),
     endpointContent: createEndpointContentService({ engine }),
-    deliveryStats: createDeliveryStatsService({ database }),
+    deliveryStats: createDeliveryStatsService({ database, scope }),
     /** Org-scoped batch reads behind the GraphQL loaders. */
     reads: createReadService({ database }),
     /** Rows behind live messages, and the endpoint rows recently read for them. */

@@ -102,8 +102,9 @@ describe('org-webhooks', () => {
     expect(applied.stdout).not.toContain('whsec_');
     expect(applied.stderr).toContain('--idempotency-key deploy-42 --secrets-out FILE');
     expect(await endpointCount()).toBe(1);
-    const headers = (await service.database.sql`SELECT headers FROM endpoints WHERE org_id = ${org.orgId} AND uid = 'billing'`)[0]!.headers;
-    expect(headers).toEqual({ Authorization: 'Bearer tok-123' });
+    // As the admin reads it (header values are stored sealed, opened for roles that read secrets).
+    const { endpoint } = await service.client(org.apiKey).data(`query { endpoint(id: "billing") { headers { name value } } }`);
+    expect(endpoint.headers).toEqual([{ name: 'Authorization', value: 'Bearer tok-123' }]);
 
     const replay = await run(['apply', '-f', doc, '--idempotency-key', 'deploy-42', '--secrets-out', 'secrets.json'], { BILLING_TOKEN: 'tok-123' });
     expect(replay.code, replay.stderr).toBe(0);
