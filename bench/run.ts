@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--topology combined|split] [--only a,b] [--keep-db]
- *  [--env KEY=VALUE ...] [--cpu-prof] [--server-root DIR]`
+ *  [--env KEY=VALUE ...] [--cpu-prof] [--server-root DIR] [--scale-steps 1,1000,2500]`
  *
  * Runs the SPEC §9 scenarios against the service running as separate OS processes on a fresh
  * `bench_*` database, prints one table per scenario, then ONE final JSON line with the figures.
@@ -38,10 +38,12 @@ interface Args {
   env: Record<string, string>;
   cpuProf: boolean;
   serverRoot: string | undefined;
+  /** Organization counts of the scale scenario's steps, instead of the mode's (a shorter run at platform size). */
+  scaleSteps: number[] | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { mode: 'full', topology: 'split', only: new Set(SCENARIOS), keepDb: false, env: {}, cpuProf: false, serverRoot: undefined };
+  const args: Args = { mode: 'full', topology: 'split', only: new Set(SCENARIOS), keepDb: false, env: {}, cpuProf: false, serverRoot: undefined, scaleSteps: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -54,6 +56,13 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--keep-db') args.keepDb = true;
     else if (a === '--cpu-prof') args.cpuProf = true;
     else if (a.startsWith('--server-root')) args.serverRoot = value();
+    else if (a.startsWith('--scale-steps')) {
+      const steps = value().split(',').map(Number);
+      if (!steps.length || steps.some((n, k) => !Number.isInteger(n) || n < 1 || (k > 0 && n <= steps[k - 1]!))) {
+        throw new Error('--scale-steps is a rising list of organization counts, e.g. 1,1000,2500');
+      }
+      args.scaleSteps = steps;
+    }
     else if (a.startsWith('--topology')) {
       const t = value();
       if (t !== 'combined' && t !== 'split') throw new Error('--topology is combined or split');
@@ -89,7 +98,7 @@ function machineInfo(pgVersion: string): string[] {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const mode = MODES[args.mode];
+  const mode = args.scaleSteps ? { ...MODES[args.mode], scale: { ...MODES[args.mode].scale, steps: args.scaleSteps } } : MODES[args.mode];
   const adminUrl = process.env.DATABASE_URL || DEFAULT_ADMIN_URL;
   const startedAt = Date.now();
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -271,7 +280,7 @@ async function main(): Promise<void> {
       );
       printTable(
         'CPU cost per delivery (ms of CPU per successful delivery; independent of how busy the machine is)',
-        ['run', 'loop/worker', 'api', 'postgres', 'receiver', 'loadgen', 'all ours', `capacity on ${os.availableParallelism()} cores /s`],
+        ['run', 'loop/worker', 'api', 'postgres', 'receiver', 'loadgen', 'all ours', `capacity on ${os.availableParallelism()} cores /s`, 'WAL bytes/delivery', 'FPI per 1,000'],
         rows.map((r) => [
           r.label,
           r.m.cpuMsPerDelivery.worker ?? r.m.cpuMsPerDelivery.loop,
@@ -281,8 +290,13 @@ async function main(): Promise<void> {
           r.m.cpuMsPerDelivery.loadgen,
           r.m.cpuMsPerDelivery.all,
           r.m.cpuMsPerDelivery.all ? (os.availableParallelism() * 1000) / r.m.cpuMsPerDelivery.all : null,
+          r.m.walBytesPerDelivery,
+          r.m.walFullPageImagesPerThousand,
         ]),
-        ['capacity = cores × 1000 / all ours: the rate if our processes had the whole machine and scaled perfectly (a noise-free comparison, not a measurement).'],
+        [
+          'capacity = cores × 1000 / all ours: the rate if our processes had the whole machine and scaled perfectly (a noise-free comparison, not a measurement).',
+          'WAL = pg_stat_wal over the window ÷ deliveries (the whole server; FPI = full-page images, written once per page after each checkpoint).',
+        ],
       );
       const ratios: (string | number | null)[][] = [];
       for (const s of systemRows) {

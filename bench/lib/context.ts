@@ -33,6 +33,16 @@ export interface ReceiverCounts {
   connections: number;
 }
 
+/** The server's WAL counters (Postgres 14+). */
+export async function walCounters(ctx: Context): Promise<{ bytes: number; fpi: number } | null> {
+  try {
+    const [row] = await ctx.sql<{ bytes: string; fpi: string }[]>`SELECT wal_bytes::text AS bytes, wal_fpi::text AS fpi FROM pg_stat_wal`;
+    return row ? { bytes: Number(row.bytes), fpi: Number(row.fpi) } : null;
+  } catch {
+    return null;
+  }
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Postgres backends serving the bench database (its CPU column), except our own connection. */
@@ -56,6 +66,12 @@ export interface FlowMeasurement {
   /** CPU milliseconds per delivered delivery, per process group and in total (`all`). */
   cpuMsPerDelivery: Record<string, number>;
   machineBusyCores: number;
+  /**
+   * WAL bytes Postgres wrote over the window per delivered delivery (`pg_stat_wal`, the whole
+   * server: nothing else should run on it during a bench), and full-page images among them.
+   */
+  walBytesPerDelivery: number | null;
+  walFullPageImagesPerThousand: number | null;
   /** Peak RSS (MB) of the worker-role process(es) sampled during the window. */
   workerRssMb: number | null;
   publisher: { events: number; deliveries: number; calls: number; errors: number; lastError: string | null; callP50Ms: number | null };
@@ -92,6 +108,7 @@ export async function measureFlow(
   let outstandingSum = 0;
   let outstandingN = 0;
   let rssMax: number | null = null;
+  let wal0: Awaited<ReturnType<typeof walCounters>> = null;
   for (;;) {
     const now = performance.now();
     const entering = !inWindow && now >= warmEnd;
@@ -108,6 +125,7 @@ export async function measureFlow(
       secondCount = c;
       Object.values(meters).forEach((m, i) => m.begin(pids[i]!));
       machine.begin();
+      wal0 = await walCounters(ctx);
       inWindow = true;
     }
     if (inWindow) {
@@ -128,6 +146,7 @@ export async function measureFlow(
   }
   const cpu = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, m.end()]));
   const busy = machine.end();
+  const wal1 = await walCounters(ctx);
   const publisher = await ctx.loadgen.call<any>('flowStop');
   // Let the tail drain (everything published is delivered) so the next scenario starts clean.
   const drainUntil = Date.now() + 60_000;
@@ -154,6 +173,8 @@ export async function measureFlow(
     meanOutstanding: outstandingN ? outstandingSum / outstandingN : 0,
     cpu,
     machineBusyCores: busy.busyCores,
+    walBytesPerDelivery: wal0 && wal1 && delivered > 0 ? (wal1.bytes - wal0.bytes) / delivered : null,
+    walFullPageImagesPerThousand: wal0 && wal1 && delivered > 0 ? ((wal1.fpi - wal0.fpi) * 1000) / delivered : null,
     workerRssMb: rssMax,
     publisher: {
       events: publisher?.events ?? 0,
