@@ -79,7 +79,14 @@ export interface DeliveryJobData {
   a?: number;
 }
 
-/** Scheduled maintenance queues (created at start, driven by pg-boss cron). */
+/** Options of the maintenance queues: one run at a time, a failed run retried a few times. */
+export const MAINTENANCE_QUEUE_OPTIONS = { policy: 'singleton', retryLimit: 3 } as const;
+
+/**
+ * Scheduled maintenance queues, driven by pg-boss cron. They are created with the shard queues
+ * (deliveryJobs.ensureQueues), under the same lock: two processes creating queues at once
+ * deadlock inside pg-boss's create_queue (each new queue is a partition of its job table).
+ */
 export const MAINTENANCE_QUEUES = {
   purgePayloads: { name: 'maintenance_purge_payloads', cron: '*/15 * * * *' },
   /** Day partitions ahead, retention by dropping partitions, the pending horizon (engine/history.ts). */

@@ -112,10 +112,9 @@ export function createEngine(deps: EngineDeps) {
     history,
     pendingHorizon,
 
-    /** Starts delivering (the worker role) and the scheduled maintenance. */
+    /** Starts delivering (the worker role) and the scheduled maintenance (its queues exist: prepareQueue). */
     async startWorker(): Promise<Worker> {
       const purge = MAINTENANCE_QUEUES.purgePayloads;
-      await deps.boss.createQueue(purge.name, { name: purge.name, policy: 'singleton', retryLimit: 3 });
       await deps.boss.schedule(purge.name, purge.cron);
       // A few runs an hour: pg-boss's own work() loop is fine here (unlike for deliveries).
       await deps.boss.work(purge.name, async () => {
@@ -127,7 +126,6 @@ export function createEngine(deps: EngineDeps) {
         if (keys) log.info({ idempotencyKeys: keys }, 'purged Idempotency-Keys older than 24 hours');
       });
       const historyQueue = MAINTENANCE_QUEUES.history;
-      await deps.boss.createQueue(historyQueue.name, { name: historyQueue.name, policy: 'singleton', retryLimit: 3 });
       await deps.boss.schedule(historyQueue.name, historyQueue.cron);
       await deps.boss.work(historyQueue.name, async () => {
         const summary = await history.run();

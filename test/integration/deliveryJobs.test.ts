@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres, { type Sql } from 'postgres';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createDeliveryJobs, type DeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
-import { DELIVERY_QUEUE_OPTIONS, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf } from '../../server/db/queues.js';
+import { DELIVERY_QUEUE_OPTIONS, MAINTENANCE_QUEUES, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf } from '../../server/db/queues.js';
 import { timeOrderedUuid } from '../../server/crypto/uuid.js';
 
 // pg-boss's own maintenance statements, to check our jobs live by pg-boss's lease rules and that
@@ -54,6 +54,25 @@ describe('shard queue layout', () => {
       expire_seconds: DELIVERY_QUEUE_OPTIONS.expireInSeconds,
       retention_minutes: DELIVERY_QUEUE_OPTIONS.retentionMinutes,
     });
+  });
+
+  it('creates every queue (shards and maintenance) from several starting processes at once without a deadlock', async () => {
+    // Two workers starting together deadlocked inside pg-boss's create_queue when one created a
+    // maintenance queue outside the layout lock while the other created the shards.
+    const fresh = await createTestDatabase();
+    const clients = Array.from({ length: 4 }, () => postgres(fresh.url, { max: 1, onnotice: () => {} }));
+    try {
+      await Promise.all(clients.map((c) => createDeliveryJobs(c).ensureLayout()));
+      const rows = await clients[0]!`SELECT name, policy, retry_limit FROM pgboss.queue WHERE name LIKE 'maintenance\\_%' ORDER BY name`;
+      expect(rows.map((r) => ({ ...r }))).toEqual(
+        Object.values(MAINTENANCE_QUEUES)
+          .map((q) => ({ name: q.name, policy: 'singleton', retry_limit: 3 }))
+          .sort((a, b) => a.name.localeCompare(b.name)),
+      );
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+      await fresh.drop();
+    }
   });
 
   it('keeps the number of partitions fixed for any number of endpoints, and pg-boss maintenance within stock lock memory', async () => {

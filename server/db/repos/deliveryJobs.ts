@@ -1,6 +1,6 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { timeOrderedUuid } from '../../crypto/uuid.js';
-import { DELIVERY_QUEUE_OPTIONS, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf, shardQueueName, type DeliveryJobData } from '../queues.js';
+import { DELIVERY_QUEUE_OPTIONS, MAINTENANCE_QUEUE_OPTIONS, MAINTENANCE_QUEUES, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf, shardQueueName, type DeliveryJobData } from '../queues.js';
 import { createDeliveryJobUpkeep } from './deliveryJobUpkeep.js';
 
 type Executor = Sql | TransactionSql;
@@ -170,13 +170,21 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
       await this.ensureIndex();
     },
 
-    /** The shard queues (pg-boss create_queue, one partition each) and their partition tables. */
+    /**
+     * The shard queues (pg-boss create_queue, one partition each) and their partition tables, and
+     * the maintenance queues: every queue the service creates, one process at a time (concurrent
+     * create_queue calls deadlock on pg-boss's tables; seen with two workers starting together).
+     */
     async ensureQueues(): Promise<void> {
       const options = JSON.stringify(DELIVERY_QUEUE_OPTIONS);
+      const maintenanceOptions = JSON.stringify(MAINTENANCE_QUEUE_OPTIONS);
       await sql.begin(async (tx) => {
         await tx.unsafe(`SELECT pg_advisory_xact_lock(${LAYOUT_LOCK[0]}, ${LAYOUT_LOCK[1]})`);
         // Typed text, not json: postgres.js would JSON-encode the string a second time.
         for (const name of SHARD_QUEUE_NAMES) await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [name, options]);
+        for (const { name } of Object.values(MAINTENANCE_QUEUES)) {
+          await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [name, maintenanceOptions]);
+        }
         await tx.unsafe(`UPDATE ${queueTable} SET retention_minutes = $2 WHERE name = ANY($1::text[]) AND retention_minutes <> $2`, [
           SHARD_QUEUE_NAMES as string[],
           DELIVERY_QUEUE_OPTIONS.retentionMinutes,
