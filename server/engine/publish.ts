@@ -129,12 +129,14 @@ export function createPublisher(deps: {
       RETURNING id, type, ordering_key
     ), planned AS (
       -- An endpoint deleted since the lookup (a moment ago) gets its delivery written CANCELLED
-      -- and no job, so nothing is half-written.
+      -- and no job, so nothing is half-written. The organization in the join keeps the lookup to
+      -- its own endpoints: on id alone the planner hashed every live endpoint of every
+      -- organization through endpoints_org_idx (publish p50 3 → 38 ms from 10 to 100,000 endpoints).
       SELECT c.i AS id, c.e AS event_id, c.p AS endpoint_id, c.j AS job_id, w.type, w.ordering_key,
              CASE WHEN ep.id IS NOT NULL THEN c.q END AS queue, c.n
       FROM jsonb_to_recordset($4::text::jsonb) AS c(i text, e text, p text, j uuid, q text, n int)
       JOIN written w ON w.id = c.e
-      LEFT JOIN endpoints ep ON ep.id = c.p AND ep.deleted_at IS NULL
+      LEFT JOIN endpoints ep ON ep.org_id = $1 AND ep.id = c.p AND ep.deleted_at IS NULL
     ), delivery_rows AS (
       INSERT INTO deliveries (id, org_id, event_id, endpoint_id, event_type, ordering_key, created_at, status, completed_at)
       SELECT id, $1, event_id, endpoint_id, type, ordering_key, $2::timestamptz,
@@ -254,13 +256,15 @@ export function createPublisher(deps: {
                                                     'deprecatedAt', t.deprecated_at)), '[]'::json)
          FROM event_types t WHERE (t.org_id IS NULL OR t.org_id = ${orgId}) AND t.name = ANY(${names}::text[])) AS types,
         (SELECT coalesce(json_agg(json_build_object('id', x.id, 'patterns', x.patterns, 'filter', x.filter) ORDER BY x.id), '[]'::json)
-         FROM (SELECT e.id, e.filter, array_agg(s.pattern) AS patterns
-               FROM endpoints e JOIN event_subscriptions s ON s.endpoint_id = e.id
-               WHERE e.org_id = ${orgId} AND e.active AND e.deleted_at IS NULL
+         FROM (SELECT e.id, e.filter, s.patterns
+               FROM endpoints e
+               -- Each endpoint's own patterns by key: a join let Postgres hash the subscriptions
+               -- of every organization (tenantPlans.test.ts).
+               CROSS JOIN LATERAL (SELECT array_agg(s.pattern) AS patterns FROM event_subscriptions s WHERE s.endpoint_id = e.id) s
+               WHERE e.org_id = ${orgId} AND e.active AND e.deleted_at IS NULL AND s.patterns IS NOT NULL
                  -- Webhooks are an enterprise feature: an organization downgraded from it keeps
                  -- its events and configuration but makes no new deliveries.
-                 AND (SELECT plan FROM organizations WHERE id = ${orgId}) = 'enterprise'
-               GROUP BY e.id) x) AS endpoints`;
+                 AND (SELECT plan FROM organizations WHERE id = ${orgId}) = 'enterprise') x) AS endpoints`;
     const types = new Map<string, CatalogType | null>(names.map((n) => [n, null]));
     for (const t of row!.types) types.set(t.name, { ...t, deprecatedAt: t.deprecatedAt ? new Date(t.deprecatedAt) : null });
     return {

@@ -81,7 +81,10 @@ export function createWorker(deps: WorkerDeps) {
   const { sql, jobs, recorder, log } = deps;
   const options = deps.options ?? {};
   const discoveryIntervalMs = options.discoveryIntervalMs ?? 5_000;
-  const idleEvictMs = options.idleEvictMs ?? 30_000;
+  // Short, so memory follows the endpoints busy right now: with 100,000 endpoints each receiving
+  // a delivery every ~30 s, 30 s kept a state (and its runtime) for every one of them (worker RSS
+  // 690 MB). It must stay above a second: a rate-limit window holds its slots that long.
+  const idleEvictMs = Math.max(2_000, options.idleEvictMs ?? 5_000);
   let stopped = false;
   let tickTimer: NodeJS.Timeout | null = null;
   let tickCount = 0;
