@@ -84,11 +84,13 @@ export interface CeilingAttempt {
 /** Records the attempts (within `tx`); failed ones get their next job, due after `retryAfterSeconds`. */
 export async function recordCeilingAttempts(tx: Sql, endpoint: number, attempts: CeilingAttempt[], retryAfterSeconds = 5): Promise<void> {
   const ok = attempts.map((a) => a.status !== null && a.status >= 200 && a.status < 300);
+  // Every array goes as text and is cast in SQL: the loop's connection does not fetch Postgres's
+  // array types, so postgres.js would send a Date[] or boolean[] typed as one scalar.
   const values = tx`
       SELECT x.e, ${endpoint}::int, x.a, x.s, x.d, x.ok, x.st, x.h::jsonb, x.b, x.err
       FROM unnest(
-        ${attempts.map((a) => a.eventId)}::text[], ${attempts.map((a) => a.attempt)}::int[], ${attempts.map((a) => a.startedAt)}::timestamptz[],
-        ${attempts.map((a) => a.durationMs)}::int[], ${ok}::bool[], ${attempts.map((a) => a.status)}::int[],
+        ${attempts.map((a) => a.eventId)}::text[], ${attempts.map((a) => String(a.attempt))}::text[]::int[], ${attempts.map((a) => a.startedAt.toISOString())}::text[]::timestamptz[],
+        ${attempts.map((a) => String(Math.round(a.durationMs)))}::text[]::int[], ${ok.map(String)}::text[]::bool[], ${attempts.map((a) => (a.status === null ? null : String(a.status)))}::text[]::int[],
         ${attempts.map((a) => a.responseHeaders)}::text[], ${attempts.map((a) => a.responseBody)}::text[], ${attempts.map((a) => a.error)}::text[]
       ) AS x(e, a, s, d, ok, st, h, b, err)`;
   const columns = tx`event_id, endpoint, attempt, started_at, duration_ms, succeeded, response_status, response_headers, response_body, error`;

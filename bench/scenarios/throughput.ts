@@ -31,6 +31,7 @@ export async function runCeiling(ctx: Context, endpoints: BenchEndpoint[], first
     poolSize: 32,
   });
   await ctx.ceiling.call('start');
+  let counts: { errors: number; failed: number; lastError: string | null } = { errors: 0, failed: 0, lastError: null };
   const m = await measureFlow(
     ctx,
     { kind: 'ceiling', firstEndpoint, countPerEvent: endpoints.length, batchEvents: batchEventsFor(ctx, endpoints.length), concurrency: FLOW_CONCURRENCY },
@@ -44,9 +45,11 @@ export async function runCeiling(ctx: Context, endpoints: BenchEndpoint[], first
     },
     () => [ctx.ceiling.pid],
   ).finally(async () => {
-    const counts = await ctx.ceiling.call<{ errors: number; failed: number; lastError: string | null }>('stop');
+    counts = await ctx.ceiling.call<{ errors: number; failed: number; lastError: string | null }>('stop');
     if (counts.errors || counts.failed) ctx.log(`ceiling: ${counts.errors} errors, ${counts.failed} failed requests (last: ${counts.lastError})`);
   });
+  // A loop whose statements failed skipped work the system does: it is no longer a bound.
+  if (counts.errors) throw new Error(`the ceiling loop failed ${counts.errors} times (last: ${counts.lastError}): not an upper bound, no figure`);
   return { label: `bare ceiling, ${endpoints.length} endpoints`, endpoints: endpoints.length, m };
 }
 
