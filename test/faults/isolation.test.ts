@@ -194,6 +194,10 @@ async function quiesce(): Promise<void> {
     },
     15_000,
   );
+  // Operational events (a dead delivery's webhook.delivery.exhausted) are published from a
+  // buffer after the delivery's record: wait for any publish of them still running, or it lands
+  // in a later step's snapshot of the organization.
+  await service.engine.systemEvents.flush();
 }
 
 beforeAll(async () => {
