@@ -255,6 +255,9 @@ export const deliveries = pgTable(
   (t) => [
     index('deliveries_org_idx').on(t.orgId, t.id),
     index('deliveries_org_status_idx').on(t.orgId, t.status, t.id),
+    // deliveries(filter: { eventType }) newest first: without it a rare type's first page read a
+    // day's other deliveries first (p99 284 ms at 10,000,000 attempts, docs/benchmarks.md).
+    index('deliveries_org_type_idx').on(t.orgId, t.eventType, t.id),
     index('deliveries_endpoint_idx').on(t.endpointId, t.id),
     // An endpoint's dead letters, newest first, without reading its other deliveries (a few
     // percent at most are DEAD; entries are added only when a delivery dies).

@@ -1,0 +1,1 @@
+CREATE INDEX "deliveries_org_type_idx" ON "deliveries" USING btree ("org_id","event_type","id");
