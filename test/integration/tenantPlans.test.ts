@@ -101,6 +101,8 @@ describe('statements for one organization read only its rows', () => {
     let runtimes = new Map();
     let scans = await tenantScans(async () => (runtimes = await load([endpointId])));
     expect(runtimes.get(endpointId)).toBeDefined();
+    // One lookup per id must not turn a repeated id into a second signature.
+    expect((await load([endpointId, endpointId])).get(endpointId)!.signatureCount).toBe(1);
     for (const s of scans) expect(s.unbounded, s.text).toEqual([]);
     // A chunk as the worker loads them when many endpoints wake at once (the other organizations'
     // keys are not real sealed secrets: only the statements matter here).
