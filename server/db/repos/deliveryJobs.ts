@@ -176,15 +176,14 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
      * create_queue calls deadlock on pg-boss's tables; seen with two workers starting together).
      */
     async ensureQueues(): Promise<void> {
-      const options = JSON.stringify(DELIVERY_QUEUE_OPTIONS);
-      const maintenanceOptions = JSON.stringify(MAINTENANCE_QUEUE_OPTIONS);
+      const queues: [name: string, options: string][] = [
+        ...SHARD_QUEUE_NAMES.map((name): [string, string] => [name, JSON.stringify(DELIVERY_QUEUE_OPTIONS)]),
+        ...Object.values(MAINTENANCE_QUEUES).map(({ name }): [string, string] => [name, JSON.stringify(MAINTENANCE_QUEUE_OPTIONS)]),
+      ];
       await sql.begin(async (tx) => {
         await tx.unsafe(`SELECT pg_advisory_xact_lock(${LAYOUT_LOCK[0]}, ${LAYOUT_LOCK[1]})`);
         // Typed text, not json: postgres.js would JSON-encode the string a second time.
-        for (const name of SHARD_QUEUE_NAMES) await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [name, options]);
-        for (const { name } of Object.values(MAINTENANCE_QUEUES)) {
-          await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [name, maintenanceOptions]);
-        }
+        for (const [name, options] of queues) await tx.unsafe(`SELECT ${schema}.create_queue($1, $2::text::json)`, [name, options]);
         await tx.unsafe(`UPDATE ${queueTable} SET retention_minutes = $2 WHERE name = ANY($1::text[]) AND retention_minutes <> $2`, [
           SHARD_QUEUE_NAMES as string[],
           DELIVERY_QUEUE_OPTIONS.retentionMinutes,
