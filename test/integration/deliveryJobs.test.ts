@@ -75,6 +75,18 @@ describe('shard queue layout', () => {
     }
   });
 
+  it('writes one entry per waiting job in the shard partitions: pg-boss fetch index only on the queues pg-boss fetches', async () => {
+    // Each index on a shard partition is one more entry written (and WAL) per delivery.
+    const indexes = async (queue: string) =>
+      (
+        await sql`SELECT i.indexrelid::regclass::text AS name FROM pgboss.queue q
+          JOIN pg_index i ON i.indrelid = ('pgboss.' || quote_ident(q.partition_name))::regclass WHERE q.name = ${queue}`
+      ).map((r) => (r.name as string).replace(/^.*_/, ''));
+    await jobs.ensureLayout();
+    for (const name of SHARD_QUEUE_NAMES) expect((await indexes(name)).sort()).toEqual(['i1', 'i2', 'i3', 'i4', 'idx', 'pkey']);
+    expect(await indexes(MAINTENANCE_QUEUES.purgePayloads.name)).toContain('i5');
+  });
+
   it('keeps the number of partitions fixed for any number of endpoints, and pg-boss maintenance within stock lock memory', async () => {
     const partitions = async () =>
       (await sql`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'pgboss.job'::regclass`)[0]!.n as number;

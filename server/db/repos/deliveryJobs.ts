@@ -75,6 +75,8 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
   const queueTable = `${schema}.queue`;
   /** Partition table of each shard queue, read once by `ensureLayout` (pg-boss names them). */
   let partitions: string[] = [];
+  /** pg-boss's fetch index of each shard partition (dropped by ensureIndex). */
+  let shardFetchIndexes: string[] = [];
   const leaseTexts = new Map<string, string>();
 
   const partitionOf = (shard: number): string => {
@@ -194,7 +196,9 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
         [SHARD_QUEUE_NAMES as string[]] as never[],
       );
       const byName = new Map(rows.map((r) => [r.name, `${schema}."${r.partition_name}"`]));
+      const partitionNames = new Map(rows.map((r) => [r.name, r.partition_name]));
       partitions = SHARD_QUEUE_NAMES.map((n) => byName.get(n)!);
+      shardFetchIndexes = SHARD_QUEUE_NAMES.map((n) => `${schema}."${partitionNames.get(n)!}_i5"`);
     },
 
     /** The endpoint index on every partition (see ensureLayout for when). */
@@ -204,6 +208,10 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
         await tx.unsafe(
           `CREATE INDEX IF NOT EXISTS ${ENDPOINT_DUE_INDEX} ON ${job} (name, (data->>'p'), start_after, id) WHERE state < 'active'`,
         );
+        // pg-boss's own fetch index (name, start_after) INCLUDE (priority, created_on, id) serves
+        // its fetch, which never runs on a shard queue (the lease walks the endpoint index): on
+        // the shards it was one more wide entry written per delivery for nothing.
+        for (const index of shardFetchIndexes) await tx.unsafe(`DROP INDEX IF EXISTS ${index}`);
       });
     },
 
