@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import {
   attemptsJson,
   deliveryUpdatesJson,
+  sortedIds,
   insertAttemptsSql,
   updateDeliveriesSql,
   type AttemptRecord,
@@ -141,7 +142,7 @@ export function createRecorder(deps: {
     pending.push(
       tx.unsafe(
         recordSql,
-        [attemptsJson(attempts), deliveryUpdatesJson(updates), jobs.enqueueJson(enqueue), JSON.stringify(notifications), updates.map((u) => u.id)] as never[],
+        [attemptsJson(attempts), deliveryUpdatesJson(updates), jobs.enqueueJson(enqueue), JSON.stringify(notifications), sortedIds(updates)] as never[],
         { prepare: true },
       ),
     );
