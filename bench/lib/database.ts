@@ -47,6 +47,14 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
     if (process.env.BENCH_AUTO_EXPLAIN) {
       await admin.unsafe(`ALTER DATABASE "${name}" SET session_preload_libraries = 'auto_explain'`);
       await admin.unsafe(`ALTER DATABASE "${name}" SET auto_explain.log_min_duration = '${process.env.BENCH_AUTO_EXPLAIN}'`);
+      // A profile of every statement: BENCH_AUTO_EXPLAIN=0 BENCH_AUTO_EXPLAIN_SAMPLE=0.01 logs 1% of
+      // them with actual rows and buffers (bench/tools/explainSummary.ts adds them up by statement).
+      const sample = Number(process.env.BENCH_AUTO_EXPLAIN_SAMPLE);
+      if (sample > 0 && sample <= 1) {
+        for (const setting of [`sample_rate = ${sample}`, 'log_analyze = on', 'log_buffers = on', 'log_timing = off', 'log_nested_statements = on']) {
+          await admin.unsafe(`ALTER DATABASE "${name}" SET auto_explain.${setting}`);
+        }
+      }
     }
   } finally {
     await admin.end();
