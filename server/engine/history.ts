@@ -83,6 +83,9 @@ export function createHistoryMaintenance(deps: {
 
   /** Drops the partitions past the horizon (carrying pending rows over), then tidies up after them. */
   async function dropExpired(nowMs = Date.now(), summary = emptySummary()): Promise<HistoryRunSummary> {
+    // Tables a previous run detached but did not get to remove (stopped in between).
+    const leftovers = await timed(summary, 'remove leftovers', () => partitions.removeRetired());
+    if (leftovers.length) log.info({ tables: leftovers }, 'history: removed partitions detached by an earlier run');
     for (const table of DROP_ORDER) {
       const { partitions: existing } = await partitions.list(table);
       for (const p of planPartitions({ table, nowMs, existing, retentionDays: historyRetentionDays }).drop) {
@@ -91,6 +94,9 @@ export function createHistoryMaintenance(deps: {
         if (table === 'events') summary.idempotencyKeys += await timed(summary, 'keys', () => partitions.purgeIdempotencyKeys(p));
         const result = await timed(summary, `drop ${table}`, () => withLockRetry(`drop ${p.name}`, () => partitions.drop(table, p), summary.postponed));
         if (!result?.dropped) continue;
+        // How long writes to the table waited on this drop, and the files' removal after it.
+        summary.phaseMs[`locked ${table}`] = (summary.phaseMs[`locked ${table}`] ?? 0) + result.lockedMs;
+        summary.phaseMs[`files ${table}`] = (summary.phaseMs[`files ${table}`] ?? 0) + result.removeMs;
         summary.dropped.push(p.name);
         summary.carried += result.carried;
       }

