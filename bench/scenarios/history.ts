@@ -209,12 +209,12 @@ export function reportHistory(r: HistoryResult, empty: FlowMeasurement): Record<
   );
   printTable(
     'History: delivery throughput with that history present',
-    ['run', 'deliveries/s', 'slowest s', 'worker CPU%', 'pg CPU%', 'pg CPU ms/delivery', 'WAL bytes/delivery'],
+    ['run', 'deliveries/s', 'slowest s', 'worker CPU%', 'pg CPU%', 'pg CPU ms/delivery', 'WAL bytes/delivery', 'FPI per 1,000'],
     [
-      ['throughput scenario (other window, for comparison)', empty.rate, empty.minSecond, empty.cpu.worker, empty.cpu.postgres, empty.cpuMsPerDelivery.postgres, empty.walBytesPerDelivery],
-      ['right before the history (reference)', r.reference.rate, r.reference.minSecond, r.reference.cpu.worker, r.reference.cpu.postgres, r.reference.cpuMsPerDelivery.postgres, r.reference.walBytesPerDelivery],
-      ['with the history', r.throughput.rate, r.throughput.minSecond, r.throughput.cpu.worker, r.throughput.cpu.postgres, r.throughput.cpuMsPerDelivery.postgres, r.throughput.walBytesPerDelivery],
-      ['ratio (with ÷ reference)', r.ratio, null, null, null, null, null],
+      ['throughput scenario (other window, for comparison)', empty.rate, empty.minSecond, empty.cpu.worker, empty.cpu.postgres, empty.cpuMsPerDelivery.postgres, empty.walBytesPerDelivery, empty.walFullPageImagesPerThousand],
+      ['right before the history (reference)', r.reference.rate, r.reference.minSecond, r.reference.cpu.worker, r.reference.cpu.postgres, r.reference.cpuMsPerDelivery.postgres, r.reference.walBytesPerDelivery, r.reference.walFullPageImagesPerThousand],
+      ['with the history', r.throughput.rate, r.throughput.minSecond, r.throughput.cpu.worker, r.throughput.cpu.postgres, r.throughput.cpuMsPerDelivery.postgres, r.throughput.walBytesPerDelivery, r.throughput.walFullPageImagesPerThousand],
+      ['ratio (with ÷ reference)', r.ratio, null, null, null, null, null, null],
     ],
     [`after writing: CHECKPOINT ${r.settle.checkpointMs.toFixed(0)} ms, OS flush (sync) ${r.settle.syncMs.toFixed(0)} ms, before the query rounds`],
   );
