@@ -94,7 +94,7 @@ export function createHistoryMaintenance(deps: {
         if (table === 'events') summary.idempotencyKeys += await timed(summary, 'keys', () => partitions.purgeIdempotencyKeys(p));
         const result = await timed(summary, `drop ${table}`, () => withLockRetry(`drop ${p.name}`, () => partitions.drop(table, p), summary.postponed));
         if (!result?.dropped) continue;
-        // How long writes to the table waited on this drop, and the files' removal after it.
+        // The first transaction (detach and carry-over: the table locked), then the files' removal.
         summary.phaseMs[`locked ${table}`] = (summary.phaseMs[`locked ${table}`] ?? 0) + result.lockedMs;
         summary.phaseMs[`files ${table}`] = (summary.phaseMs[`files ${table}`] ?? 0) + result.removeMs;
         summary.dropped.push(p.name);
