@@ -77,10 +77,19 @@ export async function generateHistory(
     options.log(`history: day ${d + 1}/${options.days} written (${(events * FANOUT * ATTEMPTS_PER_DELIVERY).toFixed(0)} attempts so far, ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   // What autovacuum does to a table that stopped growing: statistics, and the visibility map
-  // index-only scans need.
+  // index-only scans need. Only the days written here: vacuuming today's partitions too (as
+  // VACUUM of the parents did) gave the run on top of the history something the run before it
+  // did not have, the free space of today's earlier deliveries in the free space map, where
+  // the outcome updates then went, to pages all over the partition: 4,646 full-page images of
+  // `deliveries` in 5 s against 626 (walProfile), 1.8 KB of WAL per delivery against 0.7.
   await sql`RESET jit`;
   const v0 = performance.now();
-  await sql`VACUUM (ANALYZE) events, deliveries, delivery_attempts, event_idempotency_keys`;
+  const written = Array.from({ length: options.days }, (_, d) => HISTORY_TABLES.map((t) => `"${partitionName(t, firstDayMs + d * DAY_MS)}"`)).flat();
+  await sql.unsafe(`VACUUM (ANALYZE) ${[...written, 'event_idempotency_keys'].join(', ')}`);
+  // Statistics of everything else too (today's partitions), as autovacuum keeps them: without,
+  // the by-endpoint list planned today's partition from statistics of when it was nearly empty
+  // and read all of the organization's deliveries of the day (p50 432 ms).
+  await sql`ANALYZE events, deliveries, delivery_attempts`;
   options.log(`history: vacuumed in ${((performance.now() - v0) / 1000).toFixed(0)} s`);
   const deliveries = events * FANOUT;
   return {
