@@ -195,9 +195,8 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
         `SELECT name, partition_name FROM ${queueTable} WHERE name = ANY($1::text[])`,
         [SHARD_QUEUE_NAMES as string[]] as never[],
       );
-      const byName = new Map(rows.map((r) => [r.name, `${schema}."${r.partition_name}"`]));
       const partitionNames = new Map(rows.map((r) => [r.name, r.partition_name]));
-      partitions = SHARD_QUEUE_NAMES.map((n) => byName.get(n)!);
+      partitions = SHARD_QUEUE_NAMES.map((n) => `${schema}."${partitionNames.get(n)!}"`);
       shardFetchIndexes = SHARD_QUEUE_NAMES.map((n) => `${schema}."${partitionNames.get(n)!}_i5"`);
     },
 

@@ -89,7 +89,7 @@ export function createHistoryPartitionsRepo(sql: Sql) {
   async function removeRetired(): Promise<string[]> {
     const rows = await sql<{ name: string }[]>`
       SELECT c.relname AS name FROM pg_class c
-      WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace AND c.relname LIKE ${`%${RETIRED_SUFFIX}`}
+      WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
         AND c.relname ~ ${`^(${HISTORY_TABLES.join('|')})_.*${RETIRED_SUFFIX}$`}
         AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)`;
     for (const { name } of rows) {
