@@ -38,6 +38,11 @@ export interface Config {
   platformToken: string | null;
   /** Endpoint runtimes (settings with decrypted keys) a worker keeps for endpoints without work. */
   endpointCacheSize: number;
+  /**
+   * How far a worker's heap may grow past its live set before a major GC, in percent
+   * (WEBHOOKS_WORKER_HEAP_GROWTH_PERCENT; 0 leaves V8's own choice, up to 300%). server/heapPolicy.ts.
+   */
+  workerHeapGrowthPercent: number;
   /** Origins allowed to frame the portal pages (CSP frame-ancestors); every other page refuses framing. */
   portalFrameAncestors: string[];
   /** The transformation sandbox: CPU deadline and memory of one run, threads per process. */
@@ -185,6 +190,7 @@ const envSchema = z.object({
     .refine((v) => !/\s/.test(v), { message: 'must not contain whitespace' })
     .optional(),
   WEBHOOKS_ENDPOINT_CACHE_SIZE: integer(100, 1_000_000).default(10_000),
+  WEBHOOKS_WORKER_HEAP_GROWTH_PERCENT: integer(0, 300).default(30),
   WEBHOOKS_PORTAL_FRAME_ANCESTORS: z
     .string()
     .default('')
@@ -335,6 +341,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.WEBHOOKS_PUBLIC_URL ?? null,
     platformToken: e.WEBHOOKS_PLATFORM_TOKEN ?? null,
     endpointCacheSize: e.WEBHOOKS_ENDPOINT_CACHE_SIZE,
+    workerHeapGrowthPercent: e.WEBHOOKS_WORKER_HEAP_GROWTH_PERCENT,
     portalFrameAncestors: e.WEBHOOKS_PORTAL_FRAME_ANCESTORS,
     transformation: {
       timeoutMs: e.WEBHOOKS_TRANSFORMATION_TIMEOUT_MS,

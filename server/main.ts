@@ -1,6 +1,7 @@
 import './productionDefaults.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createProcessLogger } from './logger.js';
+import { applyHeapGrowthPolicy } from './heapPolicy.js';
 import { startService } from './service.js';
 
 let config;
@@ -16,6 +17,11 @@ try {
 
 const format = config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
 const log = await createProcessLogger(config.logLevel, format);
+// A process policy, so here rather than in startService (tests run services inside vitest).
+if (config.roles.has('worker')) {
+  const heap = applyHeapGrowthPolicy(config.workerHeapGrowthPercent);
+  log.info({ heapGrowthPercent: config.workerHeapGrowthPercent, heap }, 'worker heap growth');
+}
 
 try {
   const service = await startService(config, log);
