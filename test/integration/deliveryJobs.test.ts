@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres, { type Sql } from 'postgres';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { createDeliveryJobs, type DeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
+import { createDeliveryJobs, QUEUE_FOREIGN_KEYS, type DeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
 import { DELIVERY_QUEUE_OPTIONS, MAINTENANCE_QUEUES, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf } from '../../server/db/queues.js';
 import { timeOrderedUuid } from '../../server/crypto/uuid.js';
 
@@ -85,6 +85,21 @@ describe('shard queue layout', () => {
     await jobs.ensureLayout();
     for (const name of SHARD_QUEUE_NAMES) expect((await indexes(name)).sort()).toEqual(['i1', 'i2', 'i3', 'i4', 'idx', 'pkey']);
     expect(await indexes(MAINTENANCE_QUEUES.purgePayloads.name)).toContain('i5');
+  });
+
+  it('inserts jobs without a per-job check against the queue row, and still refuses a job for a queue that does not exist', async () => {
+    await jobs.ensureLayout();
+    const [fk] = await sql`SELECT count(*)::int AS n FROM pg_constraint WHERE conname = ANY(${[...QUEUE_FOREIGN_KEYS]})
+      AND conrelid IN (SELECT 'pgboss.job'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'pgboss.job'::regclass)`;
+    expect(fk!.n).toBe(0);
+    // No trigger left to fire per inserted job on any partition.
+    const [triggers] = await sql`SELECT count(*)::int AS n FROM pg_trigger t JOIN pg_inherits i ON i.inhrelid = t.tgrelid
+      WHERE i.inhparent = 'pgboss.job'::regclass AND t.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::regproc`;
+    expect(triggers!.n).toBe(0);
+    // The LIST partitioning by queue name is what refuses it now.
+    await expect(sql`INSERT INTO pgboss.job (name, data) VALUES ('no-such-queue', '{}'::jsonb)`).rejects.toThrow(/no partition of relation/);
+    // A second start finds nothing to drop and takes no lock on pgboss.job for it.
+    await jobs.ensureLayout();
   });
 
   it('keeps the number of partitions fixed for any number of endpoints, and pg-boss maintenance within stock lock memory', async () => {
