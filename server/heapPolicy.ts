@@ -7,7 +7,7 @@ import v8 from 'node:v8';
  * deliveries, the recorder's batch, runtimes) and a steady stream of short-lived objects that
  * outlive two scavenges (a request waiting on its receiver), so the heap climbed to ~235 MB and
  * the process to ~400 MB before each mark-compact, the Buffers those dead objects held waiting
- * with them (docs/benchmarks.md, "Worker memory"). The growth factor is read at every GC, so
+ * with them (docs/operations.md, "Worker memory"). The growth factor is read at every GC, so
  * setting it at start-up takes effect like the command-line flag, without operators passing V8
  * flags (Node refuses this one in NODE_OPTIONS). A `--heap-growing-percent` on the operator's
  * command line wins.

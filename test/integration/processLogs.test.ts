@@ -51,6 +51,9 @@ describe('log format', () => {
     expect(lines.length).toBeGreaterThan(0);
     const listening = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'listening');
     expect(listening).toMatchObject({ level: 30, roles: 'api,worker' });
+    // The process entry sets the worker's heap growth (server/heapPolicy.ts) before starting.
+    const heap = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'worker heap growth');
+    expect(heap).toMatchObject({ heap: 'applied', heapGrowthPercent: 30 });
     expect(output).not.toContain('\u001b[');
   }, 90_000);
 
