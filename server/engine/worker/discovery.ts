@@ -5,7 +5,8 @@ import type { DeliveryJobs } from '../../db/repos/deliveryJobs.js';
 const PAGE = 2_000;
 /** A shard's searches take at most this share of the time (a pass of 70 ms waits 35 s). */
 const DUTY = 1 / 500;
-const LONGEST_PAUSE_MS = 60_000;
+/** The longest a shard goes unsearched, however slow its passes. */
+export const LONGEST_PAUSE_MS = 60_000;
 
 /**
  * How long to wait before searching a shard again after a pass that took `passMs`: at least
