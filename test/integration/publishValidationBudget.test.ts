@@ -42,8 +42,19 @@ it('refuses a batch whose validation passes the budget, without holding the even
   // This process (the service's event loop) kept ticking while the batch was checked.
   expect(ticks).toBeGreaterThan(3);
   expect(longestGapMs).toBeLessThan(1500);
-  const ok = await admin.data(`mutation { publishEvent(input: { type: "acme.budget.word", data: { s: "aaa" } }) { deliveryCount } }`);
-  expect(ok.publishEvent.deliveryCount).toBe(0);
-  const bad = await admin.error(`mutation { publishEvent(input: { type: "acme.budget.word", data: { s: "ab" } }) { deliveryCount } }`);
-  expect(bad.message).toMatch(/must match pattern/);
+  // The terminated thread is replaced; the first check on the new one also compiles the type's
+  // schema, which on a loaded slow machine can itself pass 200 ms (seen once in a full CI run):
+  // what matters is that the type is checked again, so a budget refusal there is asked again.
+  const publishAgain = async (s: string) => {
+    for (let i = 0; ; i++) {
+      const r = await admin.request<any>(`mutation { publishEvent(input: { type: "acme.budget.word", data: { s: "${s}" } }) { deliveryCount } }`);
+      if (i < 4 && r.errors?.[0]?.message?.match(/took over 200 ms/)) continue;
+      return r;
+    }
+  };
+  const ok = await publishAgain('aaa');
+  expect(ok.errors).toBeUndefined();
+  expect(ok.data.publishEvent.deliveryCount).toBe(0);
+  const bad = await publishAgain('ab');
+  expect(bad.errors?.[0]?.message).toMatch(/must match pattern/);
 }, 60_000);
