@@ -98,7 +98,7 @@ describe('shard queue layout', () => {
     expect(triggers!.n).toBe(0);
     // The LIST partitioning by queue name is what refuses it now.
     await expect(sql`INSERT INTO pgboss.job (name, data) VALUES ('no-such-queue', '{}'::jsonb)`).rejects.toThrow(/no partition of relation/);
-    // A second start finds nothing to drop and takes no lock on pgboss.job for it.
+    // A second start finds nothing to drop (no ALTER TABLE) and succeeds.
     await jobs.ensureLayout();
   });
 

@@ -221,17 +221,15 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
         // The LIST partitioning by queue name already refuses a job whose queue has no partition,
         // pg-boss drops a queue's partition with its row, and no queue here has a pg-boss
         // dead-letter queue (dead letters are deliveries). Looked up first: ALTER TABLE locks the
-        // table even when there is nothing to drop. The parent's go first (that drops their
-        // clones on partitions), then each partition's own.
-        for (const parentFirst of [true, false]) {
-          const present = await tx.unsafe<{ rel: string; conname: string }[]>(
-            `SELECT c.conrelid::regclass::text AS rel, c.conname FROM pg_constraint c
-              WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conname = ANY($1::text[])
-                AND ${parentFirst ? `c.conrelid = '${job}'::regclass` : `c.conrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = '${job}'::regclass)`}`,
-            [QUEUE_FOREIGN_KEYS as unknown as string[]] as never[],
-          );
-          for (const { rel, conname } of present) await tx.unsafe(`ALTER TABLE ${rel} DROP CONSTRAINT ${conname}`);
-        }
+        // table even when there is nothing to drop. Only constraints of their own (a clone of the
+        // parent's, conparentid set, goes with the parent's).
+        const present = await tx.unsafe<{ rel: string; conname: string }[]>(
+          `SELECT c.conrelid::regclass::text AS rel, c.conname FROM pg_constraint c
+            WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conname = ANY($1::text[])
+              AND c.conrelid IN (SELECT '${job}'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = '${job}'::regclass)`,
+          [QUEUE_FOREIGN_KEYS as unknown as string[]] as never[],
+        );
+        for (const { rel, conname } of present) await tx.unsafe(`ALTER TABLE ${rel} DROP CONSTRAINT ${conname}`);
       });
     },
 
