@@ -73,6 +73,14 @@ export interface ConnectOptions {
  * is turned into postgres.js's `path` option: on one machine a socket costs Postgres and us
  * noticeably less CPU per query than loopback TCP.
  */
+/** Session settings of the worker's pool (why each: Database.workerSql). */
+export const WORKER_SESSION = {
+  synchronous_commit: 'off',
+  enable_sort: 'off',
+  enable_seqscan: 'off',
+  plan_cache_mode: 'force_custom_plan',
+} as const;
+
 export function openPostgres(url: string, options: postgres.Options<Record<string, postgres.PostgresType>> = {}): Sql {
   const parsed = new URL(url);
   const socketDir = parsed.searchParams.get('host');
@@ -101,12 +109,7 @@ export function connectDatabase(options: ConnectOptions): Database {
   // size; planning costs ~0.1 ms, small beside drizzle building the query in JavaScript.
   const ormSql = open(Math.max(2, Math.ceil(options.poolSize / 2)), ':orm', { plan_cache_mode: 'force_custom_plan' });
   // postgres.js pipelines queries on busy connections, so a few connections serve the worker.
-  const workerSql = open(Math.max(2, Math.ceil(options.poolSize / 2)), ':worker', {
-    synchronous_commit: 'off',
-    enable_sort: 'off',
-    enable_seqscan: 'off',
-    plan_cache_mode: 'force_custom_plan',
-  });
+  const workerSql = open(Math.max(2, Math.ceil(options.poolSize / 2)), ':worker', { ...WORKER_SESSION });
   const signalSql = open(1, ':signal');
   return {
     sql,

@@ -188,7 +188,7 @@ function transformationFailure(
  * What the worker records for a delivery its transformation cancelled: the delivery is CANCELLED
  * (no attempt: nothing was tried), its job is done, and under STRICT ordering its key moves on.
  */
-export function cancelledEntry(runtime: EndpointRuntime, job: { shard: number; id: string }, delivery: LoadedDelivery): RecordEntry {
+export function cancelledEntry(runtime: EndpointRuntime, job: { shard: number; id: string; tid: string }, delivery: LoadedDelivery): RecordEntry {
   return {
     delivery: {
       id: delivery.id,
@@ -199,7 +199,7 @@ export function cancelledEntry(runtime: EndpointRuntime, job: { shard: number; i
       lastAttemptId: null,
       completedAt: new Date(),
     },
-    removeJob: { shard: job.shard, jobId: job.id },
+    removeJob: { shard: job.shard, jobId: job.id, tid: job.tid },
     strictKey: delivery.orderingKey !== null && runtime.orderingMode === 'STRICT' ? { endpointId: runtime.id, orderingKey: delivery.orderingKey } : undefined,
   };
 }

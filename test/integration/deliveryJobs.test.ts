@@ -2,9 +2,10 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres, { type Sql } from 'postgres';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { createDeliveryJobs, QUEUE_FOREIGN_KEYS, type DeliveryJobs } from '../../server/db/repos/deliveryJobs.js';
+import { createDeliveryJobs, QUEUE_FOREIGN_KEYS, type DeliveryJobs, type FinishedJob } from '../../server/db/repos/deliveryJobs.js';
 import { DELIVERY_QUEUE_OPTIONS, MAINTENANCE_QUEUES, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf } from '../../server/db/queues.js';
 import { timeOrderedUuid } from '../../server/crypto/uuid.js';
+import { WORKER_SESSION } from '../../server/db/client.js';
 
 // pg-boss's own maintenance statements, to check our jobs live by pg-boss's lease rules and that
 // its maintenance stays within stock lock memory whatever the number of endpoints.
@@ -38,7 +39,7 @@ function sameShardIds(count: number, prefix: string): string[] {
   return ids;
 }
 
-async function lease(endpointId: string, limit: number, done: string[] = []) {
+async function lease(endpointId: string, limit: number, done: FinishedJob[] = []) {
   return jobs.lease(sql, shardOf(endpointId), [{ endpointId, limit }], done);
 }
 
@@ -129,7 +130,7 @@ describe('leases', () => {
     expect(rest.jobs.map((j) => j.deliveryId)).toEqual(['dlv_4']);
     expect(rest.nextDueMs.get('ep_a')).toBeGreaterThan(Date.now() + 50_000);
     // The finished jobs go with the next lease of the shard.
-    const empty = await lease('ep_a', 10, [...first.jobs, ...rest.jobs].map((j) => j.id));
+    const empty = await lease('ep_a', 10, [...first.jobs, ...rest.jobs]);
     expect(empty.jobs).toEqual([]);
     const [left] = await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_a'`;
     expect(left!.n).toBe(1);
@@ -191,6 +192,46 @@ describe('leases', () => {
 });
 
 describe('finding and removing jobs', () => {
+  it('deletes a finished job by the address of its leased row, and only while that row is still the job', async () => {
+    const shard = shardOf('ep_tid');
+    await sql.begin((tx) => jobs.enqueue(tx, [job('ep_tid', 40), job('ep_tid', 41), job('ep_tid', 42)]));
+    const [a, b, c] = (await lease('ep_tid', 3)).jobs;
+    expect(a!.tid).toMatch(/^\(\d+,\d+\)$/);
+    // The lease of `b` expired meanwhile (pg-boss moved its row): the old address deletes nothing.
+    await sql`UPDATE pgboss.job SET state = 'retry' WHERE id = ${b!.id}`;
+    // Another job's id at `c`'s address deletes nothing either.
+    expect(await jobs.remove(sql, shard, [a!, b!, { id: a!.id, tid: c!.tid }])).toBe(1);
+    const left = await sql<{ id: string }[]>`SELECT id FROM pgboss.job WHERE data->>'p' = 'ep_tid' ORDER BY id`;
+    expect(left.map((r) => r.id)).toEqual([b!.id, c!.id].sort());
+    // Taken again, `b` has a new address, which deletes it (with `c`, through a lease statement).
+    const [again] = (await lease('ep_tid', 1)).jobs;
+    expect(again!.id).toBe(b!.id);
+    expect(again!.tid).not.toBe(b!.tid);
+    await lease('ep_tid', 1, [again!, c!]);
+    expect((await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_tid'`)[0]!.n).toBe(0);
+  });
+
+  it('plans the delete of finished jobs as a fetch by address, whatever the statistics say', async () => {
+    const shard = shardOf('ep_plan');
+    const table = jobs.partitionOf(shard);
+    // Statistics from when the shard was nearly empty, then a backlog it knows nothing about.
+    await sql.begin((tx) => jobs.enqueue(tx, [job('ep_plan', 50)]));
+    await sql.unsafe(`ANALYZE ${table}`);
+    await sql.begin((tx) => jobs.enqueue(tx, Array.from({ length: 20_000 }, (_, i) => job('ep_plan', 60_000 + i))));
+    const leased = (await lease('ep_plan', 200)).jobs;
+    // As the worker's pool plans it (its session settings rule out sequential scans).
+    const worker = postgres(database.url, { max: 1, onnotice: () => {}, connection: { ...WORKER_SESSION } });
+    const [row] = await worker.unsafe(`EXPLAIN (FORMAT JSON) DELETE FROM ${table} WHERE ctid = ANY($1::tid[]) AND id = ANY($2::uuid[])`, [
+      leased.map((j) => j.tid),
+      leased.map((j) => j.id),
+    ] as never[]);
+    await worker.end();
+    const plan = JSON.stringify(row!['QUERY PLAN']);
+    expect(plan).toMatch(/"Node Type":"Tid Scan"/);
+    expect(plan).not.toMatch(/"Index Name"/);
+    expect(await jobs.remove(sql, shard, leased)).toBe(200);
+  });
+
   it('discovers the endpoints of a shard with waiting jobs and their earliest due time, page by page', async () => {
     const ids = sameShardIds(5, 'ep_disc');
     const later = new Date(Date.now() + 120_000);

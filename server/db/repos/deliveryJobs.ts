@@ -21,6 +21,8 @@ export interface EnqueueJob {
 
 export interface FetchedJob {
   id: string;
+  /** Where the leased row version is (its ctid): a finished job is deleted by it (see FinishedJob). */
+  tid: string;
   shard: number;
   endpointId: string;
   deliveryId: string;
@@ -31,6 +33,19 @@ export interface FetchedJob {
   singleAttempt: boolean;
   /** DeliveryJobData.a; null on jobs that do not carry it. */
   attemptsMade: number | null;
+}
+
+/**
+ * A finished job to delete: its id and where its leased row version is. The delete fetches the
+ * rows by address (a TID scan, the only plan it has) and keeps those whose id matches: deleting by
+ * `name` and `id = ANY(...)` on the primary key was planned, when a partition's statistics said it
+ * was tiny, as a walk of every job of the shard with the ids as a filter. A row that moved since
+ * (pg-boss expired the lease and the job was taken again) is not deleted here; its next lease
+ * finds it finished and drops it.
+ */
+export interface FinishedJob {
+  id: string;
+  tid: string;
 }
 
 /** What one shard lease asks for: up to `limit` due jobs of each endpoint, oldest first. */
@@ -48,6 +63,7 @@ export interface LeaseResult {
 /** A job as the lease returns it. */
 interface LeasedRow {
   id: string | null;
+  tid: string | null;
   data: DeliveryJobData | null;
   retry_count: number | null;
   p: string | null;
@@ -115,7 +131,8 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
   }
 
   /**
-   * One shard's lease: delete finished jobs ($3, their attempts committed), then take up to `n`
+   * One shard's lease: delete finished jobs ($3 and $4: FinishedJob addresses and ids, their
+   * attempts committed), then take up to `n`
    * due jobs of each endpoint of $2 (`[{p, n}]`) along the endpoint's own index range (a backlog
    * elsewhere in the shard is never read), mark them active and return them, plus each
    * endpoint's next waiting job due later (so the worker arms a timer instead of polling).
@@ -127,7 +144,7 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
     let text = leaseTexts.get(key);
     if (text === undefined) {
       const t = partitionOf(shard);
-      text = `WITH ${withDelete ? `removed AS (DELETE FROM ${t} WHERE name = $1 AND id = ANY($3::uuid[])),` : ''}
+      text = `WITH ${withDelete ? `removed AS (DELETE FROM ${t} WHERE ctid = ANY($3::tid[]) AND id = ANY($4::uuid[])),` : ''}
         want AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS w(p text, n int)),
         picked AS (
           SELECT j.id FROM want w CROSS JOIN LATERAL (
@@ -141,11 +158,11 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
             started_on = now(),
             retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
           WHERE j.name = $1 AND j.id = ANY(ARRAY(SELECT id FROM picked))
-          RETURNING j.id, j.data, j.retry_count
+          RETURNING j.id, j.ctid::text AS tid, j.data, j.retry_count
         )
-        SELECT id, data, retry_count, NULL::text AS p, NULL::timestamptz AS next_at FROM leased
+        SELECT id, tid, data, retry_count, NULL::text AS p, NULL::timestamptz AS next_at FROM leased
         UNION ALL
-        SELECT NULL, NULL, NULL, w.p,
+        SELECT NULL, NULL, NULL, NULL, w.p,
           (SELECT start_after FROM ${t}
            WHERE name = $1 AND (data->>'p') = w.p AND state < 'active' AND start_after > now()
            ORDER BY start_after, id LIMIT 1)
@@ -240,14 +257,14 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
     },
 
     /** One shard's lease (see leaseText); `done` are finished jobs of the shard to delete with it. */
-    async lease(sqlOutsideTx: Sql, shard: number, requests: LeaseRequest[], done: string[]): Promise<LeaseResult> {
+    async lease(sqlOutsideTx: Sql, shard: number, requests: LeaseRequest[], done: FinishedJob[]): Promise<LeaseResult> {
       const params: unknown[] = [shardQueueName(shard), JSON.stringify(requests.map((r) => ({ p: r.endpointId, n: r.limit })))];
-      if (done.length) params.push(done);
+      if (done.length) params.push(done.map((j) => j.tid), done.map((j) => j.id));
       const rows = await sqlOutsideTx.unsafe<LeasedRow[]>(leaseText(shard, done.length > 0), params as never[], { prepare: true });
       const jobs: FetchedJob[] = [];
       const nextDueMs = new Map<string, number>();
       for (const r of rows) {
-        if (r.id !== null) jobs.push(fetchedJob(shard, r.id, r.data!, r.retry_count!));
+        if (r.id !== null) jobs.push(fetchedJob(shard, r.id, r.tid!, r.data!, r.retry_count!));
         else if (r.next_at) nextDueMs.set(r.p!, new Date(r.next_at).getTime());
       }
       // UPDATE … RETURNING keeps no order; job ids are time-ordered.
@@ -255,12 +272,12 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
       return { jobs, nextDueMs };
     },
 
-    /** Deletes finished jobs of one shard (their attempts are committed). */
-    async remove(sqlOutsideTx: Sql, shard: number, jobIds: string[]): Promise<number> {
-      if (jobIds.length === 0) return 0;
-      const result = await sqlOutsideTx.unsafe(`DELETE FROM ${partitionOf(shard)} WHERE name = $1 AND id = ANY($2::uuid[])`, [
-        shardQueueName(shard),
-        jobIds,
+    /** Deletes finished jobs of one shard (their attempts are committed; see FinishedJob). */
+    async remove(sqlOutsideTx: Sql, shard: number, done: FinishedJob[]): Promise<number> {
+      if (done.length === 0) return 0;
+      const result = await sqlOutsideTx.unsafe(`DELETE FROM ${partitionOf(shard)} WHERE ctid = ANY($1::tid[]) AND id = ANY($2::uuid[])`, [
+        done.map((j) => j.tid),
+        done.map((j) => j.id),
       ] as never[], { prepare: true });
       return result.count;
     },
@@ -298,9 +315,10 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
 export type DeliveryJobs = ReturnType<typeof createDeliveryJobs>;
 
 /** A leased row as the worker sees it. */
-function fetchedJob(shard: number, id: string, data: DeliveryJobData, retryCount: number): FetchedJob {
+function fetchedJob(shard: number, id: string, tid: string, data: DeliveryJobData, retryCount: number): FetchedJob {
   return {
     id,
+    tid,
     shard,
     endpointId: data.p,
     deliveryId: data.d,

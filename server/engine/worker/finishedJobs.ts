@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import type { Logger } from '../../logger.js';
-import type { DeliveryJobs } from '../../db/repos/deliveryJobs.js';
+import type { DeliveryJobs, FinishedJob } from '../../db/repos/deliveryJobs.js';
 
 /** Longest a finished job waits for a lease of its shard to delete it. */
 const FLUSH_MS = 200;
@@ -14,15 +14,15 @@ const FLUSH_MS = 200;
  */
 export function createFinishedJobs(deps: { sql: Sql; jobs: DeliveryJobs; log: Logger; leasing(shard: number): boolean }) {
   const { sql, jobs, log } = deps;
-  const byShard = new Map<number, string[]>();
+  const byShard = new Map<number, FinishedJob[]>();
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
 
-  function add(shard: number, ids: string[]): void {
-    if (ids.length === 0) return;
+  function add(shard: number, done: FinishedJob[]): void {
+    if (done.length === 0) return;
     const list = byShard.get(shard);
-    if (list) list.push(...ids);
-    else byShard.set(shard, [...ids]);
+    if (list) list.push(...done);
+    else byShard.set(shard, [...done]);
     if (!timer && !stopped) timer = setTimeout(() => void flush(), FLUSH_MS);
   }
 
@@ -46,10 +46,10 @@ export function createFinishedJobs(deps: { sql: Sql; jobs: DeliveryJobs; log: Lo
   return {
     add,
     /** Finished jobs of `shard`, handed to its lease statement (given back with `add` if it fails). */
-    take(shard: number): string[] {
-      const ids = byShard.get(shard) ?? [];
+    take(shard: number): FinishedJob[] {
+      const done = byShard.get(shard) ?? [];
       byShard.delete(shard);
-      return ids;
+      return done;
     },
     flush,
     async stop(): Promise<void> {

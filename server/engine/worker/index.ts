@@ -2,7 +2,7 @@ import type { Sql } from 'postgres';
 import type { Logger } from '../../logger.js';
 import { createListener } from '../../db/listener.js';
 import { CHANNELS, parseJsonPayload, type EndpointChanged } from '../../db/notifications.js';
-import type { DeliveryJobs } from '../../db/repos/deliveryJobs.js';
+import type { DeliveryJobs, FinishedJob } from '../../db/repos/deliveryJobs.js';
 import type { WorkerReads } from '../../db/repos/workerReads.js';
 import { WINDOW_MS } from '../../domain/sendWindow.js';
 import { slotOf } from '../../domain/endpointSlots.js';
@@ -117,14 +117,15 @@ export function createWorker(deps: WorkerDeps) {
   });
   // A finished job is deleted once its outcome has committed (see finishedJobs.ts).
   recorder.afterCommit((entries) => {
-    const byShard = new Map<number, string[]>();
+    const byShard = new Map<number, FinishedJob[]>();
     for (const e of entries) {
       if (!e.removeJob) continue;
+      const job = { id: e.removeJob.jobId, tid: e.removeJob.tid };
       const list = byShard.get(e.removeJob.shard);
-      if (list) list.push(e.removeJob.jobId);
-      else byShard.set(e.removeJob.shard, [e.removeJob.jobId]);
+      if (list) list.push(job);
+      else byShard.set(e.removeJob.shard, [job]);
     }
-    for (const [shard, ids] of byShard) finished.add(shard, ids);
+    for (const [shard, done] of byShard) finished.add(shard, done);
   });
   const onLeased = createLeasedWork({ reads: deps.reads, dispatch, log, armTimer: (id, at) => timers.arm(id, at) });
   const rounds = createFetchRounds({
