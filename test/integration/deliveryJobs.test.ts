@@ -211,25 +211,41 @@ describe('finding and removing jobs', () => {
     expect((await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_tid'`)[0]!.n).toBe(0);
   });
 
-  it('plans the delete of finished jobs as a fetch by address, whatever the statistics say', async () => {
+  it('plans the lease\'s update and the delete of finished jobs as fetches by address, whatever the statistics say', async () => {
     const shard = shardOf('ep_plan');
     const table = jobs.partitionOf(shard);
     // Statistics from when the shard was nearly empty, then a backlog it knows nothing about.
     await sql.begin((tx) => jobs.enqueue(tx, [job('ep_plan', 50)]));
     await sql.unsafe(`ANALYZE ${table}`);
     await sql.begin((tx) => jobs.enqueue(tx, Array.from({ length: 20_000 }, (_, i) => job('ep_plan', 60_000 + i))));
-    const leased = (await lease('ep_plan', 200)).jobs;
-    // As the worker's pool plans it (its session settings rule out sequential scans).
-    const worker = postgres(database.url, { max: 1, onnotice: () => {}, connection: { ...WORKER_SESSION } });
-    const [row] = await worker.unsafe(`EXPLAIN (FORMAT JSON) DELETE FROM ${table} WHERE ctid = ANY($1::tid[]) AND id = ANY($2::uuid[])`, [
-      leased.map((j) => j.tid),
-      leased.map((j) => j.id),
-    ] as never[]);
+    // The statements as the worker's pool sends and plans them (its session settings).
+    const sent: { text: string; params: unknown[] }[] = [];
+    const worker = postgres(database.url, {
+      max: 1,
+      onnotice: () => {},
+      connection: { ...WORKER_SESSION },
+      debug: (_c, text, params) => sent.push({ text, params: params as unknown[] }),
+    });
+    const workerJobs = createDeliveryJobs(worker);
+    await workerJobs.ensureLayout();
+    const leased = (await workerJobs.lease(worker, shard, [{ endpointId: 'ep_plan', limit: 200 }], [])).jobs;
+    expect(leased).toHaveLength(200);
+    const more = (await workerJobs.lease(worker, shard, [{ endpointId: 'ep_plan', limit: 10 }], leased)).jobs;
+    expect(more).toHaveLength(10);
+    await workerJobs.remove(worker, shard, more);
+    const statements = sent.filter((s) => s.text.includes(table) && /DELETE|UPDATE/.test(s.text));
+    expect(statements).toHaveLength(3);
+    for (const s of statements) {
+      const [row] = await worker.unsafe(`EXPLAIN (FORMAT JSON) ${s.text}`, s.params as never[]);
+      const plan = JSON.stringify(row!['QUERY PLAN']);
+      // Each DELETE and UPDATE fetches its rows by address, never through an index of the shard.
+      const modify = [...plan.matchAll(/"Operation":"(Update|Delete)"/g)].length;
+      expect(modify, s.text).toBeGreaterThan(0);
+      expect([...plan.matchAll(/"Node Type":"Tid Scan"/g)].length, s.text).toBe(modify);
+      expect(plan, s.text).not.toMatch(/Seq Scan/);
+    }
     await worker.end();
-    const plan = JSON.stringify(row!['QUERY PLAN']);
-    expect(plan).toMatch(/"Node Type":"Tid Scan"/);
-    expect(plan).not.toMatch(/"Index Name"/);
-    expect(await jobs.remove(sql, shard, leased)).toBe(200);
+    expect((await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_plan'`)[0]!.n).toBe(20_001 - 210);
   });
 
   it('discovers the endpoints of a shard with waiting jobs and their earliest due time, page by page', async () => {

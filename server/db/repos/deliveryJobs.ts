@@ -136,8 +136,10 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
    * due jobs of each endpoint of $2 (`[{p, n}]`) along the endpoint's own index range (a backlog
    * elsewhere in the shard is never read), mark them active and return them, plus each
    * endpoint's next waiting job due later (so the worker arms a timer instead of polling).
-   * The UPDATE takes the ids as an array (`= ANY(ARRAY(...))`): joined to the CTE instead, the
-   * planner hashed the whole partition whenever it guessed the CTE large.
+   * The UPDATE takes the picked rows' addresses as an array (`ctid = ANY(ARRAY(...))`, a TID scan,
+   * its only plan; the rows are locked by the pick, so they cannot move before it): joined to the
+   * CTE instead, the planner hashed the whole partition whenever it guessed the CTE large, and by
+   * id it walked the primary key once per job.
    */
   function leaseText(shard: number, withDelete: boolean): string {
     const key = `${shard}:${withDelete ? 1 : 0}`;
@@ -147,8 +149,8 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
       text = `WITH ${withDelete ? `removed AS (DELETE FROM ${t} WHERE ctid = ANY($3::tid[]) AND id = ANY($4::uuid[])),` : ''}
         want AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS w(p text, n int)),
         picked AS (
-          SELECT j.id FROM want w CROSS JOIN LATERAL (
-            SELECT id FROM ${t}
+          SELECT j.tid FROM want w CROSS JOIN LATERAL (
+            SELECT ctid AS tid FROM ${t}
             WHERE name = $1 AND (data->>'p') = w.p AND state < 'active' AND start_after <= now()
             ORDER BY start_after, id LIMIT w.n
             FOR UPDATE SKIP LOCKED) j
@@ -157,7 +159,7 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
             state = 'active',
             started_on = now(),
             retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
-          WHERE j.name = $1 AND j.id = ANY(ARRAY(SELECT id FROM picked))
+          WHERE j.ctid = ANY(ARRAY(SELECT tid FROM picked))
           RETURNING j.id, j.ctid::text AS tid, j.data, j.retry_count
         )
         SELECT id, tid, data, retry_count, NULL::text AS p, NULL::timestamptz AS next_at FROM leased
