@@ -142,6 +142,7 @@ export function createEngine(deps: EngineDeps) {
       const recorder = createRecorder({ sql: database.workerSql, jobs: workerJobs, log, pendingHorizon });
       worker = createWorker({
         sql: database.workerSql,
+        leaseSql: database.leaseSql,
         url: database.url,
         jobs: workerJobs,
         reads: createWorkerReads(database.workerSql, () => pendingHorizon.deliveryBound()),

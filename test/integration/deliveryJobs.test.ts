@@ -2,10 +2,10 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres, { type Sql } from 'postgres';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { createDeliveryJobs, QUEUE_FOREIGN_KEYS, type DeliveryJobs, type FinishedJob } from '../../server/db/repos/deliveryJobs.js';
+import { createDeliveryJobs, ENDPOINT_DUE_INDEX, QUEUE_FOREIGN_KEYS, type DeliveryJobs, type FinishedJob } from '../../server/db/repos/deliveryJobs.js';
 import { DELIVERY_QUEUE_OPTIONS, MAINTENANCE_QUEUES, SHARD_COUNT, SHARD_QUEUE_NAMES, shardOf } from '../../server/db/queues.js';
 import { timeOrderedUuid } from '../../server/crypto/uuid.js';
-import { WORKER_SESSION } from '../../server/db/client.js';
+import { connectDatabase, LEASE_SESSION } from '../../server/db/client.js';
 
 // pg-boss's own maintenance statements, to check our jobs live by pg-boss's lease rules and that
 // its maintenance stays within stock lock memory whatever the number of endpoints.
@@ -211,41 +211,69 @@ describe('finding and removing jobs', () => {
     expect((await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_tid'`)[0]!.n).toBe(0);
   });
 
-  it('plans the lease\'s update and the delete of finished jobs as fetches by address, whatever the statistics say', async () => {
+  it('plans the lease\'s update and the delete of finished jobs as fetches by address, once for every execution, whatever the statistics say', async () => {
     const shard = shardOf('ep_plan');
     const table = jobs.partitionOf(shard);
     // Statistics from when the shard was nearly empty, then a backlog it knows nothing about.
     await sql.begin((tx) => jobs.enqueue(tx, [job('ep_plan', 50)]));
     await sql.unsafe(`ANALYZE ${table}`);
     await sql.begin((tx) => jobs.enqueue(tx, Array.from({ length: 20_000 }, (_, i) => job('ep_plan', 60_000 + i))));
-    // The statements as the worker's pool sends and plans them (its session settings).
+    // The service's lease pool runs with these settings (the worker leases on it: engine/index.ts).
+    const service = connectDatabase({ url: database.url, poolSize: 10 });
+    const [settings] = await service.leaseSql`SELECT current_setting('plan_cache_mode') AS plans, current_setting('enable_seqscan') AS seqscan`;
+    await service.close();
+    expect(settings).toEqual({ plans: 'force_generic_plan', seqscan: 'off' });
+    // The statements as the worker's lease pool sends and plans them (Database.leaseSql).
     const sent: { text: string; params: unknown[] }[] = [];
-    const worker = postgres(database.url, {
+    const leasePool = postgres(database.url, {
       max: 1,
       onnotice: () => {},
-      connection: { ...WORKER_SESSION },
+      connection: { ...LEASE_SESSION },
       debug: (_c, text, params) => sent.push({ text, params: params as unknown[] }),
     });
-    const workerJobs = createDeliveryJobs(worker);
+    const workerJobs = createDeliveryJobs(leasePool);
     await workerJobs.ensureLayout();
-    const leased = (await workerJobs.lease(worker, shard, [{ endpointId: 'ep_plan', limit: 200 }], [])).jobs;
-    expect(leased).toHaveLength(200);
-    const more = (await workerJobs.lease(worker, shard, [{ endpointId: 'ep_plan', limit: 10 }], leased)).jobs;
-    expect(more).toHaveLength(10);
-    await workerJobs.remove(worker, shard, more);
-    const statements = sent.filter((s) => s.text.includes(table) && /DELETE|UPDATE/.test(s.text));
+    // Planned once and executed again and again, each lease takes the oldest jobs, as many as asked.
+    let done: FinishedJob[] = [];
+    let next = 0;
+    for (let round = 0; round < 8; round++) {
+      const leased = (await workerJobs.lease(leasePool, shard, [{ endpointId: 'ep_plan', limit: 25 }], done)).jobs;
+      expect(leased.map((j) => j.deliveryId)).toEqual(Array.from({ length: 25 }, (_, k) => `dlv_${round === 0 && k === 0 ? 50 : 60_000 + next + k - (round === 0 ? 1 : 0)}`));
+      next += round === 0 ? 24 : 25;
+      done = leased;
+    }
+    await workerJobs.remove(leasePool, shard, done);
+    expect((await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_plan'`)[0]!.n).toBe(20_001 - 200);
+
+    // This partition's copy of the endpoint due index.
+    const [{ dueIndex } = { dueIndex: '' }] = await sql<{ dueIndex: string }[]>`
+      SELECT c.relname AS "dueIndex" FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE h.inhparent = ${`pgboss.${ENDPOINT_DUE_INDEX}`}::regclass AND i.indrelid = ${table}::regclass`;
+    const statements = [...new Map(sent.filter((s) => s.text.includes(table) && /DELETE|UPDATE/.test(s.text)).map((s) => [s.text, s])).values()];
     expect(statements).toHaveLength(3);
-    for (const s of statements) {
-      const [row] = await worker.unsafe(`EXPLAIN (FORMAT JSON) ${s.text}`, s.params as never[]);
+    for (const [n, s] of statements.entries()) {
+      const types = s.text.includes('removed AS') ? 'text, text, tid[], uuid[]' : s.text.startsWith('DELETE') ? 'tid[], uuid[]' : 'text, text';
+      await leasePool.unsafe(`PREPARE plan_${n} (${types}) AS ${s.text}`);
+      // EXECUTE takes no bind parameters inside EXPLAIN: the statement's own values as literals.
+      const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+      const args = types
+        .split(', ')
+        .map((t, k) => {
+          const v = s.params[k];
+          return Array.isArray(v) ? `ARRAY[${v.map((x) => quote(String(x))).join(', ')}]::${t}` : `${quote(String(v))}::${t}`;
+        })
+        .join(', ');
+      const [row] = await leasePool.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE plan_${n} (${args})`);
       const plan = JSON.stringify(row!['QUERY PLAN']);
       // Each DELETE and UPDATE fetches its rows by address, never through an index of the shard.
       const modify = [...plan.matchAll(/"Operation":"(Update|Delete)"/g)].length;
       expect(modify, s.text).toBeGreaterThan(0);
       expect([...plan.matchAll(/"Node Type":"Tid Scan"/g)].length, s.text).toBe(modify);
-      expect(plan, s.text).not.toMatch(/Seq Scan/);
+      expect(plan, s.text).not.toMatch(/Seq Scan|"Node Type":"Sort"/);
+      // The pick and the next due time walk the endpoint index, in its order.
+      if (!s.text.startsWith('DELETE')) expect(new Set([...plan.matchAll(/"Index Name":"([^"]+)"/g)].map((m) => m[1])), s.text).toEqual(new Set([dueIndex]));
     }
-    await worker.end();
-    expect((await sql`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'p' = 'ep_plan'`)[0]!.n).toBe(20_001 - 210);
+    await leasePool.end();
   });
 
   it('discovers the endpoints of a shard with waiting jobs and their earliest due time, page by page', async () => {

@@ -11,6 +11,8 @@ import type { DueTimers } from './dueTimers.js';
 
 export interface FetchRoundsDeps {
   sql: Sql;
+  /** Where the lease statements run (Database.leaseSql). */
+  leaseSql: Sql;
   jobs: DeliveryJobs;
   reads: WorkerReads;
   allowance: Allowance;
@@ -89,7 +91,7 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
     leasing.set(shard, (leasing.get(shard) ?? 0) + 1);
     try {
       return await jobs.lease(
-        deps.sql,
+        deps.leaseSql,
         shard,
         reserved.map((r) => ({ endpointId: r.s.id, limit: r.limit })),
         done,

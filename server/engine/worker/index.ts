@@ -47,6 +47,8 @@ export interface WorkerOptions {
 
 export interface WorkerDeps {
   sql: Sql;
+  /** Where leases run (Database.leaseSql: generic plans, planned once per connection). */
+  leaseSql: Sql;
   url: string;
   jobs: DeliveryJobs;
   reads: WorkerReads;
@@ -130,6 +132,7 @@ export function createWorker(deps: WorkerDeps) {
   const onLeased = createLeasedWork({ reads: deps.reads, dispatch, log, armTimer: (id, at) => timers.arm(id, at) });
   const rounds = createFetchRounds({
     sql,
+    leaseSql: deps.leaseSql,
     jobs,
     reads: deps.reads,
     allowance,
