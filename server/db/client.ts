@@ -54,7 +54,7 @@ export interface Database {
    * due index in order (the only index in that order, sorts are off), the update and the delete
    * of finished jobs fetch rows by address (TID scans). Planning it for every execution cost more
    * Postgres CPU than running it (2026-12-04: 0.19 against 0.09 ms); planned once, Postgres CPU
-   * per delivery at 10 endpoints 0.22 / 0.26 → 0.17 / 0.18 ms (docs/benchmarks.md). The other
+   * per delivery at 10 endpoints ~0.20 → ~0.18 ms (medians, docs/benchmarks.md). The other
    * worker statements keep custom plans: their generic plans looked rows up by the wrong key.
    */
   leaseSql: Sql;
@@ -78,12 +78,6 @@ export interface ConnectOptions {
   applicationName?: string;
 }
 
-/**
- * Opens a postgres.js client for `url`. A Unix-socket URL in libpq's form
- * (`postgres://user@localhost/db?host=/var/run/postgresql`, which pg-boss's driver reads as is)
- * is turned into postgres.js's `path` option: on one machine a socket costs Postgres and us
- * noticeably less CPU per query than loopback TCP.
- */
 /** Session settings of the worker's pool (why each: Database.workerSql). */
 export const WORKER_SESSION = {
   synchronous_commit: 'off',
@@ -95,6 +89,12 @@ export const WORKER_SESSION = {
 /** Session settings of the lease pool (why: Database.leaseSql). */
 export const LEASE_SESSION = { ...WORKER_SESSION, plan_cache_mode: 'force_generic_plan' } as const;
 
+/**
+ * Opens a postgres.js client for `url`. A Unix-socket URL in libpq's form
+ * (`postgres://user@localhost/db?host=/var/run/postgresql`, which pg-boss's driver reads as is)
+ * is turned into postgres.js's `path` option: on one machine a socket costs Postgres and us
+ * noticeably less CPU per query than loopback TCP.
+ */
 export function openPostgres(url: string, options: postgres.Options<Record<string, postgres.PostgresType>> = {}): Sql {
   const parsed = new URL(url);
   const socketDir = parsed.searchParams.get('host');
