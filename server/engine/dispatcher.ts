@@ -2,6 +2,7 @@ import { newId } from '../crypto/random.js';
 import { classifyOutcome, type AttemptOutcome } from '../domain/attemptOutcome.js';
 import { envelopeBody, nextStep, type NextStep } from '../domain/deliveryPlan.js';
 import type { AttemptRecord } from '../db/repos/attempts.js';
+import type { FinishedJob } from '../db/repos/deliveryJobs.js';
 import type { EndpointRuntime } from './endpointRuntime.js';
 import type { HttpSender } from './httpSender.js';
 import type { LoadedDelivery } from '../db/repos/workerReads.js';
@@ -188,7 +189,7 @@ function transformationFailure(
  * What the worker records for a delivery its transformation cancelled: the delivery is CANCELLED
  * (no attempt: nothing was tried), its job is done, and under STRICT ordering its key moves on.
  */
-export function cancelledEntry(runtime: EndpointRuntime, job: { shard: number; id: string; tid: string }, delivery: LoadedDelivery): RecordEntry {
+export function cancelledEntry(runtime: EndpointRuntime, job: FinishedJob & { shard: number }, delivery: LoadedDelivery): RecordEntry {
   return {
     delivery: {
       id: delivery.id,
@@ -199,7 +200,7 @@ export function cancelledEntry(runtime: EndpointRuntime, job: { shard: number; i
       lastAttemptId: null,
       completedAt: new Date(),
     },
-    removeJob: { shard: job.shard, jobId: job.id, tid: job.tid },
+    removeJob: job,
     strictKey: delivery.orderingKey !== null && runtime.orderingMode === 'STRICT' ? { endpointId: runtime.id, orderingKey: delivery.orderingKey } : undefined,
   };
 }

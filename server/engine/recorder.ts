@@ -11,11 +11,11 @@ import {
 } from '../db/repos/attempts.js';
 import { CHANNELS, idPayloads, jsonPayloads, notifyIds, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
 import type { BreakerState } from '../domain/circuitBreaker.js';
-import type { DeliveryJobs, EnqueueJob } from '../db/repos/deliveryJobs.js';
+import type { DeliveryJobs, EnqueueJob, FinishedJob } from '../db/repos/deliveryJobs.js';
 import type { PendingHorizon } from './pendingHorizon.js';
 import { unparkHeadsQuery } from '../db/repos/strictOrdering.js';
 
-/** A job to take off the queue once its outcome is recorded. */
+/** A leased job by its id (handed back with requeueJob). */
 export interface JobRef {
   shard: number;
   jobId: string;
@@ -30,7 +30,7 @@ export interface RecordEntry {
    * The job is finished (attempt recorded, delivery skipped or parked). It is deleted after this
    * entry commits, by the worker (see afterCommit), not in the recording transaction.
    */
-  removeJob?: JobRef & { tid: string };
+  removeJob?: FinishedJob & { shard: number };
   /** Put the job back, untouched, to be fetched after `startAfter` (breaker open, not sent). */
   requeueJob?: JobRef & { startAfter: Date };
   /** Schedule the delivery's next attempt. */

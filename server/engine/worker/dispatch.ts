@@ -55,7 +55,7 @@ export function createDispatch(deps: DispatchDeps) {
         if (s.window) notSent(s.window);
         recorder.add({
           park: { deliveryId: w.delivery.id },
-          removeJob: { shard: s.shard, jobId: w.job.id, tid: w.job.tid },
+          removeJob: w.job,
           strictKey: { endpointId: s.id, orderingKey: w.delivery.orderingKey! },
         });
       }
@@ -73,7 +73,7 @@ export function createDispatch(deps: DispatchDeps) {
     const { job, delivery } = work;
     if (!rt || rt.deleted) {
       // Deleted meanwhile: its deliveries were cancelled with it.
-      finish(s, work, { removeJob: { shard: s.shard, jobId: job.id, tid: job.tid } }, { sent: false });
+      finish(s, work, { removeJob: job }, { sent: false });
       return;
     }
     const gate = breakerGate(rt.breaker, Date.now(), rt.breakerSettings);
@@ -142,7 +142,7 @@ export function createDispatch(deps: DispatchDeps) {
         completedAt: step.status === 'PENDING' ? null : new Date(nowMs),
       },
       summary: summarizeAttempt(attempt, { eventId: delivery.eventId, status: step.status }),
-      removeJob: { shard: s.shard, jobId: job.id, tid: job.tid },
+      removeJob: job,
       enqueue:
         step.status === 'PENDING'
           ? { endpointId: s.id, deliveryId: delivery.id, eventId: delivery.eventId, startAfter: new Date(step.nextAttemptAtMs!), attemptsMade: attempt.attemptNumber }

@@ -122,10 +122,9 @@ export function createWorker(deps: WorkerDeps) {
     const byShard = new Map<number, FinishedJob[]>();
     for (const e of entries) {
       if (!e.removeJob) continue;
-      const job = { id: e.removeJob.jobId, tid: e.removeJob.tid };
       const list = byShard.get(e.removeJob.shard);
-      if (list) list.push(job);
-      else byShard.set(e.removeJob.shard, [job]);
+      if (list) list.push(e.removeJob);
+      else byShard.set(e.removeJob.shard, [e.removeJob]);
     }
     for (const [shard, done] of byShard) finished.add(shard, done);
   });

@@ -46,7 +46,7 @@ export function createLeasedWork(deps: { reads: WorkerReads; dispatch: Dispatch;
       ) {
         // Already finished, cancelled, or a leftover whose attempt is recorded (its successor job,
         // if any, was written with that record): nothing to send.
-        dispatch.finish(s, null, { removeJob: { shard: job.shard, jobId: job.id, tid: job.tid } }, { sent: false });
+        dispatch.finish(s, null, { removeJob: job }, { sent: false });
         continue;
       }
       if (blocked.has(delivery.id)) {
@@ -55,7 +55,7 @@ export function createLeasedWork(deps: { reads: WorkerReads; dispatch: Dispatch;
           null,
           {
             park: { deliveryId: delivery.id },
-            removeJob: { shard: job.shard, jobId: job.id, tid: job.tid },
+            removeJob: job,
             strictKey: { endpointId: s.id, orderingKey: delivery.orderingKey! },
           },
           { sent: false },
