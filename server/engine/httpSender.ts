@@ -7,12 +7,18 @@
  * for them; hostnames are judged in the connect-time `lookup`, i.e. once per new connection;
  * each request allocates one handler object, one timer and its promise.
  */
-import dns from 'node:dns';
-import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { createAddressPolicy, describeBlockReason, type AddressPolicy, type BlockReason, type Cidr } from '../domain/addressGuard.js';
+import { createAddressPolicy, type AddressPolicy, type Cidr } from '../domain/addressGuard.js';
+import { blockedMessage, createGuardedLookup } from './guardedLookup.js';
+import { Exchange } from './httpExchange.js';
+import { errorCode, isTlsError, opensslReason, type SendErrorClass } from './sendErrors.js';
+import { failure, type SendResult } from './sendResult.js';
+
+export type { SendErrorClass } from './sendErrors.js';
+export type { SendResult } from './sendResult.js';
+export { MAX_RECORDED_RESPONSE_HEADERS } from './httpExchange.js';
 
 export interface OutboundTls {
   clientCertificatePem?: string;
@@ -30,13 +36,6 @@ export interface OutboundRequest {
   timeoutMs: number;
   tls?: OutboundTls | null;
 }
-
-export type SendErrorClass = 'TIMEOUT' | 'CONNECTION' | 'TLS' | 'DNS' | 'BLOCKED_ADDRESS';
-
-/** `ok` means an HTTP response arrived (any status); judging the status happens elsewhere. */
-export type SendResult =
-  | { ok: true; status: number; headers: Record<string, string>; body: string; durationMs: number }
-  | { ok: false; errorClass: SendErrorClass; errorMessage: string; durationMs: number };
 
 export interface HttpSenderOptions {
   allowedCidrs: readonly Cidr[];
@@ -64,28 +63,8 @@ export interface HttpSender {
 
 const DEFAULT_MAX_BODY_BYTES = 4096;
 const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
-/** Response headers kept in the attempt record; a receiver's extra ones are dropped. */
-export const MAX_RECORDED_RESPONSE_HEADERS = 100;
-// Past the cap, up to this much more is read and discarded so the connection can be reused;
-// beyond it the answer is returned at once and the connection cut, so an endless body costs
-// at most this much.
-const DRAIN_LIMIT_BYTES = 64 * 1024;
 const URL_CACHE_LIMIT = 10_000;
-const BLOCKED_CODE = 'ERR_WEBHOOK_BLOCKED_ADDRESS';
-const DEADLINE_CODE = 'ERR_WEBHOOK_DEADLINE';
 const MIN_TLS = 'TLSv1.2';
-
-class CodedError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const deadlineError = new CodedError(DEADLINE_CODE, 'deadline exceeded');
-const overflowError = new CodedError('ERR_WEBHOOK_BODY_OVERFLOW', 'response body larger than the drain limit');
 
 interface Target {
   origin: string;
@@ -248,40 +227,6 @@ function parseTarget(url: string, policy: AddressPolicy): Target {
   return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}`, display, failure };
 }
 
-function blockedMessage(host: string, address: string, reason: BlockReason): string {
-  const resolved = host === address ? address : `${host} (resolved to ${address})`;
-  const single = address.includes(':') ? `${address}/128` : `${address}/32`;
-  return `refused to connect to ${resolved}: ${describeBlockReason(reason)}; webhooks only go to public addresses unless the address is inside WEBHOOKS_ALLOWED_CIDRS (e.g. add ${single})`;
-}
-
-// Node calls this for hostnames only; every address it may connect to must pass the policy,
-// because with autoSelectFamily Node tries several of them.
-function createGuardedLookup(policy: AddressPolicy): net.LookupFunction {
-  return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) {
-        callback(err, '');
-        return;
-      }
-      for (const entry of addresses) {
-        const decision = policy(entry.address);
-        if (!decision.allowed) {
-          callback(new CodedError(BLOCKED_CODE, blockedMessage(hostname, entry.address, decision.reason ?? 'invalid')), '');
-          return;
-        }
-      }
-      const first = addresses[0];
-      if (first === undefined) {
-        callback(Object.assign(new Error(`no addresses for ${hostname}`), { code: 'ENOTFOUND' }), '');
-      } else if (options.all) {
-        callback(null, addresses);
-      } else {
-        callback(null, first.address, first.family);
-      }
-    });
-  };
-}
-
 /**
  * In TLS 1.3 a server rejects a client certificate only after our handshake has completed: its
  * alert arrives as a socket error, immediately followed by the peer closing, and undici reports
@@ -319,236 +264,4 @@ function flatHeaders(headers: Record<string, string>, userAgent: string): string
   }
   if (!hasUserAgent) out.push('user-agent', userAgent);
   return out;
-}
-
-function failure(errorClass: SendErrorClass, errorMessage: string, startedAt: number): SendResult {
-  return { ok: false, errorClass, errorMessage, durationMs: performance.now() - startedAt };
-}
-
-function expire(exchange: Exchange): void {
-  exchange.expire();
-}
-
-function deferSuccess(exchange: Exchange): void {
-  setImmediate(succeedLater, exchange);
-}
-
-function succeedLater(exchange: Exchange): void {
-  exchange.succeed();
-}
-
-/** One request's undici handler: collects the capped response and owns the total deadline. */
-class Exchange implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | null = null;
-  private settled = false;
-  private expired = false;
-  /** The kept part of the body is complete; the rest is read and thrown away. */
-  private draining = false;
-  private status = 0;
-  private headers: IncomingHttpHeaders | null = null;
-  private chunks: Buffer[] = [];
-  private kept = 0;
-  private discarded = 0;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly resolve: (result: SendResult) => void,
-    private readonly startedAt: number,
-    private readonly timeoutMs: number,
-    private readonly maxBodyBytes: number,
-    private readonly display: string,
-  ) {
-    this.timer = setTimeout(expire, timeoutMs, this);
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    // The deadline passed while queued or connecting; undici offers no abort before this point.
-    if (this.expired) controller.abort(deadlineError);
-  }
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // 1xx interim responses are not the answer
-    this.status = statusCode;
-    this.headers = headers;
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.draining) {
-      this.discard(controller, chunk.length);
-      return;
-    }
-    const room = this.maxBodyBytes - this.kept;
-    if (chunk.length <= room) {
-      this.chunks.push(chunk);
-      this.kept += chunk.length;
-      return;
-    }
-    if (room > 0) this.chunks.push(chunk.subarray(0, room));
-    this.kept = this.maxBodyBytes;
-    this.draining = true;
-    this.discard(controller, chunk.length - room);
-  }
-
-  onResponseEnd(): void {
-    clearTimeout(this.timer);
-    if (this.settled) return;
-    this.settled = true;
-    // undici frees a keep-alive socket in a setImmediate queued right after this callback
-    // returns; a caller that sends again as soon as we resolve would find every socket still
-    // busy and open a new one. nextTick -> setImmediate lands just behind undici's immediate.
-    process.nextTick(deferSuccess, this);
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    clearTimeout(this.timer);
-    if (this.settled) return;
-    this.settled = true;
-    // Once the kept part of the body is in, a failure in the discarded rest changes nothing.
-    if (this.draining) {
-      this.succeed();
-      return;
-    }
-    const { errorClass, errorMessage } = classifyError(error, this.display);
-    this.resolve(failure(errorClass, errorMessage, this.startedAt));
-  }
-
-  expire(): void {
-    this.expired = true;
-    if (!this.settled) {
-      this.settled = true;
-      if (this.draining) this.succeed();
-      else this.resolve(failure('TIMEOUT', this.timeoutMessage(), this.startedAt));
-    }
-    if (this.controller !== null && !this.controller.aborted) this.controller.abort(deadlineError);
-  }
-
-  /** Resolve with the response collected so far (called once `settled` is set). */
-  succeed(): void {
-    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.kept);
-    this.chunks = [];
-    this.resolve({
-      ok: true,
-      status: this.status,
-      headers: flattenHeaders(this.headers),
-      body: decodeUtf8Prefix(body, this.draining),
-      durationMs: performance.now() - this.startedAt,
-    });
-  }
-
-  // Reading a little past the cap keeps the connection reusable; an endless or huge body is cut.
-  private discard(controller: Dispatcher.DispatchController, bytes: number): void {
-    this.discarded += bytes;
-    if (this.discarded <= DRAIN_LIMIT_BYTES) return;
-    if (!this.settled) {
-      this.settled = true;
-      clearTimeout(this.timer);
-      this.succeed();
-    }
-    if (!controller.aborted) controller.abort(overflowError);
-  }
-
-  private timeoutMessage(): string {
-    const phase =
-      this.controller === null
-        ? 'while connecting (DNS, TCP or TLS)'
-        : this.status === 0
-          ? 'waiting for the response headers'
-          : `reading the body of a ${this.status} response`;
-    return `no complete response from ${this.display} within ${this.timeoutMs} ms (timed out ${phase})`;
-  }
-}
-
-// undici hands over a fresh object per response, so it is normalized in place; past
-// MAX_RECORDED_RESPONSE_HEADERS names (within the byte limit, short headers can still number
-// thousands) the rest is dropped from the record.
-function flattenHeaders(headers: IncomingHttpHeaders | null): Record<string, string> {
-  if (headers === null) return {};
-  let kept = 0;
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (value === undefined || kept >= MAX_RECORDED_RESPONSE_HEADERS) delete headers[name];
-    else {
-      kept++;
-      if (Array.isArray(value)) headers[name] = value.join(', ');
-    }
-  }
-  return headers as Record<string, string>;
-}
-
-// A cap can split a multi-byte character; dropping the partial one avoids a trailing U+FFFD.
-function decodeUtf8Prefix(body: Buffer, truncated: boolean): string {
-  let end = body.length;
-  if (truncated && end > 0) {
-    let lead = end - 1;
-    while (lead > 0 && end - lead < 4 && ((body[lead] ?? 0) & 0xc0) === 0x80) lead--;
-    const first = body[lead] ?? 0;
-    const length = first >= 0xf0 ? 4 : first >= 0xe0 ? 3 : first >= 0xc0 ? 2 : 1;
-    if (lead + length > end) end = lead;
-  }
-  return body.toString('utf8', 0, end);
-}
-
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'ENODATA']);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', DEADLINE_CODE]);
-const CERT_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'INVALID_CA', 'INVALID_PURPOSE',
-  'HOSTNAME_MISMATCH', 'CERT_CHAIN_TOO_LONG', 'PATH_LENGTH_EXCEEDED',
-]);
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : '';
-}
-
-function isTlsError(error: unknown, code: string): boolean {
-  return (
-    code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('ERR_OSSL_') ||
-    code === 'EPROTO' || CERT_CODES.has(code) || (error as { library?: unknown }).library === 'SSL routines'
-  );
-}
-
-function opensslReason(error: unknown): string {
-  const reason = (error as { reason?: unknown }).reason;
-  if (typeof reason === 'string' && reason !== '') return reason;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Map a transport error to the SPEC §6 classes with a message fit for an attempt record. */
-function classifyError(error: Error, display: string): { errorClass: SendErrorClass; errorMessage: string } {
-  // Happy-eyeballs failures arrive as an AggregateError of per-address errors.
-  const inner = error instanceof AggregateError && error.errors[0] instanceof Error ? (error.errors[0] as Error) : error;
-  const cause = (inner as { cause?: unknown }).cause;
-  if (cause instanceof Error && isTlsError(cause, errorCode(cause))) return classifyError(cause, display);
-  const code = errorCode(inner) || errorCode(error);
-  const host = display.startsWith('[') ? display.slice(0, display.indexOf(']') + 1) : (display.split(':')[0] ?? display);
-  if (code === BLOCKED_CODE) return { errorClass: 'BLOCKED_ADDRESS', errorMessage: inner.message };
-  if (DNS_CODES.has(code)) {
-    const what = code === 'EAI_AGAIN' ? 'temporary DNS failure' : 'no such host';
-    return { errorClass: 'DNS', errorMessage: `could not resolve ${host}: ${what} (${code})` };
-  }
-  if (code === 'UND_ERR_HEADERS_OVERFLOW') {
-    return { errorClass: 'CONNECTION', errorMessage: `${display} answered with response headers over the size limit (${inner.message}); send fewer or smaller headers` };
-  }
-  if (TIMEOUT_CODES.has(code)) return { errorClass: 'TIMEOUT', errorMessage: `${display} timed out: ${inner.message}` };
-  if (isTlsError(inner, code)) {
-    const hint = /protocol version|unsupported protocol/i.test(inner.message)
-      ? ' (the server must support TLS 1.2 or newer)'
-      : code.includes('CERTIFICATE_REQUIRED')
-        ? ' (the server requires a client certificate)'
-        : '';
-    return { errorClass: 'TLS', errorMessage: `TLS with ${display} failed: ${opensslReason(inner)}${hint} [${code || 'TLS'}]` };
-  }
-  switch (code) {
-    case 'ECONNREFUSED':
-      return { errorClass: 'CONNECTION', errorMessage: `connection refused by ${display} (ECONNREFUSED)` };
-    case 'ECONNRESET':
-      return { errorClass: 'CONNECTION', errorMessage: `connection reset by ${display} (ECONNRESET)` };
-    case 'UND_ERR_SOCKET':
-      return { errorClass: 'CONNECTION', errorMessage: `${display} closed the connection before a complete response (${inner.message})` };
-    default:
-      return { errorClass: 'CONNECTION', errorMessage: `request to ${display} failed: ${inner.message}${code ? ` (${code})` : ''}` };
-  }
 }
