@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { DomainError } from '../domain/errors.js';
 import { requestError } from './errors.js';
-import { DEFAULT_MAX_BATCH_BYTES, MAX_BATCH } from '../engine/publish.js';
+import { DEFAULT_MAX_BATCH_BYTES, MAX_BATCH } from '../engine/publishBatch.js';
 
 export interface RequestBodyLimits {
   /** Callers with a working API key: the largest legal request, a full publishEvents batch. */

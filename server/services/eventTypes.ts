@@ -11,7 +11,7 @@ import { isValidEventTypeName, MAX_EVENT_TYPE_LENGTH } from '../domain/eventPatt
 import { compilePayloadSchema } from '../domain/payloadSchema.js';
 import { newId } from '../crypto/random.js';
 import type { Viewer } from './auth.js';
-import { MAX_PAYLOAD_BYTES } from '../engine/publish.js';
+import { MAX_PAYLOAD_BYTES } from '../engine/publishBatch.js';
 
 export interface CreateEventTypeInput {
   name: string;
