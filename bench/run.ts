@@ -19,7 +19,7 @@ import { waitQuiet, type Context } from './lib/context.js';
 import { printTable, round } from './lib/stats.js';
 import { runCeiling, runSystem, type ThroughputRow } from './scenarios/throughput.js';
 import { runIsolation, type IsolationResult } from './scenarios/isolation.js';
-import { runLatency, type LatencyResult } from './scenarios/latency.js';
+import { liveSeenNote, runLatency, type LatencyResult } from './scenarios/latency.js';
 import { runRetry, type RetryResult } from './scenarios/retry.js';
 import { runIngest, type IngestResult } from './scenarios/ingest.js';
 import { runBacklog, type BacklogResult } from './scenarios/backlog.js';
@@ -356,6 +356,7 @@ async function main(): Promise<void> {
           `CPU over the window (% of one core): worker ${latency.cpu.worker.toFixed(0)}, api ${latency.cpu.api.toFixed(0)}, postgres ${latency.cpu.postgres.toFixed(0)}.`,
           `Postgres background during the window: autovacuum in ${latency.background.autovacuumSamples} of ${latency.background.samples} samples${latency.background.autovacuumTables.length ? ` (${latency.background.autovacuumTables.join('; ')})` : ''}, ${latency.background.checkpoints} checkpoint(s) started.`,
           `live: ${latency.live.via}${latency.live.errors.length ? `; errors: ${latency.live.errors.join('; ')}` : ''}`,
+          liveSeenNote(latency.live.seen),
         ],
       );
     }

@@ -96,6 +96,23 @@ serve({
         afterNotification.push(at - notifiedAt.get(id)!);
       }
     }
-    return { latencies, toNotification, afterNotification, messages: arrivedAt.size, notifications: recordedAt.size, errors: errors.slice(0, 5) };
+    // What arrived in all, and when it was recorded, so that a window with no sample says why
+    // (nothing arrived, or everything fell outside the window: clocks of two processes apart).
+    let firstRecordedMs: number | null = null;
+    let lastRecordedMs: number | null = null;
+    for (const rec of recordedAt.values()) {
+      if (firstRecordedMs === null || rec < firstRecordedMs) firstRecordedMs = rec;
+      if (lastRecordedMs === null || rec > lastRecordedMs) lastRecordedMs = rec;
+    }
+    return {
+      latencies,
+      toNotification,
+      afterNotification,
+      messages: arrivedAt.size,
+      notifications: recordedAt.size,
+      firstRecordedMs,
+      lastRecordedMs,
+      errors: errors.slice(0, 5),
+    };
   },
 });

@@ -34,6 +34,8 @@ export interface LatencyResult {
     afterNotification: { p50: number | null; p99: number | null };
     errors: string[];
     via: string;
+    /** Everything the subscriber got, in the window or not, and the recorded times it spans (ms from the window's start). */
+    seen: { messages: number; notifications: number; firstRecordedMs: number | null; lastRecordedMs: number | null; windowMs: number };
   };
   /** What Postgres did in the background during the window (the tail's usual suspects). */
   background: { autovacuumTables: string[]; autovacuumSamples: number; samples: number; checkpoints: number };
@@ -84,6 +86,8 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
     afterNotification: number[];
     messages: number;
     notifications: number;
+    firstRecordedMs: number | null;
+    lastRecordedMs: number | null;
     errors: string[];
   }>('stop', {
     fromMs: windowStart,
@@ -130,6 +134,13 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
       afterNotification: { p50: percentile(live.afterNotification, 0.5), p99: percentile(live.afterNotification, 0.99) },
       errors: live.errors,
       via: 'graphql-ws subscription deliveryAttempts with the console live table\'s document (recordedAtMs from a LISTEN on webhooks_attempts)',
+      seen: {
+        messages: live.messages,
+        notifications: live.notifications,
+        firstRecordedMs: live.firstRecordedMs === null ? null : live.firstRecordedMs - windowStart,
+        lastRecordedMs: live.lastRecordedMs === null ? null : live.lastRecordedMs - windowStart,
+        windowMs,
+      },
     },
   };
 }
@@ -163,4 +174,17 @@ async function sampleBackground(ctx: Context, windowMs: number): Promise<Latency
     await sleep(Math.min(500, Math.max(0, end - nowMs())));
   }
   return { autovacuumTables: [...tables], autovacuumSamples: withAutovacuum, samples, checkpoints: (await checkpoints()) - before };
+}
+
+/**
+ * One line on what the live subscriber received in all: with no sample in the window it tells
+ * "nothing arrived" (the stream or its LISTEN failed) from "it arrived outside the window" (the
+ * worker's clock and the bench's apart, or the stream late by more than the window).
+ */
+export function liveSeenNote(seen: LatencyResult['live']['seen']): string {
+  const span =
+    seen.firstRecordedMs === null || seen.lastRecordedMs === null
+      ? 'none recorded'
+      : `recorded from ${(seen.firstRecordedMs / 1000).toFixed(1)} s to ${(seen.lastRecordedMs / 1000).toFixed(1)} s of the ${(seen.windowMs / 1000).toFixed(0)} s window`;
+  return `live subscriber in all: ${seen.messages} GraphQL messages, ${seen.notifications} LISTEN notifications (${span}).`;
 }
