@@ -5,12 +5,6 @@ import type { Logger } from '../../logger.js';
 export const JOBS_PER_VACUUM = 4_000;
 /** Shortest pause between two vacuums of one partition. */
 export const MIN_VACUUM_INTERVAL_MS = 2_000;
-/**
- * Endpoints counted per shard before the thinly used ones are forgotten: with 100,000 endpoints
- * each receiving a delivery now and then, no count ever reaches a vacuum, and the counts would
- * otherwise grow with every endpoint that ever finished a job.
- */
-const MAX_COUNTED_ENDPOINTS = 1_000;
 
 /**
  * Vacuums the job partition of a shard once this worker has finished enough jobs of one of its
@@ -94,12 +88,6 @@ export function createShardVacuum(deps: {
     }
   }
 
-  /** Drops the endpoints far from a vacuum (their ranges are short), keeping the busy ones. */
-  function forgetThin(byEndpoint: Map<string, number>): void {
-    const floor = Math.max(1, Math.floor(jobsPerVacuum / 100));
-    for (const [endpointId, total] of byEndpoint) if (total < floor) byEndpoint.delete(endpointId);
-  }
-
   function wake(): void {
     timer = null;
     if (running || stopped) return;
@@ -117,13 +105,10 @@ export function createShardVacuum(deps: {
       const total = (byEndpoint.get(endpointId) ?? 0) + count;
       byEndpoint.set(endpointId, total);
       if (total > (busiest.get(shard) ?? 0)) busiest.set(shard, total);
-      if (byEndpoint.size > MAX_COUNTED_ENDPOINTS) forgetThin(byEndpoint);
       if (total >= jobsPerVacuum && !timer) wake();
     },
     /** Vacuums run so far (tests, diagnostics). */
     vacuums: () => vacuums,
-    /** Endpoints whose finished jobs are being counted (tests: the counts stay bounded). */
-    countedEndpoints: () => [...finishedSince.values()].reduce((n, m) => n + m.size, 0),
     /** Waits for a vacuum in progress; none starts afterwards. */
     async stop(): Promise<void> {
       stopped = true;
