@@ -160,10 +160,12 @@ serve({
 
   /**
    * Open loop: `ratePerSecond` events, each to a random organization with a random type (one
-   * delivery each), for `durationMs`. Returns event id → scheduled time.
+   * delivery each), for `durationMs`. Returns event id → scheduled time, and event id → the time
+   * its publish call answered (so a slow receipt says whether the call or the delivery was slow).
    */
   async open(arg: { ratePerSecond: number; durationMs: number; batchMs: number }) {
     const scheduled = new Map<string, number>();
+    const answered = new Map<string, number>();
     const inflight = new Set<Promise<void>>();
     let errors = 0;
     let lastError: string | null = null;
@@ -179,7 +181,11 @@ serve({
         const type = types[Math.floor(Math.random() * types.length)]!;
         const p = publishFor(org, [type])
           .then((ids) => {
-            for (const id of ids) scheduled.set(id, at);
+            const done = nowMs();
+            for (const id of ids) {
+              scheduled.set(id, at);
+              answered.set(id, done);
+            }
           })
           .catch((err) => {
             errors++;
@@ -190,7 +196,7 @@ serve({
       }
     }
     await Promise.all([...inflight]);
-    return { scheduled, errors, lastError };
+    return { scheduled, answered, errors, lastError };
   },
 
   flowStart(spec: { spread: 'one' | 'all'; countPerEvent: number; concurrency: number; window: number }) {

@@ -45,7 +45,20 @@ export interface ScaleResult {
   endpointCreatePerSecond: number;
   concentrated: FlowMeasurement;
   spread: FlowMeasurement;
-  fanout: { events: number; received: number; missing: number; p50: number | null; p99: number | null; max: number | null; errors: number };
+  fanout: {
+    events: number;
+    received: number;
+    missing: number;
+    p50: number | null;
+    p99: number | null;
+    max: number | null;
+    errors: number;
+    /** scheduled → the publish call's answer, and that answer → receipt. */
+    call: { p50: number | null; p99: number | null };
+    afterAnswer: { p50: number | null; p99: number | null };
+    /** CPU % of each process group over the open loop (200 = both cores). */
+    cpu: { worker: number; api: number; postgres: number };
+  };
   workerRssMb: number | null;
   publishRatio: number | null;
   endpoints: number;
@@ -122,11 +135,14 @@ export async function runScale(ctx: Context, driver: BenchChild, platformToken: 
 
   // Steady rate over every organization: publish → first receipt.
   await ctx.receiver.call('track', true);
-  const opened = await driver.call<{ scheduled: Map<string, number>; errors: number; lastError: string | null }>('open', {
+  const openMeters = { worker: new CpuMeter(), api: new CpuMeter(), postgres: new CpuMeter() };
+  for (const [group, meter] of Object.entries(openMeters)) meter.begin(await cpuGroups[group as keyof typeof cpuGroups]());
+  const opened = await driver.call<{ scheduled: Map<string, number>; answered: Map<string, number>; errors: number; lastError: string | null }>('open', {
     ratePerSecond: m.open.ratePerSecond,
     durationMs: m.open.durationMs,
     batchMs: 10,
   });
+  const openCpu = { worker: openMeters.worker.end(), api: openMeters.api.end(), postgres: openMeters.postgres.end() };
   rss();
   let receipts = new Map<string, number>();
   for (let i = 0; i < 50; i++) {
@@ -136,11 +152,18 @@ export async function runScale(ctx: Context, driver: BenchChild, platformToken: 
   }
   await ctx.receiver.call('track', false);
   const latencies: number[] = [];
+  const callMs: number[] = [];
+  const afterAnswerMs: number[] = [];
   let missing = 0;
   for (const [id, t] of opened.scheduled) {
+    const answeredAt = opened.answered.get(id)!;
+    callMs.push(answeredAt - t);
     const r = receipts.get(id);
     if (r === undefined) missing++;
-    else latencies.push(r - t);
+    else {
+      latencies.push(r - t);
+      afterAnswerMs.push(r - answeredAt);
+    }
   }
   for (let i = 0; i < missing; i++) latencies.push(Number.POSITIVE_INFINITY);
   const first = steps[0]!;
@@ -158,6 +181,9 @@ export async function runScale(ctx: Context, driver: BenchChild, platformToken: 
       p99: percentile(latencies, 0.99),
       max: latencies.length ? Math.max(...latencies) : null,
       errors: opened.errors,
+      call: { p50: percentile(callMs, 0.5), p99: percentile(callMs, 0.99) },
+      afterAnswer: { p50: percentile(afterAnswerMs, 0.5), p99: percentile(afterAnswerMs, 0.99) },
+      cpu: openCpu,
     },
     workerRssMb: rssMax,
     publishRatio: first.publishP50Ms && last.publishP50Ms ? last.publishP50Ms / first.publishP50Ms : null,

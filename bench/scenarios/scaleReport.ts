@@ -38,8 +38,9 @@ export function printScale(scale: ScaleResult): Record<string, number | null> {
   const f = scale.fanout;
   printTable(
     'Publish → receipt, events spread over every organization (one delivery each)',
-    ['events', 'received', 'p50 ms', 'p99 ms', 'max ms', 'publish errors'],
-    [[f.events, f.received, f.p50, f.p99, f.max, f.errors]],
+    ['events', 'received', 'p50 ms', 'p99 ms', 'max ms', 'call p50', 'call p99', 'after answer p50', 'p99', 'CPU% worker', 'api', 'pg', 'publish errors'],
+    [[f.events, f.received, f.p50, f.p99, f.max, f.call.p50, f.call.p99, f.afterAnswer.p50, f.afterAnswer.p99, f.cpu.worker, f.cpu.api, f.cpu.postgres, f.errors]],
+    ['call = scheduled → the publishEvents call answered; after answer = answered → receipt. CPU% over the open loop, 200 = both cores.'],
   );
   return {
     endpointCreatePerSecond: round(scale.endpointCreatePerSecond, 0),
