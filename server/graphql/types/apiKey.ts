@@ -12,7 +12,11 @@ ApiKeyRef.implement({
     role: t.expose('role', { type: ApiKeyRoleEnum }),
     keyPrefix: t.exposeString('keyPrefix', { description: 'First characters of the key, to recognise it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key last authenticated a request, to the minute (written at most once a minute per key, within a second). Null: never used.',
+    }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
   }),
 });
