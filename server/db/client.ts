@@ -65,12 +65,6 @@ export interface Database {
    * received p50 11.1 ms on the main pool, 9.6 ms on this connection). Opened on first use.
    */
   signalSql: Sql;
-  /**
-   * One connection for maintenance that takes a while (the worker's VACUUM of its job partitions,
-   * engine/worker/shardVacuum.ts): on the worker pool it would hold up the leases and records
-   * pipelined behind it. Opened on first use, so only a worker opens it.
-   */
-  maintenanceSql: Sql;
   /** drizzle, on its own pool: drizzle rewires its client's date parsers, which would break raw queries. */
   db: Db;
   url: string;
@@ -132,13 +126,11 @@ export function connectDatabase(options: ConnectOptions): Database {
   const workerSql = open(Math.max(2, Math.ceil(options.poolSize / 2)), ':worker', { ...WORKER_SESSION });
   const leaseSql = open(Math.max(1, Math.ceil(options.poolSize / 5)), ':lease', { ...LEASE_SESSION });
   const signalSql = open(1, ':signal');
-  const maintenanceSql = open(1, ':maintenance');
   return {
     sql,
     workerSql,
     leaseSql,
     signalSql,
-    maintenanceSql,
     db: drizzle(ormSql) as Db,
     url: options.url,
     close: async () => {
@@ -148,7 +140,6 @@ export function connectDatabase(options: ConnectOptions): Database {
         workerSql.end({ timeout: 5 }),
         leaseSql.end({ timeout: 5 }),
         signalSql.end({ timeout: 5 }),
-        maintenanceSql.end({ timeout: 5 }),
       ]);
     },
   };

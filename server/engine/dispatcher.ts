@@ -189,7 +189,7 @@ function transformationFailure(
  * What the worker records for a delivery its transformation cancelled: the delivery is CANCELLED
  * (no attempt: nothing was tried), its job is done, and under STRICT ordering its key moves on.
  */
-export function cancelledEntry(runtime: EndpointRuntime, job: FinishedJob & { shard: number; endpointId: string }, delivery: LoadedDelivery): RecordEntry {
+export function cancelledEntry(runtime: EndpointRuntime, job: FinishedJob & { shard: number }, delivery: LoadedDelivery): RecordEntry {
   return {
     delivery: {
       id: delivery.id,

@@ -143,7 +143,6 @@ export function createEngine(deps: EngineDeps) {
       worker = createWorker({
         sql: database.workerSql,
         leaseSql: database.leaseSql,
-        maintenanceSql: database.maintenanceSql,
         url: database.url,
         jobs: workerJobs,
         reads: createWorkerReads(database.workerSql, () => pendingHorizon.deliveryBound()),

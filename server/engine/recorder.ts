@@ -30,7 +30,7 @@ export interface RecordEntry {
    * The job is finished (attempt recorded, delivery skipped or parked). It is deleted after this
    * entry commits, by the worker (see afterCommit), not in the recording transaction.
    */
-  removeJob?: FinishedJob & { shard: number; endpointId: string };
+  removeJob?: FinishedJob & { shard: number };
   /** Put the job back, untouched, to be fetched after `startAfter` (breaker open, not sent). */
   requeueJob?: JobRef & { startAfter: Date };
   /** Schedule the delivery's next attempt. */

@@ -97,7 +97,7 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
         done,
       );
     } catch (err) {
-      deps.finished.giveBack(shard, done);
+      deps.finished.add(shard, done);
       throw err;
     } finally {
       const n = (leasing.get(shard) ?? 1) - 1;

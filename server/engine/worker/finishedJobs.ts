@@ -1,8 +1,6 @@
 import type { Sql } from 'postgres';
 import type { Logger } from '../../logger.js';
 import type { DeliveryJobs, FinishedJob } from '../../db/repos/deliveryJobs.js';
-import type { RecordEntry } from '../recorder.js';
-import type { ShardVacuum } from './shardVacuum.js';
 
 /** Longest a finished job waits for a lease of its shard to delete it. */
 const FLUSH_MS = 200;
@@ -14,28 +12,14 @@ const FLUSH_MS = 200;
  * delivery no longer pending, or its attempt count moved past the job's), so it is dropped
  * without sending.
  */
-export function createFinishedJobs(deps: {
-  sql: Sql;
-  jobs: DeliveryJobs;
-  log: Logger;
-  leasing(shard: number): boolean;
-  /** Clears what the deleted jobs leave in their partition's indexes (see shardVacuum.ts). */
-  vacuum: ShardVacuum;
-}) {
-  const { sql, jobs, log, vacuum } = deps;
+export function createFinishedJobs(deps: { sql: Sql; jobs: DeliveryJobs; log: Logger; leasing(shard: number): boolean }) {
+  const { sql, jobs, log } = deps;
   const byShard = new Map<number, FinishedJob[]>();
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
 
-  function add(shard: number, done: (FinishedJob & { endpointId: string })[]): void {
+  function add(shard: number, done: FinishedJob[]): void {
     if (done.length === 0) return;
-    keep(shard, done);
-    const byEndpoint = new Map<string, number>();
-    for (const job of done) byEndpoint.set(job.endpointId, (byEndpoint.get(job.endpointId) ?? 0) + 1);
-    for (const [endpointId, count] of byEndpoint) vacuum.finished(shard, endpointId, count);
-  }
-
-  function keep(shard: number, done: FinishedJob[]): void {
     const list = byShard.get(shard);
     if (list) list.push(...done);
     else byShard.set(shard, [...done]);
@@ -53,7 +37,7 @@ export function createFinishedJobs(deps: {
       if (r.status === 'fulfilled') return;
       // Kept for the next flush; if this process dies first, the jobs are recognised as finished.
       const [shard, ids] = work[i]!;
-      keep(shard, ids);
+      add(shard, ids);
       log.warn({ err: (r.reason as Error).message, shard }, 'could not delete finished jobs; retrying');
     });
     if (!timer && !stopped && [...byShard.values()].some((ids) => ids.length > 0)) timer = setTimeout(() => void flush(), FLUSH_MS);
@@ -61,32 +45,18 @@ export function createFinishedJobs(deps: {
 
   return {
     add,
-    /** The jobs a committed batch of the recorder finished, by shard. */
-    addRecorded(entries: RecordEntry[]): void {
-      const byShard = new Map<number, (FinishedJob & { endpointId: string })[]>();
-      for (const e of entries) {
-        if (!e.removeJob) continue;
-        const list = byShard.get(e.removeJob.shard);
-        if (list) list.push(e.removeJob);
-        else byShard.set(e.removeJob.shard, [e.removeJob]);
-      }
-      for (const [shard, done] of byShard) add(shard, done);
-    },
-    /** Finished jobs of `shard`, handed to its lease statement (given back with `giveBack` if it fails). */
+    /** Finished jobs of `shard`, handed to its lease statement (given back with `add` if it fails). */
     take(shard: number): FinishedJob[] {
       const done = byShard.get(shard) ?? [];
       byShard.delete(shard);
       return done;
     },
-    /** Jobs `take` handed to a lease statement that failed: deleted later, counted once. */
-    giveBack: keep,
     flush,
     async stop(): Promise<void> {
       await flush(true);
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      await vacuum.stop();
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Sql } from 'postgres';
 import type { Logger } from '../../logger.js';
 import { createListener } from '../../db/listener.js';
 import { CHANNELS, parseJsonPayload, type EndpointChanged } from '../../db/notifications.js';
-import type { DeliveryJobs } from '../../db/repos/deliveryJobs.js';
+import type { DeliveryJobs, FinishedJob } from '../../db/repos/deliveryJobs.js';
 import type { WorkerReads } from '../../db/repos/workerReads.js';
 import { WINDOW_MS } from '../../domain/sendWindow.js';
 import { slotOf } from '../../domain/endpointSlots.js';
@@ -18,7 +18,6 @@ import { createDueTimers } from './dueTimers.js';
 import { createEndpointStates, type EndpointState } from './endpointStates.js';
 import { createFetchRounds } from './fetchRounds.js';
 import { createFinishedJobs } from './finishedJobs.js';
-import { createShardVacuum } from './shardVacuum.js';
 import { createLeasedWork } from './leasedWork.js';
 import type { EngineObserver } from './observer.js';
 import { createEndpointChanges } from './endpointChanges.js';
@@ -50,8 +49,6 @@ export interface WorkerDeps {
   sql: Sql;
   /** Where leases run (Database.leaseSql: generic plans, planned once per connection). */
   leaseSql: Sql;
-  /** Where the job partitions are vacuumed (Database.maintenanceSql). */
-  maintenanceSql: Sql;
   url: string;
   jobs: DeliveryJobs;
   reads: WorkerReads;
@@ -108,8 +105,7 @@ export function createWorker(deps: WorkerDeps) {
     { fetchBatchMax: options.fetchBatchMax ?? 64, fetchMinBatch: options.fetchMinBatch, maxRecorderBacklog: options.maxRecorderBacklog ?? 4_000 },
     { recorderBacklog: () => recorder.backlog(), stopped: () => stopped },
   );
-  const vacuum = createShardVacuum({ sql: deps.maintenanceSql, tableOf: (shard) => jobs.partitionOf(shard), log });
-  const finished = createFinishedJobs({ sql, jobs, log, leasing: (shard) => rounds.leasing(shard), vacuum });
+  const finished = createFinishedJobs({ sql, jobs, log, leasing: (shard) => rounds.leasing(shard) });
   const dispatch = createDispatch({
     sender: deps.sender,
     recorder,
@@ -122,7 +118,16 @@ export function createWorker(deps: WorkerDeps) {
     onIdle: notifyIdle,
   });
   // A finished job is deleted once its outcome has committed (see finishedJobs.ts).
-  recorder.afterCommit((entries) => finished.addRecorded(entries));
+  recorder.afterCommit((entries) => {
+    const byShard = new Map<number, FinishedJob[]>();
+    for (const e of entries) {
+      if (!e.removeJob) continue;
+      const list = byShard.get(e.removeJob.shard);
+      if (list) list.push(e.removeJob);
+      else byShard.set(e.removeJob.shard, [e.removeJob]);
+    }
+    for (const [shard, done] of byShard) finished.add(shard, done);
+  });
   const onLeased = createLeasedWork({ reads: deps.reads, dispatch, log, armTimer: (id, at) => timers.arm(id, at) });
   const rounds = createFetchRounds({
     sql,
