@@ -32,12 +32,12 @@ export interface PortalScope {
   expiresAt: Date;
 }
 
-/** How long a verified key is trusted without asking the database again. */
 /**
- * Revocation and plan changes reach every process by NOTIFY (and a catch-up after a listener gap),
- * so the TTL only bounds how stale a key's names can be. It is minutes, not seconds: a platform
- * publishing for 10,000 organizations, each with its own key, calls each about every 20 s at
- * 500 calls/s, and at 30 s most calls looked their key up again (a round trip beside the publish).
+ * How long a verified key is trusted without asking the database again. Revocation and plan
+ * changes reach every process by NOTIFY (and a catch-up after a listener gap), so the TTL only
+ * bounds how stale a key's names can be. It is minutes, not seconds: a platform publishing for
+ * 10,000 organizations, each with its own key, calls each about every 20 s at 500 calls/s, and at
+ * 30 s most calls looked their key up again (a round trip beside the publish).
  */
 const CACHE_TTL_MS = 300_000;
 /** Keys cached per process, at most (~0.5 KB each). */
