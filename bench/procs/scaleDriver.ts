@@ -8,6 +8,7 @@
 import { Pool } from 'undici';
 import { nowMs, serve } from '../lib/ipc.js';
 import { payloadOf } from '../lib/payload.js';
+import { pooled } from '../lib/pooled.js';
 
 const PAYLOAD_JSON = JSON.stringify(payloadOf());
 const PUBLISH = 'mutation($inputs: [PublishEventInput!]!) { publishEvents(inputs: $inputs) { deliveryCount event { id } } }';
@@ -30,15 +31,6 @@ async function call(token: string, query: string, variables: Record<string, unkn
   const json = JSON.parse(text) as { data?: any; errors?: unknown[] };
   if (json.errors?.length || !json.data) throw new Error(`GraphQL ${res.statusCode}: ${text.slice(0, 400)}`);
   return json.data;
-}
-
-/** Runs `task(i)` for i in [from, to) with `concurrency` at once; returns when all are done. */
-async function pooled(from: number, to: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = from;
-  const worker = async () => {
-    while (next < to) await task(next++);
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
 /** One publishEvents call for organization `org`: one event of each type in `eventTypes`. */

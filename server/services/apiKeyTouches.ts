@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres';
 
 /** A key's last_used_at is refreshed at most this often (it is informative, not an audit trail). */
-export const TOUCH_INTERVAL_MS = 60_000;
+const TOUCH_INTERVAL_MS = 60_000;
 /** Keys used since the last write are written together this long after the first of them. */
 const FLUSH_DELAY_MS = 1_000;
 /** Keys remembered as recently touched, at most (past it the oldest is written again sooner). */
