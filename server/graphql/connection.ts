@@ -1,5 +1,5 @@
 import { badInput } from '../domain/errors.js';
-import type { Page, PageArgs } from '../db/repos/pagination.js';
+import type { Page, PageArgs } from '../domain/pages.js';
 
 interface ConnectionArgs {
   first?: number | null;

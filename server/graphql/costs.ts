@@ -1,5 +1,5 @@
 import { getNullableType, GraphQLList, type GraphQLOutputType } from 'graphql';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/repos/pagination.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/pages.js';
 
 /** Plain lists without a size argument (attempts, labels, headers...): what one usually holds. */
 const LIST_MULTIPLIER = 10;

@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import { createDeliveriesRepo, type DeliveryFilter } from '../db/repos/deliveries.js';
 import { createEventsRepo, type EventFilter } from '../db/repos/events.js';
-import type { PageArgs } from '../db/repos/pagination.js';
+import type { PageArgs } from '../domain/pages.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { envelopeBody } from '../domain/deliveryPlan.js';
 import { roleCan } from '../domain/roles.js';

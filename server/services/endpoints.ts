@@ -2,7 +2,7 @@ import type { TransactionSql } from 'postgres';
 import type { Config } from '../config.js';
 import { inTransaction, type Database } from '../db/client.js';
 import { createEndpointsRepo, type EndpointFilter } from '../db/repos/endpoints.js';
-import type { PageArgs, Page } from '../db/repos/pagination.js';
+import type { PageArgs, Page } from '../domain/pages.js';
 import { CHANNELS, notifyJson, type EndpointHealthChange } from '../db/notifications.js';
 import type { EndpointRow } from '../db/schema.js';
 import { orThrow } from '../domain/errors.js';

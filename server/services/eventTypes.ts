@@ -2,7 +2,7 @@ import { inTransaction, type Database, type Db, type Tx } from '../db/client.js'
 import type { TransactionSql } from 'postgres';
 import { createEventTypesRepo } from '../db/repos/eventTypes.js';
 import { lockName, lockNames } from '../db/nameLocks.js';
-import { pageSize, type Page, type PageArgs } from '../db/repos/pagination.js';
+import { pageSize, type Page, type PageArgs } from '../domain/pages.js';
 import type { EventTypeRow, eventTypes as eventTypesTable } from '../db/schema.js';
 import { checkUid, parseRef } from '../domain/clientIds.js';
 import { BUILT_IN_EVENT_TYPES, categoryOf } from '../domain/eventCatalog.js';

@@ -5,7 +5,7 @@ import { createOrganizationsRepo } from '../db/repos/organizations.js';
 import type { Database } from '../db/client.js';
 import type { Organization } from '../db/schema.js';
 import { badInput, DomainError, notFound } from '../domain/errors.js';
-import type { Page, PageArgs } from '../db/repos/pagination.js';
+import type { Page, PageArgs } from '../domain/pages.js';
 import { bearerToken } from './apiKeyTokens.js';
 import { PLANS, type OrganizationService } from './organizations.js';
 

@@ -1,38 +1,12 @@
 import { and, desc, lt, type SQL, type AnyColumn } from 'drizzle-orm';
-import { badInput } from '../../domain/errors.js';
+import { pageSize, type PageArgs } from '../../domain/pages.js';
 
-/** Relay-style forward pagination arguments. */
-export interface PageArgs {
-  first?: number | null;
-  after?: string | null;
-}
-
-export interface Page<T> {
-  nodes: T[];
-  hasNextPage: boolean;
-}
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 500;
-
-/** Validated page size; lists are newest first and keyed by their time-ordered id. */
-export function pageSize(args: PageArgs): number {
-  const first = args.first ?? DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw badInput(`"first" must be between 1 and ${MAX_PAGE_SIZE} (got ${first}).`, 'first');
-  }
-  return first;
-}
+// The page rules are the domain's (the GraphQL layer prices lists by them without the database).
+export { toPage, type Page, type PageArgs } from '../../domain/pages.js';
 
 /** Where-clause and order for keyset pagination on an id column, newest first. */
 export function keyset(idColumn: AnyColumn, args: PageArgs, where: (SQL | undefined)[]) {
   const conditions = [...where];
   if (args.after) conditions.push(lt(idColumn, args.after));
   return { where: and(...conditions), orderBy: desc(idColumn), limit: pageSize(args) + 1 };
-}
-
-/** Turns a LIMIT n+1 result into a page of n and whether more exist. */
-export function toPage<T>(rows: T[], args: PageArgs): Page<T> {
-  const size = pageSize(args);
-  return { nodes: rows.slice(0, size), hasNextPage: rows.length > size };
 }
