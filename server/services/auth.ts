@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Sql } from 'postgres';
 import { DomainError } from '../domain/errors.js';
 import { CHANNELS } from '../db/notifications.js';
@@ -40,13 +41,8 @@ export interface PortalScope {
  * 30 s most calls looked their key up again (a round trip beside the publish).
  */
 const CACHE_TTL_MS = 300_000;
-/** Keys cached per process, at most (~0.5 KB each). */
+/** Keys cached per process, at most (~0.5 KB each); past it the least recently used goes. */
 const CACHE_MAX = 50_000;
-
-interface Cached {
-  viewer: Viewer;
-  expiresAtMs: number;
-}
 
 /**
  * Resolves `Authorization` headers to a Viewer or an UNAUTHENTICATED DomainError. Verified keys
@@ -61,22 +57,32 @@ export function createAuthenticator(deps: {
   onTouchError?: (err: unknown) => void;
   /** Failed authentications per client address per minute before RATE_LIMITED (default 30). */
   failuresPerMinute?: number;
+  /** Verified keys cached at most (default 50,000; tests use a few). */
+  cacheMax?: number;
 }) {
   const failures = createFailureLimiter({ perWindow: deps.failuresPerMinute ?? 30, windowMs: 60_000 });
   // last_used_at is informative: written once a minute per key, many keys per statement.
   const touches = createApiKeyTouches({ sql: deps.sql, onError: deps.onTouchError });
-  const cache = new Map<string, Cached>();
+  // Least recently used out first: a busy key stays cached however many one-off keys pass through.
+  const cache = new LRUCache<string, Viewer>({ max: deps.cacheMax ?? CACHE_MAX, ttl: CACHE_TTL_MS });
 
   const revocationListeners = new Set<(apiKeyId: string) => void>();
 
+  /** Drops every cached key whose Viewer matches (collected first: no deletes while iterating). */
+  function forgetWhere(matches: (viewer: Viewer) => boolean): void {
+    const hashes: string[] = [];
+    for (const [hash, viewer] of cache.entries()) if (matches(viewer)) hashes.push(hash);
+    for (const hash of hashes) cache.delete(hash);
+  }
+
   function forgetKey(apiKeyId: string): void {
-    for (const [hash, entry] of cache) if (entry.viewer.apiKeyId === apiKeyId) cache.delete(hash);
+    forgetWhere((viewer) => viewer.apiKeyId === apiKeyId);
     for (const listener of revocationListeners) listener(apiKeyId);
   }
 
   /** Drops the cached keys of an organization whose plan changed (they carry the old plan). */
   function forgetOrganization(orgId: string): void {
-    for (const [hash, entry] of cache) if (entry.viewer.orgId === orgId) cache.delete(hash);
+    forgetWhere((viewer) => viewer.orgId === orgId);
   }
 
   /**
@@ -108,10 +114,10 @@ export function createAuthenticator(deps: {
     const hash = hashApiKey(token);
     const now = Date.now();
     const hit = cache.get(hash);
-    if (hit && hit.expiresAtMs > now) {
+    if (hit) {
       // A cached key is still a use: last_used_at stays true to the minute (a map lookup here).
-      touches.touch(hit.viewer.apiKeyId, now);
-      return hit.viewer;
+      touches.touch(hit.apiKeyId, now);
+      return hit;
     }
     const found = await findApiKeyByHash(deps.sql, hash);
     if (!found) {
@@ -133,8 +139,7 @@ export function createAuthenticator(deps: {
       apiKeyId: found.key.id,
       apiKeyName: found.key.name,
     };
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-    cache.set(hash, { viewer, expiresAtMs: now + CACHE_TTL_MS });
+    cache.set(hash, viewer);
     return viewer;
   }
 

@@ -95,3 +95,21 @@ describe('API key use', () => {
     expect(touches.pendingCount()).toBe(1);
   });
 });
+
+describe('The verified-key cache', () => {
+  it('lets the least recently used key go first, so a busy key stays cached past one-off keys', async () => {
+    const authenticate = createAuthenticator({ sql, log: createLogger('silent'), cacheMax: 3 });
+    const [busy, once1, once2, once3] = keys;
+    for (const { key } of [busy!, once1!, once2!, busy!, once3!]) await authenticate(`Bearer ${key}`);
+    // Revoked behind the cache's back (no notification): a cached key still passes, a looked-up one fails.
+    const orgIds = [busy!.orgId, once1!.orgId];
+    await sql`UPDATE api_keys SET revoked_at = now() WHERE org_id = ANY(${orgIds}::text[])`;
+    try {
+      expect((await authenticate(`Bearer ${busy!.key}`)).orgId).toBe(busy!.orgId);
+      await expect(authenticate(`Bearer ${once1!.key}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    } finally {
+      await sql`UPDATE api_keys SET revoked_at = NULL WHERE org_id = ANY(${orgIds}::text[])`;
+      await authenticate.flushKeyUses();
+    }
+  });
+});
