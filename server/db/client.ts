@@ -100,9 +100,27 @@ export function openPostgres(url: string, options: postgres.Options<Record<strin
   const socketDir = parsed.searchParams.get('host');
   if (socketDir?.startsWith('/')) {
     parsed.searchParams.delete('host');
-    return postgres(parsed.toString(), { ...options, path: `${socketDir}/.s.PGSQL.${parsed.port || 5432}` });
+    return fetchTypesOnce(postgres(parsed.toString(), { ...options, path: `${socketDir}/.s.PGSQL.${parsed.port || 5432}` }));
   }
-  return postgres(url, options);
+  return fetchTypesOnce(postgres(url, options));
+}
+
+/**
+ * postgres.js looks the array types up as the first query of every new connection and drops that
+ * query's promise (porsager/postgres#1192, open in 3.4.9): a connection closed or reset while it
+ * runs (a database restart, `pg_terminate_backend`, a pool ending at shutdown) rejects with no
+ * handler, and an unhandled rejection ends a Node process. The types are the same for every
+ * connection of a client and are kept in its options, so once one connection has them the later
+ * ones skip the lookup: the exposure shrinks to a client's first connections, and a pool that
+ * reconnects (idle timeout, restarts) saves a catalog query per connection.
+ */
+function fetchTypesOnce(client: Sql): Sql {
+  const options = client.options as typeof client.options & { shared?: { typeArrayMap?: Record<string, number> } };
+  const known = options.shared?.typeArrayMap;
+  if (!options.fetch_types || known === undefined) return client;
+  // Read by postgres.js when each connection opens (connection.js, connected()).
+  Object.defineProperty(options, 'fetch_types', { get: () => Object.keys(known).length === 0, enumerable: true, configurable: true });
+  return client;
 }
 
 /** Opens the pools (raw, worker and drizzle); no query is sent yet. */
