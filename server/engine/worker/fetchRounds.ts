@@ -166,14 +166,10 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
     s.inFlight -= r.limit - got;
     if (s.window) unused(s.window, r.limit - got);
     s.fetching = false;
-    const after = failed ? null : floorAfterLease(s.floor, { startMs: r.startMs, full: got >= r.limit, lastDueMs: lastDueMs ?? null });
-    if (after) s.floor = after.floor;
+    if (!failed) s.floor = floorAfterLease(s.floor, lastDueMs ?? null);
     if (failed) {
       deps.timers.arm(s.id, Date.now() + RETRY_AFTER_FAILURE_MS);
       s.exhausted = true;
-    } else if (after!.walkAgain) {
-      // A short lease that started late: the next one (at once) walks the whole range.
-      s.exhausted = false;
     } else if (got < r.limit && !s.rewoken) {
       // Nothing more is due now: sleep until a notification or the next due job's time.
       s.exhausted = true;

@@ -2,29 +2,27 @@
  * Where an endpoint's lease starts walking its due index. Every job the worker leases leaves its
  * entry in the endpoint's range of the due index (the lease's update moves the row out of the
  * partial index; the old entry stays until a vacuum) and the finished job's delete leaves its heap
- * version dead: an endpoint with a backlog walks all its jobs leased since the last vacuum of its
- * shard, in front of the ones it wants, on every lease. The walk can start later: every job a full
- * lease skipped before its last pick was leased by us already, except one whose publish committed
- * after the lease looked (a publish stamps `start_after` with its transaction's start, so its job
- * can appear behind jobs already picked).
+ * version dead: each lease walked all the jobs its endpoint had leased since the last vacuum of
+ * its shard before reaching one it wanted (after a burst, ~1,000 buffers for a lease of one job).
+ * The walk can start later: every job a lease skipped before its last pick was leased already,
+ * except one whose publish committed after the lease looked (a publish stamps `start_after` with
+ * its transaction's start, so its job can appear behind jobs already picked).
  *
- * So while leases come back full (a backlog), the next lease starts at the last picked job's due
- * time less a margin that covers a publish's commit; every FULL_WALK_EVERY_MS one lease walks the
- * whole range, and a short lease that started late is followed at once by one that walks it all,
- * so a job committed behind the start is found at the end of a burst or within that time at most.
- * An endpoint without a backlog (short leases) always walks the whole range: its range holds few
- * dead entries, and the check would cost it a second lease.
+ * So the next lease starts at the last picked job's due time less a margin that covers a
+ * publish's commit, and every FULL_WALK_EVERY_MS one lease walks the whole range: a job committed
+ * later than the margin behind the start waits for that walk at most (a lease comes for it: its
+ * own wake-up, the next ones, or discovery, which wakes endpoints with something due).
  */
 
 /** Room behind the last picked job for publishes still committing (a commit stalls ~1.5 s at worst, measured). */
 export const FLOOR_MARGIN_MS = 2_000;
-/** While leases start late, one walks the whole range at least this often. */
+/** One lease walks the whole range at least this often. */
 export const FULL_WALK_EVERY_MS = 10_000;
 
 export interface PickFloor {
-  /** The due time leases start from (epoch ms); null: the start of the range. */
+  /** The due time leases start from (epoch ms, the database's clock); null: the start of the range. */
   floorMs: number | null;
-  /** When a lease last walked the whole range. */
+  /** When a lease last walked the whole range (this process's clock). */
   fullWalkAtMs: number;
 }
 
@@ -38,23 +36,11 @@ export function floorOfLease(floor: PickFloor, nowMs: number): { startMs: number
   return { startMs: floor.floorMs, floor };
 }
 
-export interface LeaseOutcome {
-  /** Where the lease started (floorOfLease's startMs). */
-  startMs: number | null;
-  /** It returned as many jobs as it asked for. */
-  full: boolean;
-  /** The latest due time among the jobs it returned (null: none). */
-  lastDueMs: number | null;
-}
-
 /**
- * The floor after a lease, and whether the endpoint must lease again at once from the start of its
- * range (a short lease that started late may have missed a job committed behind its start).
+ * The floor after a lease whose latest job was due at `lastDueMs` (null: it got none, and the
+ * floor stays). A whole walk that finds an older job (committed late) moves the start back to it.
  */
-export function floorAfterLease(floor: PickFloor, lease: LeaseOutcome): { floor: PickFloor; walkAgain: boolean } {
-  if (lease.full && lease.lastDueMs !== null) {
-    return { floor: { floorMs: lease.lastDueMs - FLOOR_MARGIN_MS, fullWalkAtMs: floor.fullWalkAtMs }, walkAgain: false };
-  }
-  if (lease.full) return { floor, walkAgain: false };
-  return { floor: { floorMs: null, fullWalkAtMs: floor.fullWalkAtMs }, walkAgain: lease.startMs !== null };
+export function floorAfterLease(floor: PickFloor, lastDueMs: number | null): PickFloor {
+  if (lastDueMs === null) return floor;
+  return { floorMs: lastDueMs - FLOOR_MARGIN_MS, fullWalkAtMs: floor.fullWalkAtMs };
 }
