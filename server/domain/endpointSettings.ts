@@ -3,29 +3,18 @@
  * UpdateEndpointInput. Every problem is collected with its field path (`retryPolicy.maxAttempts`,
  * `headers[2].name`, `tls.clientKeyPem`) so a form can mark each field at once.
  *
- * Pure: node:crypto is only used to parse PEMs (deterministic, no I/O) and the caller passes
- * `nowMs` for the certificate-expiry check.
+ * The URL, custom headers and mTLS material have modules of their own (endpointUrl, endpointHeaders,
+ * endpointTls). Pure: the caller passes `nowMs` for the certificate-expiry check.
  */
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { createAddressPolicy, describeBlockReason, parseCidrList, type AddressPolicy } from './addressGuard.js';
 import { validateBreakerSettings, type BreakerSettings } from './circuitBreaker.js';
+import { checkHeaders, HEADER_LIMITS, type EndpointHeader } from './endpointHeaders.js';
+import { checkTls, PEM_MAX_LENGTH, type EndpointTlsInput, type EndpointTlsSettings } from './endpointTls.js';
+import { checkUrl, URL_MAX_LENGTH, type UrlRules } from './endpointUrl.js';
 import type { InputProblem } from './errors.js';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from './retrySchedule.js';
 import type { SigningAlgorithm } from './signing.js';
 
 export type OrderingMode = 'BEST_EFFORT' | 'STRICT';
-
-export interface EndpointHeader {
-  name: string;
-  value: string;
-}
-
-/** mTLS material; the client certificate and key always come together. */
-export interface EndpointTlsSettings {
-  clientCertificatePem: string | null;
-  clientKeyPem: string | null;
-  caCertificatePem: string | null;
-}
 
 /** Validated, normalised settings of an endpoint. */
 export interface EndpointSettings {
@@ -60,7 +49,7 @@ export interface EndpointSettingsInput {
   rateLimitPerSecond?: number | null;
   orderingMode?: string | null;
   headers?: readonly { name: string; value: string }[] | null;
-  tls?: Nullable<EndpointTlsSettings> | null;
+  tls?: EndpointTlsInput | null;
 }
 
 export interface CreateEndpointSettingsInput extends EndpointSettingsInput {
@@ -69,17 +58,15 @@ export interface CreateEndpointSettingsInput extends EndpointSettingsInput {
 }
 
 export const ENDPOINT_LIMITS = {
-  urlLength: 2048,
+  urlLength: URL_MAX_LENGTH,
   descriptionLength: 1000,
   labels: 20,
   labelLength: 64,
   timeoutMs: { min: 1_000, max: 30_000 },
   maxInFlight: { min: 1, max: 1_000 },
   rateLimitPerSecond: { min: 1, max: 100_000 },
-  headers: 20,
-  headerNameLength: 256,
-  headerValueLength: 8_192,
-  pemLength: 64 * 1024,
+  ...HEADER_LIMITS,
+  pemLength: PEM_MAX_LENGTH,
 } as const;
 
 export const DEFAULT_ENDPOINT_SETTINGS: Readonly<Omit<EndpointSettings, 'url'>> = Object.freeze({
@@ -96,53 +83,10 @@ export const DEFAULT_ENDPOINT_SETTINGS: Readonly<Omit<EndpointSettings, 'url'>> 
   signingAlgorithm: 'HMAC_SHA256',
 });
 
-/**
- * Headers the sender sets itself: letting an endpoint override them would break framing
- * (content-length, transfer-encoding), routing (host) or the signature (webhook-*). Then the
- * hop-by-hop and protocol-switching ones the HTTP client refuses to send (undici throws for
- * expect, upgrade, keep-alive, transfer-encoding and connection): accepted, they made every
- * delivery of the endpoint fail as CONNECTION.
- */
-export const RESERVED_HEADER_NAMES: readonly string[] = [
-  'host',
-  'content-length',
-  'content-type',
-  'transfer-encoding',
-  'connection',
-  'user-agent',
-  'expect',
-  'upgrade',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-];
-/**
- * What a header value may hold on the wire (undici's own check, RFC 9110 field-value): tab,
- * visible ASCII, space and the Latin-1 range; no control characters, nothing above U+00FF.
- */
-const HEADER_VALUE_FORBIDDEN = /[^\t\x20-\x7e\x80-\xff]/;
-const RESERVED_HEADER_PREFIX = 'webhook-';
-
-/** What URL checks depend on: the server's WEBHOOKS_ALLOW_HTTP and WEBHOOKS_ALLOWED_CIDRS. */
-export interface UrlRules {
-  allowHttp: boolean;
-  addressPolicy: AddressPolicy;
-}
-
-/** Builds the URL rules from configuration; fails with the CIDR parser's message on a bad allowlist. */
-export function createUrlRules(options: { allowHttp: boolean; allowedCidrs: string }): { ok: true; rules: UrlRules } | { ok: false; error: string } {
-  const parsed = parseCidrList(options.allowedCidrs);
-  if (!parsed.ok) return { ok: false, error: `WEBHOOKS_ALLOWED_CIDRS ${parsed.error}` };
-  return { ok: true, rules: { allowHttp: options.allowHttp, addressPolicy: createAddressPolicy(parsed.cidrs) } };
-}
-
 export type SettingsResult<T> = { ok: true; value: T } | { ok: false; problems: InputProblem[] };
 
 const ORDERING_MODES: readonly OrderingMode[] = ['BEST_EFFORT', 'STRICT'];
 const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['HMAC_SHA256', 'ED25519'];
-// RFC 7230 §3.2.6 token.
-const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f]/;
 
@@ -220,64 +164,6 @@ export function validateEndpointUpdate(
 
 function show(value: unknown): string {
   return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
-}
-
-function checkUrl(raw: unknown, rules: UrlRules, problems: InputProblem[]): string | null {
-  const fail = (message: string): null => {
-    problems.push({ field: 'url', message });
-    return null;
-  };
-  if (typeof raw !== 'string' || raw.trim() === '') {
-    return fail('url is required: give the absolute https:// URL that should receive the webhooks.');
-  }
-  const text = raw.trim();
-  if (text.length > ENDPOINT_LIMITS.urlLength) {
-    return fail(`url is ${text.length} characters long; the limit is ${ENDPOINT_LIMITS.urlLength}.`);
-  }
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return fail(`url ${JSON.stringify(text)} is not a valid absolute URL; use the form https://hooks.example.com/path.`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return fail(`url must use https:// (got ${url.protocol}//).`);
-  }
-  if (url.protocol === 'http:' && !rules.allowHttp) {
-    return fail('url must use https://; plain http:// is accepted only when the server runs with WEBHOOKS_ALLOW_HTTP=true.');
-  }
-  if (url.username !== '' || url.password !== '') {
-    return fail(
-      'url must not contain a username or password: send credentials in a custom header (e.g. "Authorization") instead, where they are hidden from viewers.',
-    );
-  }
-  if (text.includes('#')) {
-    return fail('url must not contain a fragment ("#..."): fragments are never sent to the server; remove it.');
-  }
-  if (url.hostname === '') return fail('url must name a host, e.g. https://hooks.example.com/path.');
-  if (url.href.length > ENDPOINT_LIMITS.urlLength) {
-    return fail(`url is ${url.href.length} characters long once normalised; the limit is ${ENDPOINT_LIMITS.urlLength}.`);
-  }
-  // Hostnames are checked on the resolved address at connect time; an IP literal can be judged
-  // now, which spares the user a delivery that could never succeed.
-  const ip = ipLiteral(url.hostname);
-  if (ip !== null) {
-    const decision = rules.addressPolicy(ip);
-    if (!decision.allowed) {
-      return fail(
-        `url points to ${ip}, ${describeBlockReason(decision.reason ?? 'reserved')}, which webhooks may not reach. ` +
-          'Use a public address, or ask the operator to add its network to WEBHOOKS_ALLOWED_CIDRS.',
-      );
-    }
-  }
-  return url.href;
-}
-
-/** The IP of an IP-literal hostname as WHATWG URL normalises it (`[::1]`, `127.0.0.1`), else null. */
-function ipLiteral(hostname: string): string | null {
-  if (hostname.startsWith('[') && hostname.endsWith(']')) return hostname.slice(1, -1);
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(hostname)) return hostname;
-  return null;
 }
 
 function checkDescription(raw: string | null | undefined, problems: InputProblem[]): string {
@@ -385,190 +271,5 @@ function checkSigningAlgorithm(raw: string | null | undefined, problems: InputPr
   return algorithm as SigningAlgorithm;
 }
 
-function checkHeaders(raw: readonly { name: string; value: string }[] | null | undefined, problems: InputProblem[]): EndpointHeader[] {
-  const headers = raw ?? [];
-  if (headers.length > ENDPOINT_LIMITS.headers) {
-    problems.push({ field: 'headers', message: `An endpoint has at most ${ENDPOINT_LIMITS.headers} custom headers (got ${headers.length}).` });
-    return [];
-  }
-  const out: EndpointHeader[] = [];
-  const seen = new Map<string, number>();
-  headers.forEach((header, i) => {
-    const at = `headers[${i}]`;
-    const name = typeof header?.name === 'string' ? header.name.trim() : '';
-    const value = typeof header?.value === 'string' ? header.value : '';
-    let ok = true;
-    const lower = name.toLowerCase();
-    if (name.length === 0 || name.length > ENDPOINT_LIMITS.headerNameLength || !HEADER_NAME_RE.test(name)) {
-      problems.push({
-        field: `${at}.name`,
-        message: `${at}.name ${JSON.stringify(name)} is not a valid header name: use letters, digits and !#$%&'*+-.^_\`|~ only (e.g. "X-Api-Token"), at most ${ENDPOINT_LIMITS.headerNameLength} characters.`,
-      });
-      ok = false;
-    } else if (RESERVED_HEADER_NAMES.includes(lower) || lower.startsWith(RESERVED_HEADER_PREFIX)) {
-      problems.push({
-        field: `${at}.name`,
-        message: `${at}.name "${name}" is set by the webhook sender itself and cannot be overridden (reserved: ${RESERVED_HEADER_NAMES.join(', ')} and every "webhook-*" header).`,
-      });
-      ok = false;
-    } else if (seen.has(lower)) {
-      problems.push({
-        field: `${at}.name`,
-        message: `${at}.name "${name}" repeats headers[${seen.get(lower)}] (header names are case-insensitive); give each header once.`,
-      });
-      ok = false;
-    }
-    const forbidden = HEADER_VALUE_FORBIDDEN.exec(value);
-    if (forbidden) {
-      // The value may be a secret: name the header and the character, never the value.
-      const code = forbidden[0].codePointAt(0)!;
-      const what = code > 0xff ? `the character U+${code.toString(16).toUpperCase().padStart(4, '0')}, beyond Latin-1 (percent- or base64-encode it)` : `the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-      problems.push({ field: `${at}.value`, message: `${at}.value (header "${name.slice(0, 64)}") contains ${what}, which HTTP headers cannot carry.` });
-      ok = false;
-    } else if (value.length > ENDPOINT_LIMITS.headerValueLength) {
-      problems.push({ field: `${at}.value`, message: `${at}.value is longer than ${ENDPOINT_LIMITS.headerValueLength} characters.` });
-      ok = false;
-    }
-    if (name) seen.set(lower, seen.get(lower) ?? i);
-    if (ok) out.push({ name, value });
-  });
-  return out;
-}
 
-function checkTls(raw: Nullable<EndpointTlsSettings>, nowMs: number, problems: InputProblem[]): EndpointTlsSettings {
-  const clientCertificatePem = blankToNull(raw.clientCertificatePem);
-  const clientKeyPem = blankToNull(raw.clientKeyPem);
-  const caCertificatePem = blankToNull(raw.caCertificatePem);
-  const tls = { clientCertificatePem, clientKeyPem, caCertificatePem };
 
-  if (!clientCertificatePem && !clientKeyPem && !caCertificatePem) {
-    problems.push({
-      field: 'tls',
-      message: 'tls is empty: give clientCertificatePem with clientKeyPem and/or caCertificatePem, or set tls to null to remove mTLS.',
-    });
-    return tls;
-  }
-  if (clientCertificatePem && !clientKeyPem) {
-    problems.push({ field: 'tls.clientKeyPem', message: 'tls.clientKeyPem is required with tls.clientCertificatePem: the client certificate is useless without its private key.' });
-  }
-  if (clientKeyPem && !clientCertificatePem) {
-    problems.push({ field: 'tls.clientCertificatePem', message: 'tls.clientCertificatePem is required with tls.clientKeyPem: give the certificate that belongs to the key.' });
-  }
-
-  let certificate: X509Certificate | null = null;
-  if (clientCertificatePem) {
-    const certs = parseCertificates('tls.clientCertificatePem', clientCertificatePem, problems);
-    certificate = certs?.[0] ?? null;
-    if (certificate && Date.parse(certificate.validTo) <= nowMs) {
-      problems.push({
-        field: 'tls.clientCertificatePem',
-        message: `tls.clientCertificatePem expired on ${new Date(Date.parse(certificate.validTo)).toISOString()}; the endpoint would refuse it. Give a current certificate.`,
-      });
-    }
-  }
-  let key: KeyObject | null = null;
-  if (clientKeyPem) key = parsePrivateKey(clientKeyPem, problems);
-  if (certificate && key && !safeCheckPrivateKey(certificate, key)) {
-    problems.push({
-      field: 'tls.clientKeyPem',
-      message: 'tls.clientKeyPem does not belong to tls.clientCertificatePem: give the private key the certificate was issued for.',
-    });
-  }
-  if (caCertificatePem) parseCertificates('tls.caCertificatePem', caCertificatePem, problems);
-  return tls;
-}
-
-function blankToNull(value: string | null | undefined): string | null {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() + '\n' : null;
-}
-
-const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-function parseCertificates(field: string, pem: string, problems: InputProblem[]): X509Certificate[] | null {
-  if (pem.length > ENDPOINT_LIMITS.pemLength) {
-    problems.push({ field, message: `${field} is larger than ${ENDPOINT_LIMITS.pemLength / 1024} KiB.` });
-    return null;
-  }
-  const blocks = pem.match(PEM_CERT_RE) ?? [];
-  if (blocks.length === 0) {
-    problems.push({
-      field,
-      message: `${field} is not a PEM certificate: paste the whole text from "-----BEGIN CERTIFICATE-----" to "-----END CERTIFICATE-----".`,
-    });
-    return null;
-  }
-  const certs: X509Certificate[] = [];
-  for (const [i, block] of blocks.entries()) {
-    try {
-      certs.push(new X509Certificate(block));
-    } catch {
-      const which = blocks.length > 1 ? ` (certificate ${i + 1} of ${blocks.length})` : '';
-      problems.push({ field, message: `${field} could not be parsed as an X.509 certificate${which}; check that it was copied whole.` });
-      return null;
-    }
-  }
-  return certs;
-}
-
-function parsePrivateKey(pem: string, problems: InputProblem[]): KeyObject | null {
-  const field = 'tls.clientKeyPem';
-  if (pem.length > ENDPOINT_LIMITS.pemLength) {
-    problems.push({ field, message: `${field} is larger than ${ENDPOINT_LIMITS.pemLength / 1024} KiB.` });
-    return null;
-  }
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) {
-    problems.push({ field, message: `${field} is encrypted with a passphrase; give the unencrypted PEM key (it is stored encrypted at rest).` });
-    return null;
-  }
-  if (!/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(pem)) {
-    problems.push({
-      field,
-      message: `${field} is not a PEM private key: paste the whole text from "-----BEGIN PRIVATE KEY-----" to "-----END PRIVATE KEY-----".`,
-    });
-    return null;
-  }
-  try {
-    return createPrivateKey({ key: pem, format: 'pem' });
-  } catch {
-    // The parser's own message is not shown: it could quote parts of the key.
-    problems.push({ field, message: `${field} could not be parsed as a private key; check that it was copied whole.` });
-    return null;
-  }
-}
-
-function safeCheckPrivateKey(certificate: X509Certificate, key: KeyObject): boolean {
-  try {
-    return certificate.checkPrivateKey(key);
-  } catch {
-    return false;
-  }
-}
-
-/** What the API shows about a stored certificate (never the key). */
-export interface CertificateInfo {
-  subject: string;
-  issuer: string;
-  validFrom: Date;
-  validTo: Date;
-  fingerprintSha256: string;
-}
-
-/** Describes each certificate of a PEM bundle; unparseable blocks are skipped. */
-export function describeCertificates(pem: string): CertificateInfo[] {
-  const out: CertificateInfo[] = [];
-  for (const block of pem.match(PEM_CERT_RE) ?? []) {
-    try {
-      const cert = new X509Certificate(block);
-      out.push({
-        subject: cert.subject.split('\n').filter(Boolean).join(', '),
-        issuer: cert.issuer.split('\n').filter(Boolean).join(', '),
-        validFrom: new Date(Date.parse(cert.validFrom)),
-        validTo: new Date(Date.parse(cert.validTo)),
-        fingerprintSha256: cert.fingerprint256,
-      });
-    } catch {
-      // Stored PEMs were validated on the way in; a block that no longer parses is just not shown.
-    }
-  }
-  return out;
-}

@@ -4,7 +4,7 @@
  * its return value becomes the request (body and custom headers) or a cancellation, and the
  * limits. The sandbox itself is engine/transform/.
  */
-import { RESERVED_HEADER_NAMES } from './endpointSettings.js';
+import { RESERVED_HEADER_NAMES } from './endpointHeaders.js';
 
 export const TRANSFORMATION_LIMITS = {
   /** Characters of source code. */

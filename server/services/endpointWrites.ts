@@ -7,8 +7,8 @@ import { createEventTypesRepo } from '../db/repos/eventTypes.js';
 import { createSigningKeysRepo } from '../db/repos/signingKeys.js';
 import type { EndpointRow, endpoints as endpointsTable } from '../db/schema.js';
 import { checkUid } from '../domain/clientIds.js';
+import { createUrlRules } from '../domain/endpointUrl.js';
 import {
-  createUrlRules,
   validateCreateEndpoint,
   validateEndpointUpdate,
   type CreateEndpointSettingsInput,

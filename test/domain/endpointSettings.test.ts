@@ -1,14 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  createUrlRules,
   DEFAULT_ENDPOINT_SETTINGS,
-  describeCertificates,
   validateCreateEndpoint,
   validateEndpointUpdate,
   type CreateEndpointSettingsInput,
-  type UrlRules,
 } from '../../server/domain/endpointSettings.js';
+import { describeCertificates } from '../../server/domain/endpointTls.js';
+import { createUrlRules, type UrlRules } from '../../server/domain/endpointUrl.js';
 import { DEFAULT_RETRY_POLICY } from '../../server/domain/retrySchedule.js';
 import { getTestCertificates, type TestCertificates } from '../helpers/certs.js';
 

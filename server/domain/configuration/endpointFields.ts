@@ -5,7 +5,9 @@
  * two (naming the parts that differ) and writes the exported value. A new endpoint setting is
  * one more entry here (and, if it holds a secret, its value in services/endpointState.ts).
  */
-import { DEFAULT_ENDPOINT_SETTINGS, describeCertificates, type EndpointHeader, type EndpointSettings, type EndpointTlsSettings } from '../endpointSettings.js';
+import { DEFAULT_ENDPOINT_SETTINGS, type EndpointSettings } from '../endpointSettings.js';
+import type { EndpointHeader } from '../endpointHeaders.js';
+import { describeCertificates, type EndpointTlsSettings } from '../endpointTls.js';
 import type { SigningAlgorithm } from '../signing.js';
 import { readSecretValue, resolveSecret, UNCHANGED } from './secretValues.js';
 import {

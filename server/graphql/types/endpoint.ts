@@ -1,6 +1,6 @@
 import { builder } from '../builder.js';
 import type { EndpointRow } from '../../db/schema.js';
-import { describeCertificates, type CertificateInfo } from '../../domain/endpointSettings.js';
+import { describeCertificates, type CertificateInfo } from '../../domain/endpointTls.js';
 import { MASK } from '../../domain/endpointSecrets.js';
 import { pageArgs, toConnection } from '../connection.js';
 import { CircuitStateEnum, OrderingModeEnum, SigningAlgorithmEnum } from './enums.js';
