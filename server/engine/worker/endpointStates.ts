@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import { NO_FLOOR, type PickFloor } from './pickFloor.js';
 import type { FetchedJob } from '../../db/repos/deliveryJobs.js';
 import { emptyWindow, fullWindow, type SendWindow } from '../../domain/sendWindow.js';
 import { slotOf } from '../../domain/endpointSlots.js';
@@ -42,8 +41,6 @@ export interface EndpointState {
   deferred: boolean;
   /** Last time anything happened to this endpoint (eviction clock). */
   touchedMs: number;
-  /** Where its leases start walking its due jobs (see pickFloor.ts). */
-  floor: PickFloor;
 }
 
 export interface EndpointStatesOptions {
@@ -86,7 +83,6 @@ export function createEndpointStates(options: EndpointStatesOptions) {
       window: null,
       deferred: false,
       touchedMs: Date.now(),
-      floor: NO_FLOOR,
     };
   }
 
