@@ -52,12 +52,16 @@ export interface FinishedJob {
 export interface LeaseRequest {
   endpointId: string;
   limit: number;
+  /** Walk the endpoint's due jobs from this due time on (epoch ms; absent or null: from the start; see worker/pickFloor.ts). */
+  startMs?: number | null;
 }
 
 export interface LeaseResult {
   jobs: FetchedJob[];
   /** Per requested endpoint, the earliest waiting job due later (none: absent). */
   nextDueMs: Map<string, number>;
+  /** Per endpoint that got jobs, the latest due time among them (epoch ms). */
+  lastDueMs: Map<string, number>;
 }
 
 /** A job as the lease returns it. */
@@ -66,6 +70,8 @@ interface LeasedRow {
   tid: string | null;
   data: DeliveryJobData | null;
   retry_count: number | null;
+  /** The leased job's start_after (epoch ms, as float8). */
+  due_ms: number | null;
   p: string | null;
   next_at: Date | null;
 }
@@ -147,11 +153,12 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
     if (text === undefined) {
       const t = partitionOf(shard);
       text = `WITH ${withDelete ? `removed AS (DELETE FROM ${t} WHERE ctid = ANY($3::tid[]) AND id = ANY($4::uuid[])),` : ''}
-        want AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS w(p text, n int)),
+        want AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS w(p text, n int, f float8)),
         picked AS (
           SELECT j.tid FROM want w CROSS JOIN LATERAL (
             SELECT ctid AS tid FROM ${t}
             WHERE name = $1 AND (data->>'p') = w.p AND state < 'active' AND start_after <= now()
+              AND start_after >= COALESCE(to_timestamp(w.f / 1000), '-infinity'::timestamptz)
             ORDER BY start_after, id LIMIT w.n
             FOR UPDATE SKIP LOCKED) j
         ), leased AS (
@@ -160,11 +167,11 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
             started_on = now(),
             retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
           WHERE j.ctid = ANY(ARRAY(SELECT tid FROM picked))
-          RETURNING j.id, j.ctid::text AS tid, j.data, j.retry_count
+          RETURNING j.id, j.ctid::text AS tid, j.data, j.retry_count, EXTRACT(EPOCH FROM j.start_after)::float8 * 1000 AS due_ms
         )
-        SELECT id, tid, data, retry_count, NULL::text AS p, NULL::timestamptz AS next_at FROM leased
+        SELECT id, tid, data, retry_count, due_ms, NULL::text AS p, NULL::timestamptz AS next_at FROM leased
         UNION ALL
-        SELECT NULL, NULL, NULL, NULL, w.p,
+        SELECT NULL, NULL, NULL, NULL, NULL, w.p,
           (SELECT start_after FROM ${t}
            WHERE name = $1 AND (data->>'p') = w.p AND state < 'active' AND start_after > now()
            ORDER BY start_after, id LIMIT 1)
@@ -260,18 +267,22 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
 
     /** One shard's lease (see leaseText); `done` are finished jobs of the shard to delete with it. */
     async lease(sqlOutsideTx: Sql, shard: number, requests: LeaseRequest[], done: FinishedJob[]): Promise<LeaseResult> {
-      const params: unknown[] = [shardQueueName(shard), JSON.stringify(requests.map((r) => ({ p: r.endpointId, n: r.limit })))];
+      const params: unknown[] = [shardQueueName(shard), JSON.stringify(requests.map((r) => ({ p: r.endpointId, n: r.limit, f: r.startMs ?? null })))];
       if (done.length) params.push(done.map((j) => j.tid), done.map((j) => j.id));
       const rows = await sqlOutsideTx.unsafe<LeasedRow[]>(leaseText(shard, done.length > 0), params as never[], { prepare: true });
       const jobs: FetchedJob[] = [];
       const nextDueMs = new Map<string, number>();
+      const lastDueMs = new Map<string, number>();
       for (const r of rows) {
-        if (r.id !== null) jobs.push(fetchedJob(shard, r.id, r.tid!, r.data!, r.retry_count!));
-        else if (r.next_at) nextDueMs.set(r.p!, new Date(r.next_at).getTime());
+        if (r.id !== null) {
+          const job = fetchedJob(shard, r.id, r.tid!, r.data!, r.retry_count!);
+          jobs.push(job);
+          if (r.due_ms !== null && r.due_ms > (lastDueMs.get(job.endpointId) ?? Number.NEGATIVE_INFINITY)) lastDueMs.set(job.endpointId, r.due_ms);
+        } else if (r.next_at) nextDueMs.set(r.p!, new Date(r.next_at).getTime());
       }
       // UPDATE … RETURNING keeps no order; job ids are time-ordered.
       jobs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return { jobs, nextDueMs };
+      return { jobs, nextDueMs, lastDueMs };
     },
 
     /** Deletes finished jobs of one shard (their attempts are committed; see FinishedJob). */

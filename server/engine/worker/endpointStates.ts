@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { NO_FLOOR, type PickFloor } from './pickFloor.js';
 import type { FetchedJob } from '../../db/repos/deliveryJobs.js';
 import { emptyWindow, fullWindow, type SendWindow } from '../../domain/sendWindow.js';
 import { slotOf } from '../../domain/endpointSlots.js';
@@ -41,6 +42,8 @@ export interface EndpointState {
   deferred: boolean;
   /** Last time anything happened to this endpoint (eviction clock). */
   touchedMs: number;
+  /** Where its leases start walking its due jobs (see pickFloor.ts). */
+  floor: PickFloor;
 }
 
 export interface EndpointStatesOptions {
@@ -83,6 +86,7 @@ export function createEndpointStates(options: EndpointStatesOptions) {
       window: null,
       deferred: false,
       touchedMs: Date.now(),
+      floor: NO_FLOOR,
     };
   }
 

@@ -8,6 +8,7 @@ import type { Allowance } from './admission.js';
 import type { EndpointState } from './endpointStates.js';
 import type { FinishedJobs } from './finishedJobs.js';
 import type { DueTimers } from './dueTimers.js';
+import { floorAfterLease, floorOfLease } from './pickFloor.js';
 
 export interface FetchRoundsDeps {
   sql: Sql;
@@ -30,6 +31,8 @@ export interface FetchRoundsDeps {
 interface Reserved {
   s: EndpointState;
   limit: number;
+  /** Where the lease starts walking the endpoint's due jobs (null: the start). */
+  startMs: number | null;
 }
 
 /** A failed lease or load is tried again after this long. */
@@ -79,9 +82,12 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
       }
       s.fetching = true;
       s.inFlight += admission.take; // reserved until the lease answers
+      const start = floorOfLease(s.floor, nowMs);
+      s.floor = start.floor;
+      const reservedOne = { s, limit: admission.take, startMs: start.startMs };
       const list = byShard.get(s.shard);
-      if (list) list.push({ s, limit: admission.take });
-      else byShard.set(s.shard, [{ s, limit: admission.take }]);
+      if (list) list.push(reservedOne);
+      else byShard.set(s.shard, [reservedOne]);
     }
     if (byShard.size) void leaseAndLoad(byShard);
   }
@@ -93,7 +99,7 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
       return await jobs.lease(
         deps.leaseSql,
         shard,
-        reserved.map((r) => ({ endpointId: r.s.id, limit: r.limit })),
+        reserved.map((r) => ({ endpointId: r.s.id, limit: r.limit, startMs: r.startMs })),
         done,
       );
     } catch (err) {
@@ -115,7 +121,7 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
       const reserved = shards[i]![1];
       if (result.status === 'rejected') {
         log.warn({ err: (result.reason as Error).message, shard: shards[i]![0], endpoints: reserved.length }, 'lease failed; retrying soon');
-        for (const r of reserved) settle(r, 0, undefined, true);
+        for (const r of reserved) settle(r, 0, undefined, undefined, true);
         return;
       }
       const got = new Map<EndpointState, number>();
@@ -127,7 +133,7 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
         owner.set(job.id, r.s);
         leased.push(job);
       }
-      for (const r of reserved) settle(r, got.get(r.s) ?? 0, result.value.nextDueMs.get(r.s.id), false);
+      for (const r of reserved) settle(r, got.get(r.s) ?? 0, result.value.nextDueMs.get(r.s.id), result.value.lastDueMs.get(r.s.id), false);
     });
     if (leased.length === 0) {
       deps.onRoundEnd();
@@ -155,11 +161,12 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
   }
 
   /** Ends `r`'s lease: gives back unused reservations, sleeps the endpoint when nothing more is due. */
-  function settle(r: Reserved, got: number, nextDueMs: number | undefined, failed: boolean): void {
+  function settle(r: Reserved, got: number, nextDueMs: number | undefined, lastDueMs: number | undefined, failed: boolean): void {
     const s = r.s;
     s.inFlight -= r.limit - got;
     if (s.window) unused(s.window, r.limit - got);
     s.fetching = false;
+    if (!failed) s.floor = floorAfterLease(s.floor, lastDueMs ?? null);
     if (failed) {
       deps.timers.arm(s.id, Date.now() + RETRY_AFTER_FAILURE_MS);
       s.exhausted = true;
