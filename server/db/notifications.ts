@@ -6,7 +6,7 @@ import type { AttemptRecord } from './repos/attempts.js';
  * data or secrets: ids and summary fields only; listeners fetch details on demand.
  */
 export const CHANNELS = {
-  /** Endpoints with new due jobs (comma-separated ids): wakes the worker owning them. */
+  /** Endpoints with new due jobs (see wakePayloads): wakes the worker owning them. */
   wake: 'webhooks_wake',
   /** An endpoint's settings, keys or subscriptions changed (JSON EndpointChanged). */
   endpointChanged: 'webhooks_endpoint_changed',
@@ -147,6 +147,43 @@ export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids
 }
 
 /**
+ * A wake-up names endpoints (comma-separated ids) and, when its sender knows it, the earliest due
+ * time of the jobs it announces, as `@<epoch ms>,` before the ids: a worker's leases of those
+ * endpoints then start walking their due jobs no later than that (worker/pickFloor.ts). A wake-up
+ * without it (a plan change, an operator's retry, discovery) makes the next lease walk them all.
+ */
+export function wakePayloads(ids: Iterable<string>, dueMs: number | null): string[] {
+  const payloads = idPayloads(ids);
+  return dueMs === null ? payloads : payloads.map((p) => `@${Math.floor(dueMs)},${p}`);
+}
+
+/** The SQL text of a wake-up stamp for jobs due from `dueSql` on (a timestamptz expression); see wakePayloads. */
+export function wakeStampSql(dueSql: string): string {
+  return `'@' || floor(extract(epoch FROM ${dueSql}) * 1000)::bigint::text || ','`;
+}
+
+/** The endpoints of a wake-up and the earliest due time it announces (null: not said). */
+export function parseWakePayload(payload: string): { ids: string[]; dueMs: number | null } {
+  const parts = payload.split(',');
+  if (!parts[0]?.startsWith('@')) return { ids: parts, dueMs: null };
+  const dueMs = Number(parts[0].slice(1));
+  return { ids: parts.slice(1), dueMs: Number.isFinite(dueMs) ? dueMs : null };
+}
+
+/**
+ * Wakes the workers owning `ids` for jobs written in this transaction: due at its start (now()),
+ * or at `earliest` when some are due before that (a retry due already when recorded).
+ */
+export async function notifyWakeFromNow(tx: Sql | TransactionSql, ids: Iterable<string>, earliest: Date | null = null): Promise<void> {
+  const payloads = idPayloads(ids);
+  if (payloads.length === 0) return;
+  await tx.unsafe(
+    `SELECT count(pg_notify('${CHANNELS.wake}', ${wakeStampSql('least(now(), coalesce($2::timestamptz, now()))')} || p)) FROM unnest($1::text[]) AS p`,
+    [payloads, earliest?.toISOString() ?? null] as never[],
+  );
+}
+
+/**
  * Wake-ups of the workers, sent after the publisher's commit instead of inside it, coalesced:
  * while one statement is in flight, endpoint ids gather and go out together in the next, so a
  * hundred publishes a second cost a few statements.
@@ -162,14 +199,18 @@ export async function notifyIds(sql: Sql | TransactionSql, channel: Channel, ids
  */
 export function createWakeSender(sql: Sql, onError: (err: Error) => void) {
   let pending = new Set<string>();
+  // The earliest due time among the pending ones: one stamp covers every id sent together.
+  let pendingDueMs = Number.POSITIVE_INFINITY;
   let inFlight: Promise<void> | null = null;
 
   async function drain(): Promise<void> {
     while (pending.size > 0) {
       const ids = pending;
+      const dueMs = pendingDueMs;
       pending = new Set();
+      pendingDueMs = Number.POSITIVE_INFINITY;
       try {
-        await notifyIds(sql, CHANNELS.wake, ids);
+        await notifyPayloads(sql, CHANNELS.wake, wakePayloads(ids, dueMs));
       } catch (err) {
         onError(err as Error);
       }
@@ -178,9 +219,12 @@ export function createWakeSender(sql: Sql, onError: (err: Error) => void) {
   }
 
   return {
-    send(endpointIds: Iterable<string>): void {
+    /** Wakes the workers of `endpointIds` for jobs due from `dueMs` on (epoch ms, the database's clock). */
+    send(endpointIds: Iterable<string>, dueMs: number): void {
       for (const id of endpointIds) pending.add(id);
-      if (pending.size > 0 && !inFlight) inFlight = drain();
+      if (pending.size === 0) return;
+      pendingDueMs = Math.min(pendingDueMs, dueMs);
+      if (!inFlight) inFlight = drain();
     },
     /** Resolves once everything sent so far has gone out (or failed). */
     settled(): Promise<void> {

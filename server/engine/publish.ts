@@ -103,7 +103,7 @@ export function createPublisher(deps: {
         // meanwhile: the delivery is written CANCELLED) and, in a caller's transaction, the
         // wake-up of the workers (at its commit). Otherwise the wake-up follows our commit.
         const wakeInStatement = inTx ? idPayloads(new Set(deliveries.map((d) => d.endpointId))) : [];
-        const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake' | 'stale'; id: string | null }[]>(
+        const rows = await sql.unsafe<{ kind: 'event' | 'cancelled' | 'wake' | 'stale' | 'due'; id: string | null }[]>(
           publishSql,
           [orgId, createdAt.toISOString(), eventsJson(events, callTraceparent), deliveriesJson(deliveries), JSON.stringify(wakeInStatement), version, keysJson(events)],
           { prepare: true },
@@ -111,9 +111,11 @@ export function createPublisher(deps: {
         if (rows.some((r) => r.kind === 'stale')) return null;
         const inserted = new Set<string>();
         const cancelled = new Set<string>();
+        let dueMs = 0;
         for (const r of rows) {
           if (r.kind === 'event') inserted.add(r.id!);
           else if (r.kind === 'cancelled') cancelled.add(r.id!);
+          else if (r.kind === 'due') dueMs = Number(r.id);
         }
         const counts = new Map<string, number>();
         const woken = new Set<string>();
@@ -122,7 +124,7 @@ export function createPublisher(deps: {
           counts.set(d.event.id, (counts.get(d.event.id) ?? 0) + 1);
           woken.add(d.endpointId);
         }
-        if (!inTx) wake.send(woken);
+        if (!inTx) wake.send(woken, dueMs);
 
         // Events whose eventId was already used: answer with the first event, create nothing.
         const existing = new Map<string, EventRow>();

@@ -1,4 +1,4 @@
-import { CHANNELS } from '../db/notifications.js';
+import { CHANNELS, wakeStampSql } from '../db/notifications.js';
 import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
 import { deliveryQueueOf } from '../db/queues.js';
 import { timeOrderedUuid } from '../crypto/uuid.js';
@@ -55,12 +55,15 @@ export function publishStatementSql(jobs: Pick<DeliveryJobs, 'insertJobsSql'>): 
                 NULL::timestamptz AS at FROM planned WHERE queue IS NOT NULL) AS x`)}
     ), woken AS (
       -- Only inside a caller's transaction (its commit is not ours to follow): see WakeSender.
-      SELECT pg_notify('${CHANNELS.wake}', p) FROM jsonb_array_elements_text($5::text::jsonb) AS p WHERE EXISTS (SELECT 1 FROM planned)
+      -- Stamped with now(): the jobs' due time (notifications.ts, wakePayloads).
+      SELECT pg_notify('${CHANNELS.wake}', ${wakeStampSql('now()')} || p) FROM jsonb_array_elements_text($5::text::jsonb) AS p WHERE EXISTS (SELECT 1 FROM planned)
     )
     SELECT 'event' AS kind, id FROM written
     UNION ALL SELECT 'cancelled', id FROM planned WHERE queue IS NULL
     UNION ALL SELECT 'wake', NULL FROM woken
-    UNION ALL SELECT 'stale', NULL WHERE NOT EXISTS (SELECT 1 FROM catalog_unchanged)`;
+    UNION ALL SELECT 'stale', NULL WHERE NOT EXISTS (SELECT 1 FROM catalog_unchanged)
+    -- The jobs' due time (now(): this transaction's start), for the wake-up after the commit.
+    UNION ALL SELECT 'due', floor(extract(epoch FROM now()) * 1000)::bigint::text`;
 }
 
 /**

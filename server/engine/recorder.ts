@@ -9,7 +9,7 @@ import {
   type AttemptRecord,
   type DeliveryUpdate,
 } from '../db/repos/attempts.js';
-import { CHANNELS, idPayloads, jsonPayloads, notifyIds, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
+import { CHANNELS, idPayloads, jsonPayloads, notifyWakeFromNow, wakeStampSql, type AttemptSummary, type EndpointHealthChange } from '../db/notifications.js';
 import type { BreakerState } from '../domain/circuitBreaker.js';
 import type { DeliveryJobs, EnqueueJob, FinishedJob } from '../db/repos/deliveryJobs.js';
 import type { PendingHorizon } from './pendingHorizon.js';
@@ -89,7 +89,9 @@ export function createRecorder(deps: {
            `(SELECT y.* FROM jsonb_to_recordset($3::text::jsonb) AS y(id uuid, name text, data jsonb, at timestamptz)
              WHERE y.data->>'d' IN (SELECT id FROM updated_deliveries)) AS x`,
          )})
-    SELECT count(pg_notify(n.channel, n.payload)) FROM jsonb_to_recordset($4::text::jsonb) AS n(channel text, payload text)`;
+    SELECT count(pg_notify(n.channel, CASE WHEN n.channel = '${CHANNELS.wake}'
+        THEN ${wakeStampSql('least(now(), coalesce($6::timestamptz, now()))')} || n.payload ELSE n.payload END))
+    FROM jsonb_to_recordset($4::text::jsonb) AS n(channel text, payload text)`;
 
   /** True when the batch needs more than the main statement (and so a transaction around it). */
   function needsTransaction(batch: RecordEntry[], changes: EndpointStateChange[]): boolean {
@@ -142,7 +144,7 @@ export function createRecorder(deps: {
     pending.push(
       tx.unsafe(
         recordSql,
-        [attemptsJson(attempts), deliveryUpdatesJson(updates), jobs.enqueueJson(enqueue), JSON.stringify(notifications), sortedIds(updates)] as never[],
+        [attemptsJson(attempts), deliveryUpdatesJson(updates), jobs.enqueueJson(enqueue), JSON.stringify(notifications), sortedIds(updates), earliestIso(due)] as never[],
         { prepare: true },
       ),
     );
@@ -153,7 +155,7 @@ export function createRecorder(deps: {
       const unparked = await unparkHeads(tx, batch);
       await jobs.enqueue(tx, unparked);
       const wake = [...due, ...unparked];
-      if (wake.length) await notifyIds(tx, CHANNELS.wake, new Set(wake.map((j) => j.endpointId)));
+      if (wake.length) await notifyWakeFromNow(tx, new Set(wake.map((j) => j.endpointId)), earliest(wake));
     }
   }
 
@@ -235,3 +237,14 @@ export function createRecorder(deps: {
   };
 }
 export type Recorder = ReturnType<typeof createRecorder>;
+
+/** The earliest explicit due time among `jobs` (null: all are due at the transaction's start). */
+function earliest(jobs: EnqueueJob[]): Date | null {
+  let min: Date | null = null;
+  for (const j of jobs) if (j.startAfter && (min === null || j.startAfter < min)) min = j.startAfter;
+  return min;
+}
+
+function earliestIso(jobs: EnqueueJob[]): string | null {
+  return earliest(jobs)?.toISOString() ?? null;
+}

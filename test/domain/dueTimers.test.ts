@@ -23,6 +23,21 @@ describe('due timers', () => {
     timers.stop();
   });
 
+  it('tells the earliest time among the endpoints it fires together (their jobs are due from then)', () => {
+    vi.useFakeTimers({ now: 0 });
+    const fired: [string[], number][] = [];
+    const timers = createDueTimers((ids, earliestMs) => fired.push([ids, earliestMs]));
+    timers.arm('a', 103);
+    timers.arm('b', 100);
+    timers.arm('c', 400);
+    vi.advanceTimersByTime(500);
+    expect(fired).toEqual([
+      [['b', 'a'], 100],
+      [['c'], 400],
+    ]);
+    timers.stop();
+  });
+
   it('fires times within a few milliseconds together, and nothing once disarmed or stopped', () => {
     vi.useFakeTimers({ now: 0 });
     const fired: string[][] = [];

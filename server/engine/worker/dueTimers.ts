@@ -21,7 +21,8 @@ const MAX_DELAY_MS = 86_400_000;
 /** Entries due within this much of each other fire together. */
 const COALESCE_MS = 5;
 
-export function createDueTimers(onDue: (endpointIds: string[]) => void): DueTimers {
+/** `onDue` gets the endpoints due now and the earliest time they were armed for. */
+export function createDueTimers(onDue: (endpointIds: string[], earliestMs: number) => void): DueTimers {
   const armed = new Map<string, number>();
   // Heap of [atMs, endpointId]; an entry whose time no longer matches `armed` is stale.
   const heap: [number, string][] = [];
@@ -85,6 +86,7 @@ export function createDueTimers(onDue: (endpointIds: string[]) => void): DueTime
     timerAt = Infinity;
     const nowMs = Date.now();
     const due: string[] = [];
+    let earliestMs = Infinity;
     for (;;) {
       dropStale();
       const top = heap[0];
@@ -92,9 +94,10 @@ export function createDueTimers(onDue: (endpointIds: string[]) => void): DueTime
       pop();
       armed.delete(top[1]);
       due.push(top[1]);
+      earliestMs = Math.min(earliestMs, top[0]);
     }
     schedule();
-    if (due.length) onDue(due);
+    if (due.length) onDue(due, earliestMs);
   }
 
   return {

@@ -8,7 +8,7 @@ import type { Allowance } from './admission.js';
 import type { EndpointState } from './endpointStates.js';
 import type { FinishedJobs } from './finishedJobs.js';
 import type { DueTimers } from './dueTimers.js';
-import { floorAfterLease, floorOfLease } from './pickFloor.js';
+import { floorAfterLease, floorOfLease, floorOfWake } from './pickFloor.js';
 
 export interface FetchRoundsDeps {
   sql: Sql;
@@ -60,8 +60,12 @@ export function createFetchRounds(deps: FetchRoundsDeps) {
     }
   }
 
-  /** Something may be due for `s` now (a notification, a timer, a completion). */
-  function wake(s: EndpointState): void {
+  /**
+   * Something may be due for `s` now (a notification, a timer, a settings change), from `dueMs`
+   * on (null: the waker does not know; see pickFloor.ts).
+   */
+  function wake(s: EndpointState, dueMs: number | null): void {
+    s.floor = floorOfWake(s.floor, dueMs);
     s.exhausted = false;
     if (s.fetching) s.rewoken = true;
     request(s);

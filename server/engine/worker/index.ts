@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres';
 import type { Logger } from '../../logger.js';
 import { createListener } from '../../db/listener.js';
-import { CHANNELS, parseJsonPayload, type EndpointChanged } from '../../db/notifications.js';
+import { CHANNELS, parseJsonPayload, parseWakePayload, type EndpointChanged } from '../../db/notifications.js';
 import type { DeliveryJobs, FinishedJob } from '../../db/repos/deliveryJobs.js';
 import type { WorkerReads } from '../../db/repos/workerReads.js';
 import { WINDOW_MS } from '../../domain/sendWindow.js';
@@ -15,7 +15,7 @@ import { createAdmission } from './admission.js';
 import { createDiscovery, discoveryPause } from './discovery.js';
 import { createDispatch } from './dispatch.js';
 import { createDueTimers } from './dueTimers.js';
-import { createEndpointStates, type EndpointState } from './endpointStates.js';
+import { createEndpointStates } from './endpointStates.js';
 import { createFetchRounds } from './fetchRounds.js';
 import { createFinishedJobs } from './finishedJobs.js';
 import { createLeasedWork } from './leasedWork.js';
@@ -24,6 +24,7 @@ import { createEndpointChanges } from './endpointChanges.js';
 import { createOwnership } from './slotOwnership.js';
 import { createIdleWaiters } from './idleWaiters.js';
 import { createSlotHandover, shardsOf } from './slotHandover.js';
+import { createWakeUps } from './wakeUps.js';
 
 export type { EngineObserver } from './observer.js';
 
@@ -95,7 +96,7 @@ export function createWorker(deps: WorkerDeps) {
   const slotAcquiredAt = new Map<number, number>();
   const shardNextDiscovery = new Map<number, number>();
 
-  const timers = createDueTimers((ids) => void wakeIds(ids));
+  const timers = createDueTimers((ids, atMs) => void wakeUps.wake(ids, atMs));
   const states = createEndpointStates({
     loadRuntimes: deps.loadRuntimes,
     runtimeCacheMax: options.runtimeCacheMax,
@@ -165,59 +166,22 @@ export function createWorker(deps: WorkerDeps) {
     jobs,
     log,
     owns: (id) => ownership.ownsEndpoint(id),
-    wake: wakeIds,
+    // Discovery says only that something is due: the next leases walk the whole range.
+    wake: (ids) => wakeUps.wake(ids, null),
     arm: (id, at) => timers.arm(id, at),
     horizonMs: 2 * discoveryIntervalMs,
   });
 
-  const changes = createEndpointChanges({ states, sender: deps.sender, log, wake: (s) => rounds.wake(s), owns: (id) => ownership.ownsEndpoint(id) });
-
-  /** Endpoints that may have something due now: their states (made if needed) lease. */
-  // Wake-ups arriving in the same tick (one notification per publish) share one runtime load:
-  // with endpoints spread thin most of them are not cached.
-  let wakeBatch: Set<string> | null = null;
-  function wakeIds(ids: string[]): Promise<void> {
-    if (stopped) return Promise.resolve();
-    const batch = wakeBatch ?? new Set<string>();
-    for (const id of ids) if (ownership.ownsEndpoint(id)) batch.add(id);
-    if (wakeBatch) return Promise.resolve();
-    wakeBatch = batch;
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        wakeBatch = null;
-        void wakeNow([...batch]).finally(resolve);
-      }),
-    );
-  }
-
-  async function wakeNow(owned: string[]): Promise<void> {
-    if (owned.length === 0 || stopped) return;
-    // Endpoints with a state are woken at once; only the others wait for their runtimes.
-    const missing: string[] = [];
-    for (const id of owned) {
-      const s = states.get(id);
-      if (s && !s.retired && s.runtime) rounds.wake(s);
-      else missing.push(id);
-    }
-    if (missing.length === 0) return;
-    owned = missing;
-    let opened: EndpointState[];
-    try {
-      opened = await states.open(owned);
-    } catch (err) {
-      log.warn({ err: (err as Error).message, endpoints: owned.length }, 'could not load endpoints to wake; retrying');
-      const at = Date.now() + 1000;
-      for (const id of owned) timers.arm(id, at);
-      return;
-    }
-    const ready = new Set(opened.map((s) => s.id));
-    const gone = owned.filter((id) => !ready.has(id) && (states.get(id)?.runtime?.deleted ?? !states.get(id)?.runtime));
-    for (const s of opened) rounds.wake(s);
-    if (gone.length) {
-      await deps.cleanUpDeleted(gone).catch((err) => log.warn({ err: (err as Error).message }, 'could not clean up after deleted endpoints'));
-      for (const id of gone) states.drop(id);
-    }
-  }
+  const changes = createEndpointChanges({ states, sender: deps.sender, log, wake: (s) => rounds.wake(s, null), owns: (id) => ownership.ownsEndpoint(id) });
+  const wakeUps = createWakeUps({
+    states,
+    rounds,
+    owns: (id) => ownership.ownsEndpoint(id),
+    arm: (id, at) => timers.arm(id, at),
+    cleanUpDeleted: deps.cleanUpDeleted,
+    log,
+    stopped: () => stopped,
+  });
 
   function tick(): void {
     if (stopped) return;
@@ -242,7 +206,10 @@ export function createWorker(deps: WorkerDeps) {
     log,
     name: 'worker',
     channels: {
-      [CHANNELS.wake]: (payload) => void wakeIds(payload.split(',')),
+      [CHANNELS.wake]: (payload) => {
+        const { ids, dueMs } = parseWakePayload(payload);
+        void wakeUps.wake(ids, dueMs);
+      },
       [CHANNELS.endpointChanged]: (payload) => {
         changes.apply(parseJsonPayload<EndpointChanged>(payload)).catch((err) => log.warn({ err: (err as Error).message }, 'could not apply an endpoint change'));
       },
@@ -257,7 +224,8 @@ export function createWorker(deps: WorkerDeps) {
   async function resync(): Promise<void> {
     if (stopped) return;
     await changes.reloadAll();
-    for (const s of states.values()) rounds.wake(s);
+    // Wake-ups may have been missed, with the due times they announced.
+    for (const s of states.values()) rounds.wake(s, null);
     await discovery.run(shardsOf(ownership.ownedSlots()), 'listener gap');
     log.info({ endpoints: states.size() }, 'caught up after a listener gap');
   }

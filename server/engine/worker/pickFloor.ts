@@ -5,16 +5,18 @@
  * version dead: each lease walked all the jobs its endpoint had leased since the last vacuum of
  * its shard before reaching one it wanted (after a burst, ~1,000 buffers for a lease of one job).
  * The walk can start later: every job a lease skipped before its last pick was leased already,
- * except one whose publish committed after the lease looked (a publish stamps `start_after` with
+ * except one whose writer committed after the lease looked (a publish stamps `start_after` with
  * its transaction's start, so its job can appear behind jobs already picked).
  *
- * So the next lease starts at the last picked job's due time less a margin that covers a
- * publish's commit, and every FULL_WALK_EVERY_MS one lease walks the whole range: a job committed
- * later than the margin behind the start waits for that walk at most (a lease comes for it: its
- * own wake-up, the next ones, or discovery, which wakes endpoints with something due).
+ * So the next lease starts at the last picked job's due time less a margin, and a wake-up lowers
+ * that start to the due time it announces: a publish's wake-up carries its transaction's start
+ * (db/notifications.ts, wakePayloads), a timer its own time; a wake-up that cannot say (discovery,
+ * an operator's retry, a plan change, a listener gap) makes the next lease walk the whole range.
+ * A wake-up that arrives while a lease runs is kept until the lease answers, so that answer does
+ * not move the start past it. Every FULL_WALK_EVERY_MS one lease walks the whole range anyway.
  */
 
-/** Room behind the last picked job for publishes still committing (a commit stalls ~1.5 s at worst, measured). */
+/** Room behind the last picked job (a wake-up that did not say its due time, a clock step). */
 export const FLOOR_MARGIN_MS = 2_000;
 /** One lease walks the whole range at least this often. */
 export const FULL_WALK_EVERY_MS = 10_000;
@@ -24,23 +26,37 @@ export interface PickFloor {
   floorMs: number | null;
   /** When a lease last walked the whole range (this process's clock). */
   fullWalkAtMs: number;
+  /**
+   * The earliest due time announced since the running lease began (undefined: none; null: one
+   * that did not say, so the whole range).
+   */
+  announcedMs: number | null | undefined;
 }
 
-export const NO_FLOOR: PickFloor = { floorMs: null, fullWalkAtMs: Number.NEGATIVE_INFINITY };
+export const NO_FLOOR: PickFloor = { floorMs: null, fullWalkAtMs: Number.NEGATIVE_INFINITY, announcedMs: undefined };
 
-/** Where this lease starts (null: the whole range), and the floor to keep meanwhile. */
+/** Where this lease starts (null: the whole range), and the floor to keep while it runs. */
 export function floorOfLease(floor: PickFloor, nowMs: number): { startMs: number | null; floor: PickFloor } {
   if (floor.floorMs === null || nowMs - floor.fullWalkAtMs >= FULL_WALK_EVERY_MS) {
-    return { startMs: null, floor: { floorMs: floor.floorMs, fullWalkAtMs: nowMs } };
+    return { startMs: null, floor: { floorMs: floor.floorMs, fullWalkAtMs: nowMs, announcedMs: undefined } };
   }
-  return { startMs: floor.floorMs, floor };
+  return { startMs: floor.floorMs, floor: { ...floor, announcedMs: undefined } };
+}
+
+/** A wake-up announcing jobs due from `dueMs` on (null: it does not say): no lease starts later. */
+export function floorOfWake(floor: PickFloor, dueMs: number | null): PickFloor {
+  const lower = (ms: number | null | undefined) => (ms === null || dueMs === null ? null : Math.min(ms ?? Number.POSITIVE_INFINITY, dueMs));
+  return { floorMs: floor.floorMs === null ? null : lower(floor.floorMs), fullWalkAtMs: floor.fullWalkAtMs, announcedMs: lower(floor.announcedMs) };
 }
 
 /**
  * The floor after a lease whose latest job was due at `lastDueMs` (null: it got none, and the
- * floor stays). A whole walk that finds an older job (committed late) moves the start back to it.
+ * floor stays), never above what was announced while it ran.
  */
 export function floorAfterLease(floor: PickFloor, lastDueMs: number | null): PickFloor {
-  if (lastDueMs === null) return floor;
-  return { floorMs: lastDueMs - FLOOR_MARGIN_MS, fullWalkAtMs: floor.fullWalkAtMs };
+  const announced = floor.announcedMs;
+  if (lastDueMs === null) return { ...floor, announcedMs: undefined };
+  const moved = lastDueMs - FLOOR_MARGIN_MS;
+  const floorMs = announced === null ? null : Math.min(moved, announced ?? Number.POSITIVE_INFINITY);
+  return { floorMs, fullWalkAtMs: floor.fullWalkAtMs, announcedMs: undefined };
 }
