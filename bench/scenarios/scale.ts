@@ -166,6 +166,10 @@ export async function runScale(ctx: Context, driver: BenchChild, platformToken: 
     }
   }
   for (let i = 0; i < missing; i++) latencies.push(Number.POSITIVE_INFINITY);
+  if (process.env.BENCH_DUMP_MISSING) {
+    const rows = [...opened.scheduled].map(([id, t]) => ({ id, t, answered: opened.answered.get(id), r: receipts.get(id) ?? null }));
+    (await import('node:fs')).writeFileSync(process.env.BENCH_DUMP_MISSING, JSON.stringify(rows));
+  }
   const first = steps[0]!;
   const last = steps.at(-1)!;
   return {
