@@ -126,9 +126,16 @@ describeWithBrowser('console (admin)', () => {
 
   it('edits an endpoint, and shows a pause made elsewhere without a reload', async () => {
     const endpoint = await createEndpoint(service.client(), { url: `${receiver.url}/edit-me`, description: 'Before', patterns: ['webhook.test'] });
+    const healthSubscribers = () => service.live!.stats().subscribers.endpointHealth ?? 0;
+    // Earlier tests' pages are closed; their sockets' subscriptions end shortly after.
+    await waitUntil('no health subscriptions left from earlier pages', async () => healthSubscribers() === 0);
     const page = await adminPage(`/endpoints/${endpoint.id}`);
     const header = page.locator('.page-header');
     await header.getByText('Healthy').waitFor();
+    // The page shows what it read, then follows changes once its subscription (the header's and
+    // the circuit panel's are one: same document, same variables) is registered on the server: a
+    // change made before that shows at the next reload.
+    await waitUntil('the page\'s health subscription', async () => healthSubscribers() >= 1);
 
     // endpointHealth pushes the change made through the API.
     await service.client().data(`mutation($id: ID!) { pauseEndpoint(id: $id) { id } }`, { id: endpoint.id });
