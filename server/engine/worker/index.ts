@@ -75,6 +75,7 @@ const TICK_MS = 1000;
  * - endpointStates: per-endpoint state while it has work, runtimes in a bounded cache;
  * - dueTimers / discovery / endpointChanges: what wakes an endpoint (notifications, its own
  *   timers, each lease's answer, a slow search for jobs nobody announced, settings changes);
+ *   wakeUps turns wake-ups into leases, pickFloor says where each lease starts walking;
  * - admission (with domain/sendWindow): how much an endpoint may take now;
  * - fetchRounds: one lease statement per shard for every endpoint asking, then one load;
  * - leasedWork / orderingKeys / dispatch: leftovers, STRICT parking, orderingKey exclusivity, the
