@@ -157,9 +157,14 @@ export function wakePayloads(ids: Iterable<string>, dueMs: number | null): strin
   return dueMs === null ? payloads : payloads.map((p) => `@${Math.floor(dueMs)},${p}`);
 }
 
+/** SQL text: a timestamptz expression as epoch milliseconds (text), floored as wake-ups announce them. */
+export function epochMsSql(timestampSql: string): string {
+  return `floor(extract(epoch FROM ${timestampSql}) * 1000)::bigint::text`;
+}
+
 /** The SQL text of a wake-up stamp for jobs due from `dueSql` on (a timestamptz expression); see wakePayloads. */
 export function wakeStampSql(dueSql: string): string {
-  return `'@' || floor(extract(epoch FROM ${dueSql}) * 1000)::bigint::text || ','`;
+  return `'@' || ${epochMsSql(dueSql)} || ','`;
 }
 
 /** The endpoints of a wake-up and the earliest due time it announces (null: not said). */

@@ -1,4 +1,4 @@
-import { CHANNELS, wakeStampSql } from '../db/notifications.js';
+import { CHANNELS, epochMsSql, wakeStampSql } from '../db/notifications.js';
 import type { DeliveryJobs } from '../db/repos/deliveryJobs.js';
 import { deliveryQueueOf } from '../db/queues.js';
 import { timeOrderedUuid } from '../crypto/uuid.js';
@@ -63,7 +63,7 @@ export function publishStatementSql(jobs: Pick<DeliveryJobs, 'insertJobsSql'>): 
     UNION ALL SELECT 'wake', NULL FROM woken
     UNION ALL SELECT 'stale', NULL WHERE NOT EXISTS (SELECT 1 FROM catalog_unchanged)
     -- The jobs' due time (now(): this transaction's start), for the wake-up after the commit.
-    UNION ALL SELECT 'due', floor(extract(epoch FROM now()) * 1000)::bigint::text`;
+    UNION ALL SELECT 'due', ${epochMsSql('now()')}`;
 }
 
 /**

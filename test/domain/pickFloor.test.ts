@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLOOR_MARGIN_MS, FULL_WALK_EVERY_MS, NO_FLOOR, floorAfterLease, floorOfLease, floorOfWake, type PickFloor } from '../../server/engine/worker/pickFloor.js';
+import { FLOOR_MARGIN_MS, FULL_WALK_EVERY_MS, NO_FLOOR, earlierDue, floorAfterLease, floorOfLease, floorOfWake, type PickFloor } from '../../server/engine/worker/pickFloor.js';
 
 const at = (floorMs: number | null, fullWalkAtMs = 0): PickFloor => ({ floorMs, fullWalkAtMs, announcedMs: undefined });
 
@@ -72,6 +72,15 @@ describe('a wake-up and the start of the next lease', () => {
     const lease = floorOfLease(woken, 1);
     expect(lease.startMs).toBe(8_000);
     expect(floorAfterLease(lease.floor, 15_000).floorMs).toBe(15_000 - FLOOR_MARGIN_MS);
+  });
+
+  it('of several (batched together) keeps the earliest; one that does not say wins', () => {
+    expect(earlierDue(undefined, 5)).toBe(5);
+    expect(earlierDue(7, 5)).toBe(5);
+    expect(earlierDue(5, 7)).toBe(5);
+    expect(earlierDue(null, 5)).toBeNull();
+    expect(earlierDue(5, null)).toBeNull();
+    expect(earlierDue(undefined, null)).toBeNull();
   });
 
   it('keeps the earliest of several announced during one lease', () => {

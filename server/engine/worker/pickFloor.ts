@@ -43,10 +43,21 @@ export function floorOfLease(floor: PickFloor, nowMs: number): { startMs: number
   return { startMs: floor.floorMs, floor: { ...floor, announcedMs: undefined } };
 }
 
+/**
+ * The earlier of two announced due times, where null (not said: the whole range) wins and
+ * undefined (nothing announced yet) gives way.
+ */
+export function earlierDue(a: number | null | undefined, b: number | null): number | null {
+  return a === null || b === null ? null : Math.min(a ?? Number.POSITIVE_INFINITY, b);
+}
+
 /** A wake-up announcing jobs due from `dueMs` on (null: it does not say): no lease starts later. */
 export function floorOfWake(floor: PickFloor, dueMs: number | null): PickFloor {
-  const lower = (ms: number | null | undefined) => (ms === null || dueMs === null ? null : Math.min(ms ?? Number.POSITIVE_INFINITY, dueMs));
-  return { floorMs: floor.floorMs === null ? null : lower(floor.floorMs), fullWalkAtMs: floor.fullWalkAtMs, announcedMs: lower(floor.announcedMs) };
+  return {
+    floorMs: floor.floorMs === null ? null : earlierDue(floor.floorMs, dueMs),
+    fullWalkAtMs: floor.fullWalkAtMs,
+    announcedMs: earlierDue(floor.announcedMs, dueMs),
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.js';
 import type { EndpointState, EndpointStates } from './endpointStates.js';
 import type { FetchRounds } from './fetchRounds.js';
-import { floorOfWake } from './pickFloor.js';
+import { earlierDue, floorOfWake } from './pickFloor.js';
 
 export interface WakeUpsDeps {
   states: EndpointStates;
@@ -29,8 +29,7 @@ export function createWakeUps(deps: WakeUpsDeps) {
     const pending = batch ?? new Map<string, number | null>();
     for (const id of ids) {
       if (!deps.owns(id)) continue;
-      const known = pending.get(id);
-      pending.set(id, known === undefined ? dueMs : known === null || dueMs === null ? null : Math.min(known, dueMs));
+      pending.set(id, earlierDue(pending.get(id), dueMs));
     }
     if (batch) return Promise.resolve();
     batch = pending;
