@@ -7,6 +7,7 @@ import './types/viewer.js';
 import './types/apiKey.js';
 import './types/eventType.js';
 import './types/endpoint.js';
+import './types/endpointOperations.js';
 import './types/endpointHealth.js';
 import './types/endpointUrlPolicy.js';
 import './types/signingKey.js';
