@@ -15,6 +15,15 @@ import type { DeliveryJobs, EnqueueJob, FinishedJob } from '../db/repos/delivery
 import type { PendingHorizon } from './pendingHorizon.js';
 import { unparkHeadsQuery } from '../db/repos/strictOrdering.js';
 
+/**
+ * Entries per recording statement. After a stall (an fsync of several hundred ms) thousands of
+ * entries wait (up to the admission's recorder backlog plus what is in flight); recorded at once
+ * they were one statement with megabytes of JSON parameters, held as strings and again as the
+ * message being written, on top of the entries themselves: the worker's peak memory. Past this
+ * many, a batch goes in several statements, one after the other, oldest entries first.
+ */
+export const MAX_BATCH_ENTRIES = 2_500;
+
 /** A leased job by its id (handed back with requeueJob). */
 export interface JobRef {
   shard: number;
@@ -175,10 +184,10 @@ export function createRecorder(deps: {
 
   async function flushLoop(): Promise<void> {
     while (entries.length > 0 || endpointChanges.size > 0 || healthChanges.length > 0) {
-      const batch = entries;
+      const batch = entries.length > MAX_BATCH_ENTRIES ? entries.splice(0, MAX_BATCH_ENTRIES) : entries;
+      if (batch === entries) entries = [];
       const changes = [...endpointChanges.values()];
       const health = healthChanges;
-      entries = [];
       endpointChanges = new Map();
       healthChanges = [];
       try {
