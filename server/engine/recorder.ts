@@ -58,8 +58,8 @@ export interface EndpointStateChange {
 
 /**
  * Group commit for the worker: entries accumulate while a transaction is in flight, and the next
- * transaction records all of them at once (attempts, delivery rows, queue jobs, STRICT hand-offs,
- * breaker state, then NOTIFY for live streams). One transaction per batch keeps "attempt
+ * transaction records them at once, up to MAX_BATCH_ENTRIES (attempts, delivery rows, queue jobs,
+ * STRICT hand-offs, breaker state, then NOTIFY for live streams). One transaction per batch keeps "attempt
  * recorded" and "job finished or rescheduled" atomic without paying a commit per delivery.
  *
  * A batch is one statement in the common case (no transaction needed around it): the attempts,
