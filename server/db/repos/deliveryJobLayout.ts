@@ -12,7 +12,7 @@ export const QUEUE_FOREIGN_KEYS = ['q_fkey', 'dlq_fkey'] as const;
  * The delivery queue's layout on pg-boss 10's tables: the shard queues and their partition
  * tables, the endpoint index every lease walks, and what of pg-boss's own layout the delivery
  * path does without (the shards' fetch indexes, the foreign keys to the queue table). DDL, run
- * at start-up by every process (deliveryJobs.ts's ensureLayout), one process at a time.
+ * at start-up by every process (ensureLayout), one process at a time.
  */
 export function createDeliveryJobLayout(sql: Sql, schema = 'pgboss') {
   const job = `${schema}.job`;
@@ -22,7 +22,7 @@ export function createDeliveryJobLayout(sql: Sql, schema = 'pgboss') {
   /** pg-boss's fetch index of each shard partition (dropped by ensureIndex). */
   let shardFetchIndexes: string[] = [];
 
-  return {
+  const layout = {
     /** Partition table of a shard (its statements name it directly; see deliveryJobs.ts). */
     partitionOf(shard: number): string {
       const table = partitions[shard];
@@ -58,7 +58,7 @@ export function createDeliveryJobLayout(sql: Sql, schema = 'pgboss') {
       shardFetchIndexes = SHARD_QUEUE_NAMES.map((n) => `${schema}."${partitionNames.get(n)!}_i5"`);
     },
 
-    /** The endpoint index on every partition (see deliveryJobs.ts's ensureLayout for when). */
+    /** The endpoint index on every partition (see ensureLayout for when). */
     async ensureIndex(): Promise<void> {
       await sql.begin(async (tx) => {
         await tx.unsafe(`SELECT pg_advisory_xact_lock(${LAYOUT_LOCK[0]}, ${LAYOUT_LOCK[1]})`);
@@ -88,5 +88,18 @@ export function createDeliveryJobLayout(sql: Sql, schema = 'pgboss') {
         for (const { rel, conname } of present) await tx.unsafe(`ALTER TABLE ${rel} DROP CONSTRAINT ${conname}`);
       });
     },
+
+    /**
+     * Creates the shard queues and the endpoint index (idempotent; several processes may start at
+     * once) and learns each shard's partition table. On a first-version database the legacy
+     * queues must be moved (queueUpgrade.ts) between `ensureQueues` and `ensureIndex`: an index
+     * built on the parent then touches every partition in one statement, and with thousands of
+     * per-endpoint partitions that runs out of lock memory.
+     */
+    async ensureLayout(): Promise<void> {
+      await layout.ensureQueues();
+      await layout.ensureIndex();
+    },
   };
+  return layout;
 }

@@ -174,18 +174,7 @@ export function createDeliveryJobs(sql: Sql, schema = 'pgboss') {
     insertJobsSql,
     partitionOf,
 
-    /**
-     * Creates the shard queues and the endpoint index (idempotent; several processes may start at
-     * once) and learns each shard's partition table. On a first-version database the legacy
-     * queues must be moved (queueUpgrade.ts) between `ensureQueues` and `ensureIndex`: an index
-     * built on the parent then touches every partition in one statement, and with thousands of
-     * per-endpoint partitions that runs out of lock memory.
-     */
-    async ensureLayout(): Promise<void> {
-      await layout.ensureQueues();
-      await layout.ensureIndex();
-    },
-
+    ensureLayout: layout.ensureLayout,
     ensureQueues: layout.ensureQueues,
     ensureIndex: layout.ensureIndex,
 
