@@ -15,10 +15,10 @@ import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from './li
 import { startService, type Service, type Topology } from './lib/service.js';
 import { forkChild, PROJECT_ROOT, type BenchChild } from './lib/ipc.js';
 import { apiClient, createEndpoints, createEventType, type BenchEndpoint } from './lib/api.js';
-import { waitQuiet, type Context } from './lib/context.js';
+import { waitQuiet, type Context, type FlowMeasurement } from './lib/context.js';
 import { printTable, round } from './lib/stats.js';
 import { runCeiling, runSystem, type ThroughputRow } from './scenarios/throughput.js';
-import { runIsolation, type IsolationResult } from './scenarios/isolation.js';
+import { reportIsolation, runAloneAgain, runIsolation, type IsolationResult } from './scenarios/isolation.js';
 import { liveSeenNote, runLatency, type LatencyResult } from './scenarios/latency.js';
 import { runRetry, type RetryResult } from './scenarios/retry.js';
 import { runIngest, type IngestResult } from './scenarios/ingest.js';
@@ -227,9 +227,12 @@ async function main(): Promise<void> {
       }
     }
     const isolation: IsolationResult[] = [];
+    let aloneAgain: FlowMeasurement | null = null;
     if (args.only.has('isolation') && tpMany) {
       const on = await run('isolation', () => runIsolation(ctx, setB, 'bench.b', true));
       if (on) isolation.push(on);
+      // Right after the run it is compared with, before the breaker-off run (see isolation.ts).
+      if (on) aloneAgain = await run('isolation, healthy alone again', () => runAloneAgain(ctx, setB, 'bench.b'));
       if (mode.isolation.breakerOff) {
         const off = await run('isolation, breaker off', () => runIsolation(ctx, setB, 'bench.b', false));
         if (off) isolation.push(off);
@@ -314,28 +317,7 @@ async function main(): Promise<void> {
         figures.workerRssMb = rss.length ? round(Math.max(...rss), 0) : null;
       }
     }
-    if (isolation.length && tpMany) {
-      figures.isolationRatio = round(isolation[0]!.m.rate / tpMany.m.rate, 3);
-      const first = isolation[0]!;
-      printTable(
-        `Isolation: ${first.dead} of ${first.healthy + first.dead} endpoints never answer (timeout ${mode.isolation.timeoutMs} ms), every event to every endpoint`,
-        ['run', 'healthy deliveries/s', 'ratio to alone', 'slowest s', 'worker CPU%', 'pg CPU%', 'queued (mean)', 'requests to dead endpoints'],
-        [
-          [`${first.healthy} healthy alone (throughput run)`, tpMany.m.rate, 1, tpMany.m.minSecond, tpMany.m.cpu.worker, tpMany.m.cpu.postgres, tpMany.m.meanOutstanding, null],
-          ...isolation.map((r) => [
-            `+ ${r.dead} dead, ${r.label}`,
-            r.m.rate,
-            r.m.rate / tpMany.m.rate,
-            r.m.minSecond,
-            r.m.cpu.worker,
-            r.m.cpu.postgres,
-            r.m.meanOutstanding,
-            r.deadRequests,
-          ]),
-        ],
-        ['isolationRatio = the default-settings run.'],
-      );
-    }
+    if (isolation.length && tpMany) figures.isolationRatio = round(reportIsolation(ctx, isolation, tpMany.m, aloneAgain), 3);
     if (latency) {
       figures.latencyP50Ms = round(latency.p50, 1);
       figures.latencyP99Ms = round(latency.p99, 1);

@@ -11,6 +11,7 @@
  */
 import { createEndpoints, deleteEndpoints, type BenchEndpoint } from '../lib/api.js';
 import { waitQuiet, type Context, type FlowMeasurement } from '../lib/context.js';
+import { printTable } from '../lib/stats.js';
 import { measureSystem } from './throughput.js';
 
 export interface IsolationResult {
@@ -37,4 +38,36 @@ export async function runIsolation(ctx: Context, healthy: BenchEndpoint[], type:
     await ctx.hangReceiver.call('dropSockets');
     await waitQuiet(ctx);
   }
+}
+
+/** The healthy endpoints alone again, right after the isolation run, with its window (the reference's second half). */
+export async function runAloneAgain(ctx: Context, healthy: BenchEndpoint[], type: string): Promise<FlowMeasurement> {
+  const m = await measureSystem(ctx, type, healthy.length, healthy.length, ctx.mode.isolation);
+  await waitQuiet(ctx);
+  return m;
+}
+
+/**
+ * Prints the isolation table and returns `isolationRatio`: the default-settings run over the
+ * reference (the mean of the alone runs before and after; only the one before when the second
+ * failed).
+ */
+export function reportIsolation(ctx: Context, runs: IsolationResult[], before: FlowMeasurement, after: FlowMeasurement | null): number {
+  const reference = after ? (before.rate + after.rate) / 2 : before.rate;
+  const first = runs[0]!;
+  const alone = (label: string, m: FlowMeasurement) => [label, m.rate, m.rate / reference, m.minSecond, m.cpu.worker, m.cpu.postgres, m.meanOutstanding, null];
+  printTable(
+    `Isolation: ${first.dead} of ${first.healthy + first.dead} endpoints never answer (timeout ${ctx.mode.isolation.timeoutMs} ms), every event to every endpoint`,
+    ['run', 'healthy deliveries/s', 'ratio to alone', 'slowest s', 'worker CPU%', 'pg CPU%', 'queued (mean)', 'requests to dead endpoints'],
+    [
+      alone(`${first.healthy} healthy alone, before (throughput run)`, before),
+      ...(after ? [alone(`${first.healthy} healthy alone, again right after`, after)] : []),
+      ...runs.map((r) => [`+ ${r.dead} dead, ${r.label}`, r.m.rate, r.m.rate / reference, r.m.minSecond, r.m.cpu.worker, r.m.cpu.postgres, r.m.meanOutstanding, r.deadRequests]),
+    ],
+    [
+      `ratio to alone = healthy deliveries/s over ${after ? 'the mean of the two alone runs' : 'the alone run before (the run after failed)'} (${Math.round(reference).toLocaleString('en-US')}/s).`,
+      'isolationRatio = the default-settings run.',
+    ],
+  );
+  return first.m.rate / reference;
 }

@@ -59,5 +59,7 @@ describe('npm run bench -- --smoke', () => {
     for (const title of ['## Throughput', '## System vs bare ceiling', '## Isolation', '## Latency', '## Retry timing', '## Ingest', '## Backlog', '## History']) {
       expect(stdout).toContain(title);
     }
+    // isolationRatio's reference is measured on both sides of the isolation run (machine drift).
+    expect(stdout).toContain('healthy alone, again right after');
   });
 });
