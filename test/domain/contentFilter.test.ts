@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileFilter, filterActivation, FILTER_LIMITS, type FilterEvent } from '../../server/domain/contentFilter.js';
+import { compileFilter, filterActivation, type FilterEvent } from '../../server/domain/contentFilter.js';
+import { FILTER_LIMITS } from '../../server/domain/contentFilterLimits.js';
 
 const event = (over: Partial<FilterEvent> = {}): FilterEvent => ({
   type: 'pipeline.run.failed',
