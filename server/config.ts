@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseCidrList } from './domain/addressGuard.js';
+import { parseCidrList } from './domain/cidrList.js';
 
 /** Roles a process can run; `api` serves GraphQL and the console, `worker` delivers. */
 export type Role = 'api' | 'worker';

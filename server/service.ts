@@ -16,7 +16,7 @@ import { buildApp, type App } from './app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createLivePubSub, type LivePubSub } from './graphql/liveTopics.js';
 import { createStatsRepo } from './db/repos/stats.js';
-import { parseCidrList } from './domain/addressGuard.js';
+import { parseCidrList } from './domain/cidrList.js';
 
 /** How long /readyz waits for the database before reporting it unreachable. */
 const READINESS_DB_TIMEOUT_MS = 1_500;

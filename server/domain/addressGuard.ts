@@ -3,10 +3,10 @@
  * CGNAT, multicast, metadata, unique-local or otherwise non-public addresses unless an operator
  * allowed them with WEBHOOKS_ALLOWED_CIDRS. Pure: the HTTP sender feeds it resolved addresses.
  *
- * Addresses are parsed here rather than with node:net so the module stays free of I/O imports
- * and so IPv6 forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4) can be judged
- * by the IPv4 address they really lead to.
+ * Addresses are parsed to octets by ipAddress.ts; allowlists are parsed and matched by cidrList.ts.
  */
+import { matchesAny, type Cidr } from './cidrList.js';
+import { parseIp, type Bytes } from './ipAddress.js';
 
 /** Why an address is refused; stable strings, shown to users through `describeBlockReason`. */
 export type BlockReason =
@@ -38,17 +38,6 @@ export interface AddressDecision {
 
 /** A decision function built once from the allowlist. */
 export type AddressPolicy = (ip: string) => AddressDecision;
-
-/** One allowlist entry; `bytes` holds the network address (4 or 16 octets). */
-export interface Cidr {
-  readonly family: 4 | 6;
-  readonly bytes: readonly number[];
-  readonly prefix: number;
-  /** Canonical text, e.g. `10.0.0.0/8`, `fd00::/8`. */
-  readonly text: string;
-}
-
-type Bytes = ArrayLike<number>;
 
 const PUBLIC: AddressClassification = Object.freeze({ blocked: false, reason: null });
 const ALLOWED: AddressDecision = Object.freeze({ allowed: true, reason: null });
@@ -93,18 +82,6 @@ export function classifyAddress(ip: string): AddressClassification {
   return reason === null ? PUBLIC : blocked(reason);
 }
 
-/** Parse a comma-separated CIDR list (bare addresses mean a single host); empty input is an empty list. */
-export function parseCidrList(csv: string): { ok: true; cidrs: Cidr[] } | { ok: false; error: string } {
-  const cidrs: Cidr[] = [];
-  for (const raw of csv.split(',')) {
-    const entry = raw.trim();
-    if (entry === '') continue;
-    const parsed = parseCidr(entry);
-    if (typeof parsed === 'string') return { ok: false, error: `"${entry}": ${parsed}` };
-    cidrs.push(parsed);
-  }
-  return { ok: true, cidrs };
-}
 
 /**
  * Build the decision function: an address inside an allowlisted CIDR is allowed even when it
@@ -224,132 +201,4 @@ function zeroRun(b: Bytes, from: number, to: number): boolean {
 
 function mapV4(b: Bytes): number[] {
   return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, b[0] ?? 0, b[1] ?? 0, b[2] ?? 0, b[3] ?? 0];
-}
-
-function matchesAny(cidrs: readonly Cidr[], b: Bytes, offset: number): boolean {
-  for (const cidr of cidrs) if (matches(cidr, b, offset)) return true;
-  return false;
-}
-
-function matches(cidr: Cidr, b: Bytes, offset: number): boolean {
-  let bits = cidr.prefix;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((((b[offset + i] ?? 0) ^ (cidr.bytes[i] ?? 0)) & mask) !== 0) return false;
-  }
-  return true;
-}
-
-function parseCidr(entry: string): Cidr | string {
-  const slash = entry.indexOf('/');
-  const addressText = slash === -1 ? entry : entry.slice(0, slash);
-  const prefixText = slash === -1 ? null : entry.slice(slash + 1);
-  if (addressText.includes('%')) return 'zone ids (%) are not allowed in CIDRs';
-  const bytes = parseIp(addressText);
-  if (bytes === null) return 'not an IPv4 or IPv6 address (expected e.g. 10.0.0.0/8 or fd00::/8)';
-  const family = bytes.length === 4 ? 4 : 6;
-  const maxPrefix = bytes.length * 8;
-  let prefix = maxPrefix;
-  if (prefixText !== null) {
-    if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > maxPrefix) {
-      return `prefix length must be a whole number from 0 to ${maxPrefix}`;
-    }
-    prefix = Number(prefixText);
-  }
-  const network = Array.from(bytes);
-  for (let i = 0; i < network.length; i++) {
-    const keep = Math.max(0, Math.min(8, prefix - i * 8));
-    network[i] = (network[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
-  }
-  const networkText = formatIp(network);
-  if (network.some((v, i) => v !== bytes[i])) {
-    return `address has bits set outside the /${prefix} prefix; use ${networkText}/${prefix}, or ${formatIp(Array.from(bytes))}/${maxPrefix} for one address`;
-  }
-  return Object.freeze({ family, bytes: Object.freeze(network), prefix, text: `${networkText}/${prefix}` });
-}
-
-function parseIp(text: string): Uint8Array | null {
-  return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
-}
-
-const DECIMAL_OCTET = /^(?:0|[1-9]\d{0,2})$/;
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
-
-// Strict dotted decimal only: resolver output and WHATWG-normalized hosts are always in this form,
-// and anything looser (octal, hex, short forms) is refused rather than guessed at.
-function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] ?? '';
-    if (!DECIMAL_OCTET.test(part)) return null;
-    const value = Number(part);
-    if (value > 255) return null;
-    out[i] = value;
-  }
-  return out;
-}
-
-function parseIpv6(text: string): Uint8Array | null {
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const head = halves[0] === '' || halves[0] === undefined ? [] : halves[0].split(':');
-  const tail = halves.length === 2 ? (halves[1] === '' ? [] : (halves[1] ?? '').split(':')) : [];
-  const groups: number[] = [];
-  const tailGroups: number[] = [];
-  if (!pushGroups(head, groups, halves.length === 1)) return null;
-  if (!pushGroups(tail, tailGroups, true)) return null;
-  const total = groups.length + tailGroups.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return null;
-  const out = new Uint8Array(16);
-  const write = (group: number, index: number): void => {
-    out[index * 2] = group >> 8;
-    out[index * 2 + 1] = group & 0xff;
-  };
-  groups.forEach((g, i) => write(g, i));
-  tailGroups.forEach((g, i) => write(g, 8 - tailGroups.length + i));
-  return out;
-}
-
-// A dotted IPv4 tail is only legal as the very last piece of the address.
-function pushGroups(parts: string[], into: number[], mayEndWithIpv4: boolean): boolean {
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] ?? '';
-    if (part.includes('.')) {
-      if (!mayEndWithIpv4 || i !== parts.length - 1) return false;
-      const v4 = parseIpv4(part);
-      if (v4 === null) return false;
-      into.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
-    } else {
-      if (!HEXTET.test(part)) return false;
-      into.push(parseInt(part, 16));
-    }
-  }
-  return true;
-}
-
-// RFC 5952 text: lower-case hex, the longest run (>= 2) of zero groups compressed to "::".
-function formatIp(bytes: readonly number[]): string {
-  if (bytes.length === 4) return bytes.join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }

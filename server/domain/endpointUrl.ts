@@ -2,7 +2,8 @@
  * An endpoint's URL (SPEC §3): scheme, credentials, fragment and length, and, for an IP literal,
  * the private-address policy (a hostname is judged on its resolved address at connect time).
  */
-import { createAddressPolicy, describeBlockReason, parseCidrList, type AddressPolicy } from './addressGuard.js';
+import { createAddressPolicy, describeBlockReason, type AddressPolicy } from './addressGuard.js';
+import { parseCidrList } from './cidrList.js';
 import type { InputProblem } from './errors.js';
 
 /** Longest URL accepted, as given and once normalised. */

@@ -10,7 +10,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { createAddressPolicy, type AddressPolicy, type Cidr } from '../domain/addressGuard.js';
+import { createAddressPolicy, type AddressPolicy } from '../domain/addressGuard.js';
+import type { Cidr } from '../domain/cidrList.js';
 import { blockedMessage, createGuardedLookup } from './guardedLookup.js';
 import { Exchange } from './httpExchange.js';
 import { errorCode, isTlsError, opensslReason, type SendErrorClass } from './sendErrors.js';

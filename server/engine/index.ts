@@ -2,7 +2,7 @@ import type { TransactionSql, Sql } from 'postgres';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../crypto/secretBox.js';
-import type { Cidr } from '../domain/addressGuard.js';
+import type { Cidr } from '../domain/cidrList.js';
 import { CHANNELS, createWakeSender, notifyIds, notifyJson, type EndpointChanged } from '../db/notifications.js';
 import { createDeliveryJobs } from '../db/repos/deliveryJobs.js';
 import { createWorkerReads } from '../db/repos/workerReads.js';

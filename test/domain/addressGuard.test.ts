@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifyAddress,
-  createAddressPolicy,
-  describeBlockReason,
-  parseCidrList,
-  type BlockReason,
-  type Cidr,
-} from '../../server/domain/addressGuard.js';
+import { classifyAddress, createAddressPolicy, describeBlockReason, type BlockReason } from '../../server/domain/addressGuard.js';
+import { parseCidrList, type Cidr } from '../../server/domain/cidrList.js';
 
 const blocked: Array<[string, BlockReason]> = [
   // IPv4

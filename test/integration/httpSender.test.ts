@@ -5,7 +5,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseCidrList, type Cidr } from '../../server/domain/addressGuard.js';
+import { parseCidrList, type Cidr } from '../../server/domain/cidrList.js';
 import { createHttpSender, type HttpSender, type OutboundRequest, type SendResult } from '../../server/engine/httpSender.js';
 import { getTestCertificates, legacyTlsServerOptions, type TestCertificates } from '../helpers/certs.js';
 import { startReceiver, type Receiver, type ReceiverOptions } from '../helpers/receiver.js';
