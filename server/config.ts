@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseCidrList } from './domain/cidrList.js';
+import { boolean, integer } from './envValues.js';
+import { otelConfig, otelEnvShape, type OtelConfig } from './otelConfig.js';
 
 /** Roles a process can run; `api` serves GraphQL and the console, `worker` delivers. */
 export type Role = 'api' | 'worker';
@@ -73,36 +75,6 @@ export interface ServiceLimits {
   /** CPU time payload validation may take in one publish request. */
   publishValidationBudgetMs: number;
 }
-
-/** The OTEL_* variables this service honours (the OpenTelemetry SDK's standard names). */
-export interface OtelConfig {
-  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
-  tracesUrl: string;
-  protocol: 'http/protobuf' | 'http/json';
-  /** OTEL_EXPORTER_OTLP_HEADERS (and _TRACES_HEADERS): e.g. an API key of the tracing vendor. */
-  headers: Record<string, string>;
-  serviceName: string;
-  /** OTEL_RESOURCE_ATTRIBUTES. */
-  resourceAttributes: Record<string, string>;
-  sampler: (typeof SAMPLERS)[number];
-  /** OTEL_TRACES_SAMPLER_ARG: the ratio of the *traceidratio samplers (0–1). */
-  samplerRatio: number;
-  /** OTEL_BSP_SCHEDULE_DELAY: ms between span exports. */
-  exportDelayMs: number;
-}
-
-const SAMPLERS = ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'] as const;
-
-const boolean = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const integer = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { message: 'must be a whole number' })
-    .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
 
 const KEY_HINT = 'generate one with `openssl rand -base64 32`';
 
@@ -208,22 +180,7 @@ const envSchema = z.object({
   WEBHOOKS_TRANSFORMATION_TIMEOUT_MS: integer(10, 10_000).default(200),
   WEBHOOKS_TRANSFORMATION_MEMORY_MB: integer(4, 512).default(32),
   WEBHOOKS_TRANSFORMATION_THREADS: integer(1, 64).default(2),
-  OTEL_SDK_DISABLED: boolean.default(false),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL (the collector\'s OTLP/HTTP port, usually 4318)' }).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http(s):// URL' }).optional(),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json (gRPC is not supported: use the collector\'s OTLP/HTTP port)' }).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json' }).optional(),
-  OTEL_EXPORTER_OTLP_HEADERS: keyValueList(),
-  OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValueList(),
-  OTEL_SERVICE_NAME: z.string().min(1).default('org-webhooks'),
-  OTEL_RESOURCE_ATTRIBUTES: keyValueList(),
-  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS, { message: `must be one of ${SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
-  OTEL_TRACES_SAMPLER_ARG: z
-    .string()
-    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'must be a ratio between 0 and 1' })
-    .transform(Number)
-    .optional(),
-  OTEL_BSP_SCHEDULE_DELAY: integer(1, 600_000).default(5000),
+  ...otelEnvShape,
   WEBHOOKS_CORS_ORIGINS: z
     .string()
     .default('')
@@ -252,32 +209,6 @@ const envSchema = z.object({
   WEBHOOKS_RESPONSE_MAX_HEADER_BYTES: integer(1024, 1024 * 1024).default(16 * 1024),
   WEBHOOKS_PUBLISH_VALIDATION_BUDGET_MS: integer(10, 60_000).default(1000),
 });
-
-/** `key1=value1,key2=value2` with URL-encoded values (the OTEL_* list format). */
-function keyValueList() {
-  return z
-    .string()
-    .default('')
-    .transform((value, ctx) => {
-      const out: Record<string, string> = {};
-      for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
-        const eq = part.indexOf('=');
-        let decoded: string | null = null;
-        try {
-          decoded = eq > 0 ? decodeURIComponent(part.slice(eq + 1).trim()) : null;
-        } catch {
-          decoded = null;
-        }
-        if (decoded === null) {
-          // Never echo the value: headers carry credentials.
-          ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of key=value pairs (values URL-encoded)' });
-          return z.NEVER;
-        }
-        out[part.slice(0, eq).trim()] = decoded;
-      }
-      return out;
-    });
-}
 
 /** `scheme://host[:port]` as browsers send it in Origin, `*`, or null for anything else. */
 function canonicalOrigin(text: string): string | null {
@@ -364,21 +295,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       responseMaxHeaderBytes: e.WEBHOOKS_RESPONSE_MAX_HEADER_BYTES,
       publishValidationBudgetMs: e.WEBHOOKS_PUBLISH_VALIDATION_BUDGET_MS,
     },
-  };
-}
-
-function otelConfig(e: z.infer<typeof envSchema>): OtelConfig | null {
-  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const tracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
-  if (!tracesUrl || e.OTEL_SDK_DISABLED) return null;
-  return {
-    tracesUrl,
-    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
-    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
-    serviceName: e.OTEL_SERVICE_NAME,
-    resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES,
-    sampler: e.OTEL_TRACES_SAMPLER,
-    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
-    exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
   };
 }

@@ -20,7 +20,7 @@ import {
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { OtelConfig } from './config.js';
+import type { OtelConfig } from './otelConfig.js';
 import type { Logger } from './logger.js';
 import { DomainError } from './domain/errors.js';
 import { formatTraceparent, parseTraceparent } from './domain/traceContext.js';
