@@ -16,13 +16,14 @@ import { startService, type Service, type Topology } from './lib/service.js';
 import { forkChild, PROJECT_ROOT, type BenchChild } from './lib/ipc.js';
 import { apiClient, createEndpoints, createEventType, type BenchEndpoint } from './lib/api.js';
 import { waitQuiet, type Context, type FlowMeasurement } from './lib/context.js';
-import { printTable, round } from './lib/stats.js';
+import { round } from './lib/stats.js';
 import { runCeiling, runSystem, type ThroughputRow } from './scenarios/throughput.js';
+import { reportThroughput } from './scenarios/throughputReport.js';
 import { reportIsolation, runAloneAgain, runIsolation, type IsolationResult } from './scenarios/isolation.js';
-import { liveSeenNote, runLatency, type LatencyResult } from './scenarios/latency.js';
-import { runRetry, type RetryResult } from './scenarios/retry.js';
-import { runIngest, type IngestResult } from './scenarios/ingest.js';
-import { runBacklog, type BacklogResult } from './scenarios/backlog.js';
+import { reportLatency, runLatency, type LatencyResult } from './scenarios/latency.js';
+import { reportRetry, runRetry, type RetryResult } from './scenarios/retry.js';
+import { reportIngest, runIngest, type IngestResult } from './scenarios/ingest.js';
+import { reportBacklog, runBacklog, type BacklogResult } from './scenarios/backlog.js';
 import { runScale, type ScaleResult } from './scenarios/scale.js';
 import { printScale } from './scenarios/scaleReport.js';
 import { reportHistory, runHistory, type HistoryResult } from './scenarios/history.js';
@@ -256,124 +257,12 @@ async function main(): Promise<void> {
     process.stdout.write(`# org-webhooks benchmark (${mode.name}, service topology: ${args.topology === 'combined' ? 'api+worker in one process' : 'api and worker processes'})\n`);
     for (const line of machineInfo(version.split(' on ')[0]!)) process.stdout.write(`  ${line}\n`);
 
-    const systemRows = rows.filter((r) => r.label.startsWith('system'));
-    if (rows.length) {
-      printTable(
-        'Throughput: successful deliveries/s at the receiver (1 KiB events fanned out to every endpoint)',
-        ['run', 'deliveries/s', 'slowest s', 'fastest s', 'loop/worker CPU%', 'api CPU%', 'pg CPU%', 'receiver CPU%', 'loadgen CPU%', 'machine busy cores', 'worker RSS MB', 'queued (mean)'],
-        rows.map((r) => [
-          r.label,
-          r.m.rate,
-          r.m.minSecond,
-          r.m.maxSecond,
-          r.m.cpu.worker ?? r.m.cpu.loop,
-          r.m.cpu.api || null,
-          r.m.cpu.postgres,
-          r.m.cpu.receiver,
-          r.m.cpu.loadgen,
-          r.m.machineBusyCores,
-          r.m.workerRssMb,
-          r.m.meanOutstanding,
-        ]),
-        [
-          `CPU% is % of one core over the measured window (${mode.throughput.windowMs / 1000} s system, ${mode.ceiling.windowMs / 1000} s ceiling, after ${mode.throughput.warmupMs / 1000} s warm-up); pg = backends of the bench database.`,
-          'machine busy cores counts every process on the machine, ours and anyone else\'s.',
-          ...rows.filter((r) => r.m.publisher.errors).map((r) => `${r.label}: ${r.m.publisher.errors} publish errors (${r.m.publisher.lastError})`),
-        ],
-      );
-      printTable(
-        'CPU cost per delivery (ms of CPU per successful delivery; independent of how busy the machine is)',
-        ['run', 'loop/worker', 'api', 'postgres', 'receiver', 'loadgen', 'all ours', `capacity on ${os.availableParallelism()} cores /s`, 'WAL bytes/delivery', 'FPI per 1,000'],
-        rows.map((r) => [
-          r.label,
-          r.m.cpuMsPerDelivery.worker ?? r.m.cpuMsPerDelivery.loop,
-          r.m.cpuMsPerDelivery.api || null,
-          r.m.cpuMsPerDelivery.postgres,
-          r.m.cpuMsPerDelivery.receiver,
-          r.m.cpuMsPerDelivery.loadgen,
-          r.m.cpuMsPerDelivery.all,
-          r.m.cpuMsPerDelivery.all ? (os.availableParallelism() * 1000) / r.m.cpuMsPerDelivery.all : null,
-          r.m.walBytesPerDelivery,
-          r.m.walFullPageImagesPerThousand,
-        ]),
-        [
-          'capacity = cores × 1000 / all ours: the rate if our processes had the whole machine and scaled perfectly (a noise-free comparison, not a measurement).',
-          'WAL = pg_stat_wal over the window ÷ deliveries (the whole server; FPI = full-page images, written once per page after each checkpoint).',
-        ],
-      );
-      const ratios: (string | number | null)[][] = [];
-      for (const s of systemRows) {
-        const c = rows.find((r) => r.label.startsWith('bare') && r.endpoints === s.endpoints);
-        ratios.push([`${s.endpoints} endpoints`, s.m.rate, c?.m.rate ?? null, c ? s.m.rate / c.m.rate : null]);
-      }
-      printTable('System vs bare ceiling', ['endpoints', 'system/s', 'ceiling/s', 'ratio'], ratios);
-      const best = systemRows.reduce<ThroughputRow | null>((b, r) => (!b || r.m.rate > b.m.rate ? r : b), null);
-      if (best) {
-        figures.deliveriesPerSecond = round(best.m.rate, 0);
-        const c = rows.find((r) => r.label.startsWith('bare') && r.endpoints === best.endpoints);
-        figures.bareCeilingPerSecond = c ? round(c.m.rate, 0) : null;
-        figures.ratioToCeiling = c ? round(best.m.rate / c.m.rate, 3) : null;
-        const rss = systemRows.map((r) => r.m.workerRssMb).filter((v): v is number => v !== null);
-        figures.workerRssMb = rss.length ? round(Math.max(...rss), 0) : null;
-      }
-    }
+    if (rows.length) Object.assign(figures, reportThroughput(mode, rows));
     if (isolation.length && tpMany) figures.isolationRatio = round(reportIsolation(ctx, isolation, tpMany.m, aloneAgain), 3);
-    if (latency) {
-      figures.latencyP50Ms = round(latency.p50, 1);
-      figures.latencyP99Ms = round(latency.p99, 1);
-      figures.liveP99Ms = round(latency.live.p99, 1);
-      printTable(
-        `Latency at ${latency.ratePerSecond} events/s (open loop, batches of ${mode.latency.batchEvents}, one delivery per event)`,
-        ['measure', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
-        [
-          ['publish → receipt', latency.received, latency.p50, latency.p90, latency.p99, latency.max],
-          ['  of which: publish call (scheduled → answered)', latency.events, latency.publishCall.p50, null, latency.publishCall.p99, null],
-          ['  of which: answered → receipt', latency.received, latency.afterAccept.p50, null, latency.afterAccept.p99, null],
-          ['attempt recorded → live message', latency.live.messages, latency.live.p50, null, latency.live.p99, latency.live.max],
-          ['  of which: recorded → notification at a plain LISTEN', latency.live.messages, latency.live.toNotification.p50, null, latency.live.toNotification.p99, null],
-          ['  of which: notification → GraphQL message', latency.live.messages, latency.live.afterNotification.p50, null, latency.live.afterNotification.p99, null],
-        ],
-        [
-          `${latency.missing} of ${latency.events} events not received (counted as infinitely late); ${latency.late} publish ticks late; ${latency.publishErrors} publish errors.`,
-          `CPU over the window (% of one core): worker ${latency.cpu.worker.toFixed(0)}, api ${latency.cpu.api.toFixed(0)}, postgres ${latency.cpu.postgres.toFixed(0)}.`,
-          `Postgres background during the window: autovacuum in ${latency.background.autovacuumSamples} of ${latency.background.samples} samples${latency.background.autovacuumTables.length ? ` (${latency.background.autovacuumTables.join('; ')})` : ''}, ${latency.background.checkpoints} checkpoint(s) started.`,
-          `live: ${latency.live.via}${latency.live.errors.length ? `; errors: ${latency.live.errors.join('; ')}` : ''}`,
-          liveSeenNote(latency.live.seen),
-        ],
-      );
-    }
-    if (retry) {
-      figures.retryLateP99Ms = round(retry.p99, 0);
-      printTable(
-        `Retry timing: every delivery fails once, retried after ${mode.retry.backoffSeconds} s ±20%`,
-        ['deliveries', 'retries measured', 'p50 late ms', 'p99 late ms', 'max late ms', 'early'],
-        [[retry.deliveries, retry.retried - retry.unobserved, retry.p50, retry.p99, retry.max, retry.early]],
-        retry.unobserved ? [`${retry.unobserved} retries whose schedule was not observed (excluded)`] : [],
-      );
-    }
-    if (ingest) {
-      figures.ingestPerSecond = round(ingest.eventsPerSecond, 0);
-      printTable(
-        `Ingest: publishEvents, batches of ${ingest.batchEvents} × 1 KiB, ${ingest.concurrency} calls in flight, one subscribed endpoint`,
-        ['events/s', 'events', 'seconds', 'call p50 ms', 'call p99 ms', 'errors'],
-        [[ingest.eventsPerSecond, ingest.events, ingest.seconds, ingest.callP50Ms, ingest.callP99Ms, ingest.errors]],
-        ingest.lastError ? [`last error: ${ingest.lastError}`] : [],
-      );
-    }
-    if (backlog && tpMany) {
-      const ratio = backlog.m.rate / tpMany.m.rate;
-      figures.backlogRatio = round(ratio, 3);
-      printTable(
-        `Backlog: ${backlog.target.toLocaleString('en-US')} deliveries queued, ${setB.length} endpoints`,
-        ['run', 'deliveries/s', 'slowest s', 'worker CPU%', 'pg CPU%', 'queued at start', 'queued at end'],
-        [
-          ['empty queue (throughput run)', tpMany.m.rate, tpMany.m.minSecond, tpMany.m.cpu.worker, tpMany.m.cpu.postgres, null, null],
-          ['deep queue', backlog.m.rate, backlog.m.minSecond, backlog.m.cpu.worker, backlog.m.cpu.postgres, backlog.depthAtStart, backlog.depthAtEnd],
-          ['ratio', ratio, null, null, null, null, null],
-        ],
-        [`backlog written at ${Math.round(backlog.generatePerSecond).toLocaleString('en-US')} deliveries/s (engine publish path, ${backlog.generateSeconds.toFixed(1)} s) while the worker delivered.`],
-      );
-    }
+    if (latency) Object.assign(figures, reportLatency(mode, latency));
+    if (retry) figures.retryLateP99Ms = reportRetry(mode, retry);
+    if (ingest) figures.ingestPerSecond = reportIngest(ingest);
+    if (backlog && tpMany) figures.backlogRatio = reportBacklog(backlog, tpMany.m, setB.length);
     if (scale) Object.assign(figures, printScale(scale));
     if (history && tpMany) Object.assign(figures, reportHistory(history, tpMany.m));
   } catch (err) {

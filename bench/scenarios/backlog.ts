@@ -7,6 +7,7 @@
 import type { BenchEndpoint } from '../lib/api.js';
 import type { Context, FlowMeasurement, ReceiverCounts } from '../lib/context.js';
 import { nowMs } from '../lib/ipc.js';
+import { printTable, round } from '../lib/stats.js';
 import { measureSystem } from './throughput.js';
 
 export interface BacklogResult {
@@ -40,4 +41,20 @@ export async function runBacklog(ctx: Context, endpoints: BenchEndpoint[], type:
   // The flow keeps `window` more on top; what is left of the bulk backlog:
   const depthAtEnd = generated + m.publisher.deliveries - ((await ctx.receiver.call<ReceiverCounts>('counts')).ok - ok0);
   return { target, generated, generateSeconds, generatePerSecond: generated / generateSeconds, depthAtStart, depthAtEnd, m };
+}
+
+/** Prints the backlog table beside the empty-queue run `empty` (the throughput run); returns `backlogRatio`. */
+export function reportBacklog(backlog: BacklogResult, empty: FlowMeasurement, endpoints: number): number | null {
+  const ratio = backlog.m.rate / empty.rate;
+  printTable(
+    `Backlog: ${backlog.target.toLocaleString('en-US')} deliveries queued, ${endpoints} endpoints`,
+    ['run', 'deliveries/s', 'slowest s', 'worker CPU%', 'pg CPU%', 'queued at start', 'queued at end'],
+    [
+      ['empty queue (throughput run)', empty.rate, empty.minSecond, empty.cpu.worker, empty.cpu.postgres, null, null],
+      ['deep queue', backlog.m.rate, backlog.m.minSecond, backlog.m.cpu.worker, backlog.m.cpu.postgres, backlog.depthAtStart, backlog.depthAtEnd],
+      ['ratio', ratio, null, null, null, null, null],
+    ],
+    [`backlog written at ${Math.round(backlog.generatePerSecond).toLocaleString('en-US')} deliveries/s (engine publish path, ${backlog.generateSeconds.toFixed(1)} s) while the worker delivered.`],
+  );
+  return round(ratio, 3);
 }

@@ -4,7 +4,7 @@
  * job in the same transaction) and the worker delivers them meanwhile, as it would in production.
  */
 import type { Context } from '../lib/context.js';
-import { percentile } from '../lib/stats.js';
+import { percentile, printTable, round } from '../lib/stats.js';
 
 export interface IngestResult {
   eventsPerSecond: number;
@@ -34,4 +34,15 @@ export async function runIngest(ctx: Context, type: string): Promise<IngestResul
     concurrency,
     batchEvents,
   };
+}
+
+/** Prints the ingest table; returns `ingestPerSecond`. */
+export function reportIngest(ingest: IngestResult): number | null {
+  printTable(
+    `Ingest: publishEvents, batches of ${ingest.batchEvents} × 1 KiB, ${ingest.concurrency} calls in flight, one subscribed endpoint`,
+    ['events/s', 'events', 'seconds', 'call p50 ms', 'call p99 ms', 'errors'],
+    [[ingest.eventsPerSecond, ingest.events, ingest.seconds, ingest.callP50Ms, ingest.callP99Ms, ingest.errors]],
+    ingest.lastError ? [`last error: ${ingest.lastError}`] : [],
+  );
+  return round(ingest.eventsPerSecond, 0);
 }

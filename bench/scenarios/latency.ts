@@ -8,7 +8,8 @@
 import { pgBackendPids, sleep, type Context } from '../lib/context.js';
 import { CpuMeter } from '../lib/procStats.js';
 import { nowMs } from '../lib/ipc.js';
-import { percentile } from '../lib/stats.js';
+import type { Mode } from '../lib/modes.js';
+import { percentile, printTable, round } from '../lib/stats.js';
 
 export interface LatencyResult {
   ratePerSecond: number;
@@ -187,4 +188,28 @@ export function liveSeenNote(seen: LatencyResult['live']['seen']): string {
       ? 'none recorded'
       : `recorded from ${(seen.firstRecordedMs / 1000).toFixed(1)} s to ${(seen.lastRecordedMs / 1000).toFixed(1)} s of the ${(seen.windowMs / 1000).toFixed(0)} s window`;
   return `live subscriber in all: ${seen.messages} GraphQL messages, ${seen.notifications} LISTEN notifications (${span}).`;
+}
+
+/** Prints the latency table; returns its three figures. */
+export function reportLatency(mode: Mode, latency: LatencyResult): { latencyP50Ms: number | null; latencyP99Ms: number | null; liveP99Ms: number | null } {
+  printTable(
+    `Latency at ${latency.ratePerSecond} events/s (open loop, batches of ${mode.latency.batchEvents}, one delivery per event)`,
+    ['measure', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+    [
+      ['publish → receipt', latency.received, latency.p50, latency.p90, latency.p99, latency.max],
+      ['  of which: publish call (scheduled → answered)', latency.events, latency.publishCall.p50, null, latency.publishCall.p99, null],
+      ['  of which: answered → receipt', latency.received, latency.afterAccept.p50, null, latency.afterAccept.p99, null],
+      ['attempt recorded → live message', latency.live.messages, latency.live.p50, null, latency.live.p99, latency.live.max],
+      ['  of which: recorded → notification at a plain LISTEN', latency.live.messages, latency.live.toNotification.p50, null, latency.live.toNotification.p99, null],
+      ['  of which: notification → GraphQL message', latency.live.messages, latency.live.afterNotification.p50, null, latency.live.afterNotification.p99, null],
+    ],
+    [
+      `${latency.missing} of ${latency.events} events not received (counted as infinitely late); ${latency.late} publish ticks late; ${latency.publishErrors} publish errors.`,
+      `CPU over the window (% of one core): worker ${latency.cpu.worker.toFixed(0)}, api ${latency.cpu.api.toFixed(0)}, postgres ${latency.cpu.postgres.toFixed(0)}.`,
+      `Postgres background during the window: autovacuum in ${latency.background.autovacuumSamples} of ${latency.background.samples} samples${latency.background.autovacuumTables.length ? ` (${latency.background.autovacuumTables.join('; ')})` : ''}, ${latency.background.checkpoints} checkpoint(s) started.`,
+      `live: ${latency.live.via}${latency.live.errors.length ? `; errors: ${latency.live.errors.join('; ')}` : ''}`,
+      liveSeenNote(latency.live.seen),
+    ],
+  );
+  return { latencyP50Ms: round(latency.p50, 1), latencyP99Ms: round(latency.p99, 1), liveP99Ms: round(latency.live.p99, 1) };
 }

@@ -6,7 +6,8 @@
  */
 import { createEndpoints, deleteEndpoints } from '../lib/api.js';
 import { sleep, type Context, type ReceiverCounts } from '../lib/context.js';
-import { percentile } from '../lib/stats.js';
+import type { Mode } from '../lib/modes.js';
+import { percentile, printTable, round } from '../lib/stats.js';
 
 export interface RetryResult {
   deliveries: number;
@@ -75,4 +76,15 @@ export async function runRetry(ctx: Context, type: string): Promise<RetryResult>
     max: lateness.length ? Math.max(...lateness) : null,
     early,
   };
+}
+
+/** Prints the retry table; returns `retryLateP99Ms`. */
+export function reportRetry(mode: Mode, retry: RetryResult): number | null {
+  printTable(
+    `Retry timing: every delivery fails once, retried after ${mode.retry.backoffSeconds} s ±20%`,
+    ['deliveries', 'retries measured', 'p50 late ms', 'p99 late ms', 'max late ms', 'early'],
+    [[retry.deliveries, retry.retried - retry.unobserved, retry.p50, retry.p99, retry.max, retry.early]],
+    retry.unobserved ? [`${retry.unobserved} retries whose schedule was not observed (excluded)`] : [],
+  );
+  return round(retry.p99, 0);
 }
