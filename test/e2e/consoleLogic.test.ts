@@ -21,13 +21,12 @@ import {
 import {
   buildEndpointInput,
   defaultFormState,
-  formFieldFor,
   formStateFromEndpoint,
   parseLabels,
-  placeProblems,
   retryDelays,
   type EndpointSettingsData,
 } from '../../client/features/endpoints/formModel.js';
+import { formFieldFor, placeProblems } from '../../client/features/endpoints/formProblems.js';
 import { statsSeries } from '../../client/features/endpoints/statsSeries.js';
 import { emptyStream, flush, receive } from '../../client/features/live/attemptBuffer.js';
 import { isReplayable, parseStatuses, replayStatuses } from '../../client/features/deliveries/replay.js';

@@ -10,7 +10,7 @@ import { bucketFor, resolveRange } from '../../client/shared/timeRange.js';
 import { chartWindow } from '../../client/features/endpoints/statsSeries.js';
 import { candidatesFor } from '../../client/features/events/lookup.js';
 import { isReplayable, waitingFor } from '../../client/shared/deliveryState.js';
-import { fieldLabel, humanizeMessage, placeProblems } from '../../client/features/endpoints/formModel.js';
+import { fieldLabel, humanizeMessage, placeProblems } from '../../client/features/endpoints/formProblems.js';
 import { examplePayload, parsePayload } from '../../client/features/endpoints/testPayload.js';
 import { buildCurl, headerVariable, SECRET_PLACEHOLDER, shellQuote } from '../../client/features/deliveries/curl.js';
 import { createSigner, decodeHmacSecret } from '../../server/domain/signing.js';

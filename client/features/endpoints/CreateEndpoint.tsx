@@ -5,7 +5,8 @@ import { Link, navigate } from '../../shared/router';
 import { usePermissions, useSession } from '../../shared/session';
 import { ErrorMessage, Notice, PageHeader, PlanNotice, SecretBox } from '../../shared/ui';
 import { EndpointForm } from './EndpointForm';
-import { buildEndpointInput, defaultFormState, placeProblems, type EndpointFormState, type Problems } from './formModel';
+import { buildEndpointInput, defaultFormState, type EndpointFormState, type Problems } from './formModel';
+import { placeProblems } from './formProblems';
 import { CREATE_ENDPOINT, type EndpointDetail } from './queries';
 
 /** The "new endpoint" page; after creation the HMAC secret is shown once. */

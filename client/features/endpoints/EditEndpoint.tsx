@@ -5,7 +5,8 @@ import { Link, navigate } from '../../shared/router';
 import { usePermissions } from '../../shared/session';
 import { ErrorMessage, Loading, Notice, PageHeader, PlanNotice } from '../../shared/ui';
 import { EndpointForm } from './EndpointForm';
-import { buildEndpointInput, formStateFromEndpoint, placeProblems, type EndpointFormState, type Problems } from './formModel';
+import { buildEndpointInput, formStateFromEndpoint, type EndpointFormState, type Problems } from './formModel';
+import { placeProblems } from './formProblems';
 import { UPDATE_ENDPOINT, type EndpointDetail } from './queries';
 import { useEndpoint } from './useEndpoint';
 

@@ -4,7 +4,8 @@ import { formatSeconds } from '../../shared/format';
 import { Button, CheckboxField, Field, Notice } from '../../shared/ui';
 import { EventTypePicker } from './EventTypePicker';
 import { ContentSection } from './ContentSection';
-import { fieldLabel, retryDelays, type EndpointFormState, type Problems } from './formModel';
+import { retryDelays, type EndpointFormState, type Problems } from './formModel';
+import { fieldLabel } from './formProblems';
 import { URL_POLICY_QUERY, type EndpointDetail } from './queries';
 
 type Update = (change: (state: EndpointFormState) => EndpointFormState) => void;
