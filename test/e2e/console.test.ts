@@ -160,6 +160,26 @@ describeWithBrowser('console (admin)', () => {
     await header.getByText('After').waitFor();
   });
 
+  it('shows a change made before its live socket reached the server (it reads again once connected)', async () => {
+    const endpoint = await createEndpoint(service.client(), { url: `${receiver.url}/late-socket`, description: 'Late socket', patterns: ['webhook.test'] });
+    current = await openConsole(browser, service.url);
+    const { page } = current;
+    // The live socket is held until the change is made: the page has read the endpoint over HTTP,
+    // its subscription is not registered yet, so the change is never pushed to it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.routeWebSocket(/\/graphql$/, async (socket) => {
+      await held;
+      socket.connectToServer();
+    });
+    await signIn(page, service.adminKey, `/endpoints/${endpoint.id}`);
+    const header = page.locator('.page-header');
+    await header.getByText('Healthy').waitFor();
+    await service.client().data(`mutation($id: ID!) { pauseEndpoint(id: $id) { id } }`, { id: endpoint.id });
+    release();
+    await header.getByText('Paused', { exact: true }).waitFor();
+  });
+
   it('sends a test event and shows the attempt', async () => {
     const endpoint = await createEndpoint(service.client(), { url: `${receiver.url}/test-target`, description: 'Test target', patterns: ['webhook.test'] });
     const before = receiver.requests.length;
