@@ -133,8 +133,8 @@ describeWithBrowser('console (admin)', () => {
     const header = page.locator('.page-header');
     await header.getByText('Healthy').waitFor();
     // The page shows what it read, then follows changes once its subscription (the header's and
-    // the circuit panel's are one: same document, same variables) is registered on the server: a
-    // change made before that shows at the next reload.
+    // the circuit panel's are one: same document, same variables) is registered on the server (a
+    // change made before that is read when the socket connects: the next test).
     await waitUntil('the page\'s health subscription', async () => healthSubscribers() >= 1);
 
     // endpointHealth pushes the change made through the API.
