@@ -61,5 +61,7 @@ describe('npm run bench -- --smoke', () => {
     }
     // isolationRatio's reference is measured on both sides of the isolation run (machine drift).
     expect(stdout).toContain('healthy alone, again right after');
+    // Ingest says where its CPU went per event, publishing's own share apart from delivering's.
+    expect(stdout).toContain('## Ingest: CPU µs per accepted event');
   });
 });
