@@ -97,7 +97,7 @@ export async function runIngest(ctx: Context, type: string): Promise<IngestResul
 
   // The combined topology runs publishing and delivering in one process: no split to report.
   const split = apiPids.length > 0 && groups.worker.length > 0 && !groups.worker.some((pid) => apiPids.includes(pid));
-  const perEvent = (cores: number) => Math.round((cores * 1e7) / r.eventsPerSecond) / 10;
+  const perEvent = (coresBusy: number) => Math.round((coresBusy * 1e7) / r.eventsPerSecond) / 10;
   const metered = split && r.eventsPerSecond > 0;
   return {
     eventsPerSecond: r.eventsPerSecond,
