@@ -5,7 +5,7 @@ import type { Api } from './api.js';
 import type { Mode } from './modes.js';
 import type { Service } from './service.js';
 import type { BenchDatabase } from './database.js';
-import { CpuMeter, MachineMeter, rssMb } from './procStats.js';
+import { MachineMeter, meterGroups, rssMb } from './procStats.js';
 
 export interface Context {
   mode: Mode;
@@ -45,10 +45,15 @@ export async function walCounters(ctx: Context): Promise<{ bytes: number; fpi: n
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Postgres backends serving the bench database (its CPU column), except our own connection. */
-export async function pgBackendPids(ctx: Context): Promise<number[]> {
+/**
+ * Postgres backends serving the bench database (its CPU column), except our own connection;
+ * with `role`, only those of that service role's pools (their application_name, db/client.ts).
+ */
+export async function pgBackendPids(ctx: Context, role?: 'api' | 'worker'): Promise<number[]> {
   const rows = await ctx.sql<{ pid: number }[]>`
-    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    SELECT pid FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      ${role ? ctx.sql`AND application_name LIKE ${`org-webhooks:${role}%`}` : ctx.sql``}`;
   return rows.map((r) => r.pid);
 }
 
@@ -92,7 +97,6 @@ export async function measureFlow(
   const counts = () => ctx.receiver.call<ReceiverCounts>('counts');
   const base = (await counts()).ok;
   await ctx.loadgen.call('flowStart', { window: ctx.mode.window, ...spec });
-  const meters = Object.fromEntries(Object.keys(cpuGroups).map((k) => [k, new CpuMeter()]));
   const machine = new MachineMeter();
   const started = performance.now();
   const warmEnd = started + timing.warmupMs;
@@ -109,6 +113,8 @@ export async function measureFlow(
   let outstandingN = 0;
   let rssMax: number | null = null;
   let wal0: Awaited<ReturnType<typeof walCounters>> = null;
+  // Begun when the window opens (the loop always reaches it before it can end).
+  let meters!: ReturnType<typeof meterGroups>;
   for (;;) {
     const now = performance.now();
     const entering = !inWindow && now >= warmEnd;
@@ -123,7 +129,7 @@ export async function measureFlow(
       t0 = lastT;
       secondStart = lastT;
       secondCount = c;
-      Object.values(meters).forEach((m, i) => m.begin(pids[i]!));
+      meters = meterGroups(Object.fromEntries(Object.keys(cpuGroups).map((k, i) => [k, pids[i]!])));
       machine.begin();
       wal0 = await walCounters(ctx);
       inWindow = true;
@@ -144,7 +150,7 @@ export async function measureFlow(
     if (now >= end) break;
     await sleep(100);
   }
-  const cpu = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, m.end()]));
+  const cpu = meters.end();
   const busy = machine.end();
   const wal1 = await walCounters(ctx);
   const publisher = await ctx.loadgen.call<any>('flowStop');

@@ -58,6 +58,16 @@ export class CpuMeter {
   }
 }
 
+/** A CpuMeter per named group of processes, started together: `end()` gives each group's % of one core. */
+export function meterGroups<K extends string>(groups: Record<K, number[]>): { end(): Record<K, number> } {
+  const meters = Object.entries<number[]>(groups).map(([name, pids]) => {
+    const meter = new CpuMeter();
+    meter.begin(pids);
+    return [name, meter] as const;
+  });
+  return { end: () => Object.fromEntries(meters.map(([name, meter]) => [name, meter.end()])) as Record<K, number> };
+}
+
 /** Whole-machine CPU busy % (all cores, 100% = one core) from /proc/stat, to show outside load. */
 export class MachineMeter {
   private s0: number[] = [];

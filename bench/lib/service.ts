@@ -33,6 +33,8 @@ export interface Service {
   processes: ServiceProc[];
   /** The process(es) running the worker role. */
   workerPids(): number[];
+  /** The process(es) running the api role without the worker (none in the combined topology). */
+  apiOnlyPids(): number[];
   allPids(): number[];
   stop(): Promise<void>;
 }
@@ -145,6 +147,7 @@ export async function startService(options: {
     platformToken,
     processes,
     workerPids: () => processes.filter((p) => p.role.includes('worker')).map((p) => p.pid),
+    apiOnlyPids: () => processes.filter((p) => !p.role.includes('worker')).map((p) => p.pid),
     allPids: () => processes.map((p) => p.pid),
     async stop() {
       for (const p of [...processes].reverse()) await p.stop();

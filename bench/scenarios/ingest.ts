@@ -10,8 +10,8 @@
  * else to do, which says how far the target is from this machine.
  */
 import type { Context } from '../lib/context.js';
-import { sleep, walCounters } from '../lib/context.js';
-import { CpuMeter, MachineMeter } from '../lib/procStats.js';
+import { pgBackendPids, sleep, walCounters } from '../lib/context.js';
+import { MachineMeter, meterGroups } from '../lib/procStats.js';
 import { percentile, printTable, round } from '../lib/stats.js';
 
 /** CPU microseconds per accepted event, by process group. */
@@ -47,14 +47,6 @@ export interface IngestResult {
   cores: number;
 }
 
-/** The Postgres backends of the bench database serving one role's pool (see db/client.ts). */
-async function backendsOf(ctx: Context, role: 'api' | 'worker'): Promise<number[]> {
-  const rows = await ctx.sql<{ pid: number }[]>`
-    SELECT pid FROM pg_stat_activity
-    WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE ${`org-webhooks:${role}%`}`;
-  return rows.map((r) => r.pid);
-}
-
 /** Postgres's processes that serve no connection (pids of a moment: autovacuum workers come and go). */
 async function postgresBackground(ctx: Context): Promise<number[]> {
   const rows = await ctx.sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'`;
@@ -67,28 +59,24 @@ export async function runIngest(ctx: Context, type: string): Promise<IngestResul
   // The loadgen counts the calls made within [warmup, warmup + window) of its start; the meters
   // cover the same stretch (an RPC's hop apart).
   await sleep(warmupMs);
-  const apiPids = ctx.service.processes.filter((p) => !p.role.includes('worker')).map((p) => p.pid);
+  const apiPids = ctx.service.apiOnlyPids();
   const groups: Record<keyof Omit<IngestCpu, 'machine'>, number[]> = {
     api: apiPids,
-    apiPostgres: await backendsOf(ctx, 'api'),
+    apiPostgres: await pgBackendPids(ctx, 'api'),
     worker: ctx.service.workerPids(),
-    workerPostgres: await backendsOf(ctx, 'worker'),
+    workerPostgres: await pgBackendPids(ctx, 'worker'),
     loadgen: [ctx.loadgen.pid],
     receiver: [ctx.receiver.pid],
     postgresBackground: await postgresBackground(ctx),
   };
-  const meters = Object.entries(groups).map(([name, pids]) => {
-    const meter = new CpuMeter();
-    meter.begin(pids);
-    return [name, meter] as const;
-  });
+  const meters = meterGroups(groups);
   const machine = new MachineMeter();
   machine.begin();
   const wal0 = await walCounters(ctx);
   const delivered0 = (await ctx.receiver.call<{ ok: number }>('counts')).ok;
   const t0 = performance.now();
   await sleep(windowMs);
-  const busy = Object.fromEntries(meters.map(([name, meter]) => [name, meter.end() / 100]));
+  const percent = meters.end();
   const { busyCores, cores } = machine.end();
   const wal1 = await walCounters(ctx);
   const delivered1 = (await ctx.receiver.call<{ ok: number }>('counts')).ok;
@@ -96,7 +84,7 @@ export async function runIngest(ctx: Context, type: string): Promise<IngestResul
   const r = await call;
 
   // The combined topology runs publishing and delivering in one process: no split to report.
-  const split = apiPids.length > 0 && groups.worker.length > 0 && !groups.worker.some((pid) => apiPids.includes(pid));
+  const split = apiPids.length > 0 && groups.worker.length > 0;
   const perEvent = (coresBusy: number) => Math.round((coresBusy * 1e7) / r.eventsPerSecond) / 10;
   const metered = split && r.eventsPerSecond > 0;
   return {
@@ -112,13 +100,7 @@ export async function runIngest(ctx: Context, type: string): Promise<IngestResul
     batchEvents,
     cpuUsPerEvent: metered
       ? {
-          api: perEvent(busy.api!),
-          apiPostgres: perEvent(busy.apiPostgres!),
-          worker: perEvent(busy.worker!),
-          workerPostgres: perEvent(busy.workerPostgres!),
-          loadgen: perEvent(busy.loadgen!),
-          receiver: perEvent(busy.receiver!),
-          postgresBackground: perEvent(busy.postgresBackground!),
+          ...(Object.fromEntries(Object.entries<number>(percent).map(([group, percentOfCore]) => [group, perEvent(percentOfCore / 100)])) as Record<keyof typeof groups, number>),
           machine: perEvent(busyCores),
         }
       : null,

@@ -6,7 +6,7 @@
  * a graphql-ws client subscribed to `deliveryAttempts` measures attempt recorded → live message.
  */
 import { pgBackendPids, sleep, type Context } from '../lib/context.js';
-import { CpuMeter } from '../lib/procStats.js';
+import { meterGroups } from '../lib/procStats.js';
 import { nowMs } from '../lib/ipc.js';
 import type { Mode } from '../lib/modes.js';
 import { percentile, printTable, round } from '../lib/stats.js';
@@ -53,16 +53,12 @@ export async function runLatency(ctx: Context, types: string[]): Promise<Latency
   await sleep(warmupMs);
   const groups = {
     worker: ctx.service.workerPids(),
-    api: ctx.service.processes.filter((p) => !p.role.includes('worker')).map((p) => p.pid),
+    api: ctx.service.apiOnlyPids(),
     postgres: await pgBackendPids(ctx),
   };
-  const meters = Object.fromEntries(Object.entries(groups).map(([k, pids]) => {
-    const m = new CpuMeter();
-    m.begin(pids);
-    return [k, m];
-  }));
+  const meters = meterGroups(groups);
   const background = await sampleBackground(ctx, windowMs);
-  const cpu = { worker: meters.worker!.end(), api: meters.api!.end(), postgres: meters.postgres!.end() };
+  const cpu = meters.end();
   const published = await ctx.loadgen.call<{
     scheduled: Map<string, number>;
     accepted: Map<string, number>;

@@ -72,7 +72,7 @@ export async function runScale(ctx: Context, driver: BenchChild, platformToken: 
   const driverCtx: Context = { ...ctx, loadgen: driver };
   const cpuGroups = {
     worker: () => ctx.service.workerPids(),
-    api: () => ctx.service.processes.filter((p) => !p.role.includes('worker')).map((p) => p.pid),
+    api: () => ctx.service.apiOnlyPids(),
     postgres: () => pgBackendPids(ctx),
   };
   const probe = async (): Promise<{ p50: number | null; p99: number | null }> => {

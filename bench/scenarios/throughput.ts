@@ -67,7 +67,7 @@ export function measureSystem(
   counted: number,
   timing: { warmupMs: number; windowMs: number },
 ): Promise<FlowMeasurement> {
-  const apiOnly = ctx.service.processes.filter((p) => !p.role.includes('worker')).map((p) => p.pid);
+  const apiOnly = ctx.service.apiOnlyPids();
   return measureFlow(
     ctx,
     { kind: 'graphql', type, countPerEvent: counted, batchEvents: batchEventsFor(ctx, fanout), concurrency: FLOW_CONCURRENCY },
